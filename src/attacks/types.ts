@@ -1,0 +1,39 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Dataset } from '../data/dataset.js';
+
+/** The paper's three threat models: A (l2,1 budget), B (per-sample l2 budget), C (label flipping). */
+export type Regime = 'A' | 'B' | 'C';
+
+/** What an attack spent and achieved. */
+export interface AttackReport {
+  regime: Regime;
+  /** The attack's settings (budget, step, epochs, beta, seed, ...). */
+  params: Record<string, number | string | boolean>;
+  /** Samples in the dataset. */
+  n: number;
+  /** The budget in the regime's own unit: C*sqrt(n) for A, B for B, beta for C. */
+  budget: number;
+  /** sum_i ||delta_i||_2 and max_i ||delta_i||_2 of the perturbations (0 for C). */
+  deltaNormSum: number;
+  deltaNormMax: number;
+  /** Samples whose input or label changed. */
+  samplesChanged: number;
+  labelsFlipped: number;
+  /** The surrogate's loss and accuracy on the clean and on the poisoned data (A and B). */
+  surrogateBefore?: { loss: number; accuracy: number };
+  surrogateAfter?: { loss: number; accuracy: number };
+  seconds: number;
+}
+
+export interface PoisonResult {
+  dataset: Dataset;
+  /** ||delta_i||_2 per sample (zeros for label flipping). */
+  deltaNorm: Float32Array;
+  report: AttackReport;
+}
+
+/** Like ART's `poison(x, y)`: takes a dataset (and a surrogate where gradients are needed). */
+export interface PoisoningAttack {
+  readonly regime: Regime;
+  poison(data: Dataset, surrogate?: tf.LayersModel): Promise<PoisonResult>;
+}
