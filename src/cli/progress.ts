@@ -1,0 +1,39 @@
+import cliProgress from 'cli-progress';
+
+/** A progress bar with ETA on an interactive terminal; silent in --json mode or when stderr is not a TTY. */
+export interface Progress {
+  start(total: number, label: string): void;
+  update(done: number, extra?: string): void;
+  stop(): void;
+}
+
+const silent: Progress = { start() {}, update() {}, stop() {} };
+
+export function createProgress(opts: { json: boolean }): Progress {
+  if (opts.json || !process.stderr.isTTY) return silent;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: '{label} |{bar}| {percentage}% {value}/{total} ETA {eta_formatted} {extra}',
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let running = false;
+  return {
+    start(total, label) {
+      if (running) bar.stop();
+      bar.start(total, 0, { label, extra: '' });
+      running = true;
+    },
+    update(done, extra = '') {
+      if (running) bar.update(done, { extra });
+    },
+    stop() {
+      if (running) bar.stop();
+      running = false;
+    },
+  };
+}
