@@ -1,0 +1,66 @@
+/** The poisoning attacks of the paper's three regimes, their projections and their defaults. */
+import { check } from '../util/errors.js';
+import { L21PoisonAttack } from './l21-attack.js';
+import { LabelFlipAttack } from './label-flip-attack.js';
+import { PerSamplePoisonAttack } from './per-sample-attack.js';
+import type { AscentAttackOptions } from './perturbation-attack.js';
+import type { PoisoningAttack, Regime } from './types.js';
+
+export type { ProjectEvery } from './gradient-ascent.js';
+export { L21PoisonAttack, type L21PoisonOptions } from './l21-attack.js';
+export { LabelFlipAttack, type LabelFlipOptions } from './label-flip-attack.js';
+export { evaluateSurrogate, negatedLoss, perSampleLoss, type Reduction } from './objective.js';
+export { PerSamplePoisonAttack, type PerSamplePoisonOptions } from './per-sample-attack.js';
+export type { AscentAttackOptions } from './perturbation-attack.js';
+export {
+  l21Threshold,
+  projectL2BallPerSample,
+  projectL2BallTensor,
+  projectL21Ball,
+  projectL21BallTensor,
+  rowNormsOf,
+} from './projection.js';
+export type { AttackReport, PoisoningAttack, PoisonResult, Regime } from './types.js';
+
+/** The original's attack settings per dataset (500 epochs, batch 128 in both). */
+export interface AttackDefaults {
+  C: number;
+  B: number;
+  step: number;
+  epochs: number;
+  batchSize: number;
+}
+
+/** MNIST: C = 500, B = 1, eta = 0.1; CIFAR-10: C = 1000, B = 1, eta = 0.5 (mission.md). Others get MNIST's. */
+export function attackDefaults(datasetSpec: string): AttackDefaults {
+  const cifar = /cifar/i.test(datasetSpec);
+  return cifar
+    ? { C: 1000, B: 1, step: 0.5, epochs: 500, batchSize: 128 }
+    : { C: 500, B: 1, step: 0.1, epochs: 500, batchSize: 128 };
+}
+
+/** Everything needed to build any of the three attacks. */
+export interface AttackSpec extends AscentAttackOptions {
+  regime: Regime;
+  /** C for regime A, B for regime B. */
+  budget?: number;
+  /** Flip probability for regime C. */
+  beta?: number;
+}
+
+/** Build the attack of `spec.regime`; a missing budget or beta is a one-line error. */
+export function createAttack(spec: AttackSpec): PoisoningAttack {
+  switch (spec.regime) {
+    case 'A':
+      check(spec.budget !== undefined, 'regime A: the budget C is required');
+      return new L21PoisonAttack({ ...spec, C: spec.budget });
+    case 'B':
+      check(spec.budget !== undefined, 'regime B: the budget B is required');
+      return new PerSamplePoisonAttack({ ...spec, B: spec.budget });
+    case 'C':
+      check(spec.beta !== undefined, 'regime C: the flip probability beta is required');
+      return new LabelFlipAttack({ beta: spec.beta, seed: spec.seed });
+    default:
+      check(false, `attack regime: expected A, B or C, got '${spec.regime as string}'`);
+  }
+}

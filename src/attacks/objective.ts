@@ -1,0 +1,93 @@
+/**
+ * The losses of the attacks: the surrogate's ordinary loss (to report what the poison does to it)
+ * and the "negated loss" that the original's projected gradient ascent climbs.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** How the per-sample losses of a minibatch are combined. */
+export type Reduction = 'mean' | 'sum';
+
+/** True when the model has a single output logit (binary task, logistic loss). */
+export function isBinaryOutput(model: tf.LayersModel): boolean {
+  const shape = model.outputs[0]!.shape;
+  return shape[shape.length - 1] === 1;
+}
+
+/**
+ * Per-sample loss of `logits` for labels `y` (class indices):
+ * - K > 1 logits: softmax cross-entropy  CE(z, y) = logsumexp(z) - z_y;
+ * - 1 logit (binary, class 0 = label -1, class 1 = label +1): logistic loss softplus(-s z), s = 2y - 1.
+ */
+export function perSampleLoss(logits: tf.Tensor, y: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const z = logits.reshape([logits.shape[0]!, -1]) as tf.Tensor2D;
+    const k = z.shape[1];
+    if (k === 1) {
+      const s = tf.sub(tf.mul(tf.cast(y, 'float32'), 2), 1);
+      return tf.softplus(tf.neg(tf.mul(s, z.reshape([-1])))) as tf.Tensor1D;
+    }
+    const picked = tf.sum(tf.mul(z, tf.oneHot(y, k)), 1);
+    return tf.sub(tf.logSumExp(z, 1), picked) as tf.Tensor1D;
+  });
+}
+
+/**
+ * The objective the attack ascends, exactly the original's "negated loss":
+ *     L(delta) = - CE(-f(x + delta), y)
+ * The double negation makes the ascent push the logits so that -f classifies y, i.e. it drives the
+ * true class's logit f_y down relative to the others. For a one-logit (binary) surrogate CE is
+ * replaced by the logistic loss of -f: L = -softplus(s * f), s = +-1.
+ * `reduction` 'mean' (the default, as torch's CrossEntropyLoss in the original) divides by the
+ * batch size, so each sample's gradient is 1/batch of its own; 'sum' does not.
+ */
+export function negatedLoss(logits: tf.Tensor, y: tf.Tensor1D, reduction: Reduction = 'mean'): tf.Scalar {
+  return tf.tidy(() => {
+    const losses = perSampleLoss(tf.neg(logits), y);
+    return tf.neg(reduction === 'mean' ? tf.mean(losses) : tf.sum(losses)) as tf.Scalar;
+  });
+}
+
+/** Predicted class per sample: argmax of the logits, or logit > 0 for one-logit models. */
+export function predictedClass(logits: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
+    const z = logits.reshape([logits.shape[0]!, -1]);
+    if (z.shape[1] === 1) return tf.cast(tf.greater(z.reshape([-1]), 0), 'int32') as tf.Tensor1D;
+    return tf.argMax(z, 1) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Mean loss and accuracy of the (frozen) surrogate on `x` (samples on the first axis) with labels
+ * `y`, in batches; accumulates on the backend and reads back once.
+ */
+export function evaluateSurrogate(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  batchSize = 256,
+): { loss: number; accuracy: number } {
+  const n = x.shape[0]!;
+  if (n === 0) return { loss: 0, accuracy: 0 };
+  let lossSum = tf.scalar(0);
+  let correct = tf.scalar(0);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const [l, c] = tf.tidy(() => {
+      const xb = tf.slice(x, start, size);
+      const yb = tf.slice(y, start, size);
+      const logits = model.apply(xb, { training: false }) as tf.Tensor;
+      const losses = perSampleLoss(logits, yb);
+      const hits = tf.sum(tf.cast(tf.equal(predictedClass(logits), yb), 'float32'));
+      return [tf.add(lossSum, tf.sum(losses)), tf.add(correct, hits)];
+    });
+    lossSum.dispose();
+    correct.dispose();
+    lossSum = l!;
+    correct = c!;
+  }
+  const loss = lossSum.dataSync()[0]! / n;
+  const accuracy = correct.dataSync()[0]! / n;
+  lossSum.dispose();
+  correct.dispose();
+  return { loss, accuracy };
+}
