@@ -40,12 +40,21 @@ export function attackDefaults(datasetSpec: string): AttackDefaults {
 }
 
 /** Everything needed to build any of the three attacks. */
-export interface AttackSpec extends AscentAttackOptions {
+export interface AttackSpec extends Omit<AscentAttackOptions, 'epochs' | 'step'> {
   regime: Regime;
+  /** Attack epochs and step size eta (regimes A and B only). */
+  epochs?: number;
+  step?: number;
   /** C for regime A, B for regime B. */
   budget?: number;
   /** Flip probability for regime C. */
   beta?: number;
+}
+
+function ascentSteps(spec: AttackSpec): { epochs: number; step: number } {
+  check(spec.epochs !== undefined, `regime ${spec.regime}: the number of attack epochs is required`);
+  check(spec.step !== undefined, `regime ${spec.regime}: the step size eta is required`);
+  return { epochs: spec.epochs, step: spec.step };
 }
 
 /** Build the attack of `spec.regime`; a missing budget or beta is a one-line error. */
@@ -53,10 +62,10 @@ export function createAttack(spec: AttackSpec): PoisoningAttack {
   switch (spec.regime) {
     case 'A':
       check(spec.budget !== undefined, 'regime A: the budget C is required');
-      return new L21PoisonAttack({ ...spec, C: spec.budget });
+      return new L21PoisonAttack({ ...spec, ...ascentSteps(spec), C: spec.budget });
     case 'B':
       check(spec.budget !== undefined, 'regime B: the budget B is required');
-      return new PerSamplePoisonAttack({ ...spec, B: spec.budget });
+      return new PerSamplePoisonAttack({ ...spec, ...ascentSteps(spec), B: spec.budget });
     case 'C':
       check(spec.beta !== undefined, 'regime C: the flip probability beta is required');
       return new LabelFlipAttack({ beta: spec.beta, seed: spec.seed });

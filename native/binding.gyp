@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "poisonlab_native",
+      "sources": ["src/addon.c", "src/conv_ops.c"],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
+      "libraries": ["-lopenblas"],
+      "ldflags": ["-fopenmp"],
+      "cflags": ["-fopenmp", "-O3", "-fno-strict-aliasing", "-std=c11"]
+    }
+  ]
+}

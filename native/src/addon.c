@@ -1,0 +1,229 @@
+/*
+ * poisonlab native addon: OpenBLAS sgemm and conv/pool loops that run directly on the
+ * tfjs wasm heap. JS passes the wasm memory's ArrayBuffer plus byte offsets, so no data
+ * is copied. Every entry point checks that the regions it touches lie inside the buffer.
+ */
+#include <cblas.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conv_ops.h"
+
+#define MAX_ARGS 20
+
+typedef struct {
+  napi_env env;
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  uint8_t *base;
+  size_t len;
+  int failed;
+} call_ctx;
+
+static int fail(call_ctx *c, const char *msg) {
+  if (!c->failed) napi_throw_range_error(c->env, NULL, msg);
+  c->failed = 1;
+  return 0;
+}
+
+/* Read the call's arguments; argument 0 must be the wasm heap's ArrayBuffer. */
+static int begin(call_ctx *c, napi_env env, napi_callback_info info, size_t want) {
+  c->env = env;
+  c->argc = MAX_ARGS;
+  c->failed = 0;
+  if (napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok || c->argc < want)
+    return fail(c, "poisonlab_native: wrong number of arguments");
+  void *data = NULL;
+  if (napi_get_arraybuffer_info(env, c->argv[0], &data, &c->len) != napi_ok)
+    return fail(c, "poisonlab_native: argument 0 must be an ArrayBuffer");
+  c->base = (uint8_t *)data;
+  return 1;
+}
+
+static double num(call_ctx *c, size_t i) {
+  double v = 0;
+  if (napi_get_value_double(c->env, c->argv[i], &v) != napi_ok) fail(c, "poisonlab_native: expected a number");
+  return v;
+}
+
+/* Pointer to `count` floats at byte offset argument i, or NULL after throwing when out of range. */
+static float *region(call_ctx *c, size_t i, double count) {
+  const double off = num(c, i);
+  if (c->failed) return NULL;
+  if (off < 0 || ((uint64_t)off & 3) != 0 || off + count * 4.0 > (double)c->len) {
+    fail(c, "poisonlab_native: region outside the wasm heap");
+    return NULL;
+  }
+  return (float *)(c->base + (size_t)off);
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* Threads wanted by the caller, and the count OpenBLAS currently has. */
+static int max_threads = 1, cur_threads = -1;
+/* Below this many multiply-adds a second thread costs more than it gains (measured on 2 cores). */
+#define MULTI_THREAD_MACS 6.0e7
+
+static void use_threads_for(double macs) {
+  const int want = macs < MULTI_THREAD_MACS ? 1 : max_threads;
+  if (want != cur_threads) {
+    openblas_set_num_threads(want);
+    cur_threads = want;
+  }
+}
+
+/* sgemm(buf, transA, transB, M, N, K, aOff, lda, bOff, ldb, beta, cOff, ldc): C = op(A) op(B) + beta C. */
+static napi_value js_sgemm(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 13)) return NULL;
+  const int ta = num(&c, 1) != 0, tb = num(&c, 2) != 0;
+  const int m = (int)num(&c, 3), n = (int)num(&c, 4), k = (int)num(&c, 5);
+  const int lda = (int)num(&c, 7), ldb = (int)num(&c, 9), ldc = (int)num(&c, 12);
+  const float beta = (float)num(&c, 10);
+  const double aRows = ta ? k : m, bRows = tb ? n : k;
+  float *a = region(&c, 6, aRows * lda), *b = region(&c, 8, bRows * ldb), *out = region(&c, 11, (double)m * ldc);
+  if (c.failed) return NULL;
+  if (m == 0 || n == 0) return undefined(env);
+  use_threads_for((double)m * n * k);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
+              ldb, beta, out, ldc);
+  return undefined(env);
+}
+
+/* Reads the window geometry from arguments first..first+12. */
+static window_geom geom(call_ctx *c, size_t first) {
+  window_geom g;
+  int *f[] = {&g.n, &g.h, &g.w, &g.c, &g.kh, &g.kw, &g.sh, &g.sw, &g.pad_top, &g.pad_left, &g.oh, &g.ow};
+  for (size_t i = 0; i < 12; i++) *f[i] = (int)num(c, first + i);
+  return g;
+}
+
+#define IN_SIZE(g) ((double)(g).n * (g).h * (g).w * (g).c)
+#define COL_SIZE(g) ((double)(g).n * (g).oh * (g).ow * (g).kh * (g).kw * (g).c)
+#define OUT_SIZE(g) ((double)(g).n * (g).oh * (g).ow * (g).c)
+
+/* im2col(buf, xOff, colOff, ...geometry) */
+static napi_value js_im2col(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 15)) return NULL;
+  window_geom g = geom(&c, 3);
+  float *x = region(&c, 1, IN_SIZE(g)), *col = region(&c, 2, COL_SIZE(g));
+  if (c.failed) return NULL;
+  im2col(x, col, &g);
+  return undefined(env);
+}
+
+/* col2im(buf, colOff, dxOff, ...geometry) */
+static napi_value js_col2im(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 15)) return NULL;
+  window_geom g = geom(&c, 3);
+  float *col = region(&c, 1, COL_SIZE(g)), *dx = region(&c, 2, IN_SIZE(g));
+  if (c.failed) return NULL;
+  col2im(col, dx, &g);
+  return undefined(env);
+}
+
+/* maxPool(buf, xOff, yOff, ...geometry) */
+static napi_value js_max_pool(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 15)) return NULL;
+  window_geom g = geom(&c, 3);
+  float *x = region(&c, 1, IN_SIZE(g)), *y = region(&c, 2, OUT_SIZE(g));
+  if (c.failed) return NULL;
+  max_pool(x, y, &g);
+  return undefined(env);
+}
+
+/* maxPoolGrad(buf, xOff, dyOff, dxOff, ...geometry) */
+static napi_value js_max_pool_grad(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 16)) return NULL;
+  window_geom g = geom(&c, 4);
+  float *x = region(&c, 1, IN_SIZE(g)), *dy = region(&c, 2, OUT_SIZE(g)), *dx = region(&c, 3, IN_SIZE(g));
+  if (c.failed) return NULL;
+  max_pool_grad(x, dy, dx, &g);
+  return undefined(env);
+}
+
+/* biasAct(buf, yOff, rows, cols, biasOff | -1, act, alpha, preluOff | -1, preluLen) */
+static napi_value js_bias_act(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 9)) return NULL;
+  const int rows = (int)num(&c, 2), cols = (int)num(&c, 3), act = (int)num(&c, 5), plen = (int)num(&c, 8);
+  const float alpha = (float)num(&c, 6);
+  float *y = region(&c, 1, (double)rows * cols);
+  float *bias = num(&c, 4) < 0 ? NULL : region(&c, 4, cols);
+  float *prelu = num(&c, 7) < 0 ? NULL : region(&c, 7, plen);
+  if (c.failed) return NULL;
+  if (act == ACT_PRELU && !prelu) {
+    fail(&c, "poisonlab_native: prelu activation needs weights");
+    return NULL;
+  }
+  bias_act(y, rows, cols, bias, act, alpha, prelu, plen);
+  return undefined(env);
+}
+
+/* colSum(buf, xOff, outOff, rows, cols) */
+static napi_value js_col_sum(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 5)) return NULL;
+  const int rows = (int)num(&c, 3), cols = (int)num(&c, 4);
+  float *x = region(&c, 1, (double)rows * cols), *out = region(&c, 2, cols);
+  if (c.failed) return NULL;
+  col_sum(x, out, rows, cols);
+  return undefined(env);
+}
+
+static napi_value js_set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  double n = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_double(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_range_error(env, NULL, "poisonlab_native: setThreads expects a positive number");
+    return NULL;
+  }
+  max_threads = (int)n;
+  cur_threads = -1;
+  use_threads_for(1e30);
+  return undefined(env);
+}
+
+static napi_value js_get_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, max_threads, &v);
+  return v;
+}
+
+static napi_value js_config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, js_sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"im2col", NULL, js_im2col, NULL, NULL, NULL, napi_default, NULL},
+      {"col2im", NULL, js_col2im, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPool", NULL, js_max_pool, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPoolGrad", NULL, js_max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"biasAct", NULL, js_bias_act, NULL, NULL, NULL, napi_default, NULL},
+      {"colSum", NULL, js_col_sum, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"getThreads", NULL, js_get_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"config", NULL, js_config, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,135 @@
+import type * as tf from '@tensorflow/tfjs';
+import { heapBuffer, heapF32, makeFloatOutput, offsetOf, type WasmBackend } from './heap.js';
+import { biasActJs, col2imJs, colSumJs, im2colJs, maxPoolGradJs, maxPoolJs } from './js_loops.js';
+import type { NativeAddon } from './native.js';
+import { geomArgs, type WindowGeom } from './window_geom.js';
+
+/**
+ * The primitive operations the project's kernels are built from. All offsets are BYTE offsets
+ * of contiguous row-major float32 arrays on the wasm heap.
+ */
+export interface HeapOps {
+  readonly name: 'native' | 'wasm';
+  /** C[m,n] = op(A) op(B) + beta C, op(A) is [m,k], op(B) is [k,n]; A is [k,m] when transA. */
+  gemm(
+    be: WasmBackend,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    b: number,
+    c: number,
+    beta: 0 | 1,
+  ): void;
+  im2col(be: WasmBackend, x: number, col: number, g: WindowGeom): void;
+  col2im(be: WasmBackend, col: number, dx: number, g: WindowGeom): void;
+  maxPool(be: WasmBackend, x: number, y: number, g: WindowGeom): void;
+  maxPoolGrad(be: WasmBackend, x: number, dy: number, dx: number, g: WindowGeom): void;
+  /** out[j] = sum_r x[r, j] for a [rows, cols] matrix. */
+  colSum(be: WasmBackend, x: number, out: number, rows: number, cols: number): void;
+  /** y[r,j] = act(y[r,j] + bias[j]); bias / prelu < 0 mean none; preluLen is 1 or cols. */
+  biasAct(
+    be: WasmBackend,
+    y: number,
+    rows: number,
+    cols: number,
+    bias: number,
+    act: number,
+    alpha: number,
+    prelu: number,
+    preluLen: number,
+  ): void;
+}
+
+/** Operations run by OpenBLAS and C loops directly on the heap. */
+export function nativeOps(addon: NativeAddon): HeapOps {
+  return {
+    name: 'native',
+    gemm(be, ta, tb, m, n, k, a, b, c, beta) {
+      addon.sgemm(heapBuffer(be), +ta, +tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+    },
+    im2col: (be, x, col, g) => addon.im2col(heapBuffer(be), x, col, ...geomArgs(g)),
+    col2im: (be, col, dx, g) => addon.col2im(heapBuffer(be), col, dx, ...geomArgs(g)),
+    maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
+    maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
+    colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),
+    biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
+      addon.biasAct(heapBuffer(be), y, rows, cols, bias, act, alpha, prelu, preluLen),
+  };
+}
+
+/** Copies a [rows, cols] float matrix at byte offset `src` into `dst`, transposed if asked. */
+function copyMatrix(
+  h: Float32Array,
+  src: number,
+  dst: number,
+  rows: number,
+  cols: number,
+  transpose: boolean,
+): void {
+  const s = src >> 2;
+  const d = dst >> 2;
+  if (!transpose) {
+    h.copyWithin(d, s, s + rows * cols);
+    return;
+  }
+  // dst[j, i] = src[i, j], in 32x32 tiles to stay in cache
+  const T = 32;
+  for (let i0 = 0; i0 < rows; i0 += T) {
+    const i1 = Math.min(rows, i0 + T);
+    for (let j0 = 0; j0 < cols; j0 += T) {
+      const j1 = Math.min(cols, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) h[d + j * rows + i] = h[s + i * cols + j];
+    }
+  }
+}
+
+/**
+ * Pure-wasm operations: the loops in JS on heap views, and matrix products by the shipped
+ * wasm BatchMatMul kernel on its fast (non-transposed) path after an explicit transpose.
+ */
+export function wasmOps(shippedBatchMatMul: tf.KernelFunc): HeapOps {
+  return {
+    name: 'wasm',
+    gemm(be, ta, tb, m, n, k, a, b, c, beta) {
+      if (m === 0 || n === 0) return;
+      const at = makeFloatOutput(be, [1, m, k]);
+      const bt = makeFloatOutput(be, [1, k, n]);
+      let h = heapF32(be);
+      copyMatrix(h, a, at.off, ta ? k : m, ta ? m : k, ta);
+      copyMatrix(h, b, bt.off, tb ? n : k, tb ? k : n, tb);
+      const out = shippedBatchMatMul({
+        inputs: { a: at.info, b: bt.info },
+        backend: be,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
+      h = heapF32(be);
+      const o = offsetOf(be, out) >> 2;
+      const cc = c >> 2;
+      if (beta === 0) h.copyWithin(cc, o, o + m * n);
+      else for (let i = 0; i < m * n; i++) h[cc + i] += h[o + i];
+      be.disposeData(at.info.dataId);
+      be.disposeData(bt.info.dataId);
+      be.disposeData(out.dataId);
+    },
+    im2col: (be, x, col, g) => im2colJs(heapF32(be), x >> 2, col >> 2, g),
+    col2im: (be, col, dx, g) => col2imJs(heapF32(be), col >> 2, dx >> 2, g),
+    maxPool: (be, x, y, g) => maxPoolJs(heapF32(be), x >> 2, y >> 2, g),
+    maxPoolGrad: (be, x, dy, dx, g) => maxPoolGradJs(heapF32(be), x >> 2, dy >> 2, dx >> 2, g),
+    colSum: (be, x, out, rows, cols) => colSumJs(heapF32(be), x >> 2, out >> 2, rows, cols),
+    biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
+      biasActJs(
+        heapF32(be),
+        y >> 2,
+        rows,
+        cols,
+        bias < 0 ? -1 : bias >> 2,
+        act,
+        alpha,
+        prelu < 0 ? -1 : prelu >> 2,
+        preluLen,
+      ),
+  };
+}

@@ -1,0 +1,186 @@
+import * as tf from '@tensorflow/tfjs';
+import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
+import type { WindowGeom } from '../window_geom.js';
+import { applyEpilogue } from './epilogue.js';
+import { COL_CHUNK_FLOATS, heapOps, runShipped } from './state.js';
+
+// Convolutions as matrix products (NHWC, dilation 1). With K = kh*kw*cin and the filter
+// [kh, kw, cin, cout] read as a [K, cout] matrix W, and col = im2col(x) of shape [n*oh*ow, K]:
+//   forward          y  = col . W
+//   input gradient   dx = col2im(dy . W^T)
+//   filter gradient  dW = col^T . dy
+// Batches are processed in chunks so the im2col scratch stays under COL_CHUNK_FLOATS.
+
+import type { KernelArgs } from './state.js';
+
+/** The window geometry of a conv, or null when it is not NHWC with dilation 1. */
+function geometry(info: tf.backend_util.Conv2DInfo): WindowGeom | null {
+  if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1)
+    return null;
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    oh: info.outHeight,
+    ow: info.outWidth,
+  };
+}
+
+/** A 1x1, stride-1, unpadded conv is a plain matrix product: no im2col needed. */
+function isPointwise(g: WindowGeom): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+}
+
+/** Calls `body(n0, count, colOff)` for batch chunks, with an im2col scratch buffer sized for `count` images. */
+function forChunks(
+  be: WasmBackend,
+  g: WindowGeom,
+  body: (n0: number, count: number, col: number) => void,
+): void {
+  const perImage = g.oh * g.ow * g.kh * g.kw * g.c;
+  const chunk = Math.max(1, Math.min(g.n, Math.floor(COL_CHUNK_FLOATS / Math.max(1, perImage))));
+  const col = heapMalloc(be, chunk * perImage * 4);
+  try {
+    for (let n0 = 0; n0 < g.n; n0 += chunk) body(n0, Math.min(chunk, g.n - n0), col);
+  } finally {
+    heapFree(be, col);
+  }
+}
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo {
+  const dataFormat = tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW') ?? 'NHWC');
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    (attrs.dilations as [number, number] | number) ?? 1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    dataFormat,
+  );
+}
+
+/** y = conv2d(x, filter) on the heap, or null if the geometry is not covered. */
+function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+  const info = convInfo(x.shape, filter.shape, attrs);
+  const g = geometry(info);
+  if (!g || x.dtype !== 'float32') return null;
+  const cout = info.outChannels;
+  const K = g.kh * g.kw * g.c;
+  const out = makeFloatOutput(be, [g.n, g.oh, g.ow, cout]);
+  const ops = heapOps();
+  const w = offsetOf(be, filter);
+  if (isPointwise(g)) {
+    ops.gemm(be, false, false, g.n * g.h * g.w, cout, K, offsetOf(be, x), w, out.off, 0);
+    return out.info;
+  }
+  forChunks(be, g, (n0, count, col) => {
+    const xo = offsetOf(be, x) + n0 * g.h * g.w * g.c * 4;
+    ops.im2col(be, xo, col, { ...g, n: count });
+    ops.gemm(
+      be,
+      false,
+      false,
+      count * g.oh * g.ow,
+      cout,
+      K,
+      col,
+      w,
+      out.off + n0 * g.oh * g.ow * cout * 4,
+      0,
+    );
+  });
+  return out.info;
+}
+
+/** Conv2D for 'wasm' (NHWC, dilation 1; anything else goes to the shipped kernel). */
+export function conv2dKernel(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as WasmBackend;
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  return (
+    conv2dOnHeap(be, x, filter, attrs) ?? runShipped('Conv2D', { inputs: args.inputs, backend: be, attrs })
+  );
+}
+
+/** FusedConv2D for 'wasm': conv, then bias + activation. */
+export function fusedConv2dKernel(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as WasmBackend;
+  const { x, filter } = args.inputs;
+  const { bias, preluActivationWeights } = args.inputs as Partial<typeof args.inputs>;
+  const attrs = args.attrs ?? {};
+  const y = conv2dOnHeap(be, x, filter, attrs);
+  if (!y) return runShipped('FusedConv2D', { inputs: args.inputs, backend: be, attrs });
+  const cout = y.shape[3];
+  return applyEpilogue(
+    be,
+    y,
+    cout,
+    bias,
+    preluActivationWeights,
+    attrs.activation as string | undefined,
+    attrs.leakyreluAlpha as number | undefined,
+  );
+}
+
+/** Conv2DBackpropInput for 'wasm': dx = col2im(dy . W^T). */
+export function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as WasmBackend;
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  const info = convInfo(attrs.inputShape as number[], filter.shape, attrs);
+  const g = geometry(info);
+  if (!g) return runShipped('Conv2DBackpropInput', { inputs: args.inputs, backend: be, attrs });
+  const cout = info.outChannels;
+  const K = g.kh * g.kw * g.c;
+  const dx = makeFloatOutput(be, [g.n, g.h, g.w, g.c]);
+  const ops = heapOps();
+  const w = offsetOf(be, filter);
+  if (isPointwise(g)) {
+    ops.gemm(be, false, true, g.n * g.h * g.w, K, cout, offsetOf(be, dy), w, dx.off, 0);
+    return dx.info;
+  }
+  forChunks(be, g, (n0, count, col) => {
+    const dyo = offsetOf(be, dy) + n0 * g.oh * g.ow * cout * 4;
+    ops.gemm(be, false, true, count * g.oh * g.ow, K, cout, dyo, w, col, 0);
+    ops.col2im(be, col, dx.off + n0 * g.h * g.w * g.c * 4, { ...g, n: count });
+  });
+  return dx.info;
+}
+
+/** Conv2DBackpropFilter for 'wasm' (missing in the shipped backend): dW = col^T . dy. */
+export function conv2dBackpropFilterKernel(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as WasmBackend;
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs ?? {};
+  const filterShape = attrs.filterShape as number[];
+  const info = convInfo(x.shape, filterShape, attrs);
+  const g = geometry(info);
+  if (!g) throw new Error('Conv2DBackpropFilter on wasm supports NHWC with dilation 1 only');
+  const cout = info.outChannels;
+  const K = g.kh * g.kw * g.c;
+  const dw = makeFloatOutput(be, filterShape);
+  const ops = heapOps();
+  if (isPointwise(g)) {
+    ops.gemm(be, true, false, K, cout, g.n * g.h * g.w, offsetOf(be, x), offsetOf(be, dy), dw.off, 0);
+    return dw.info;
+  }
+  forChunks(be, g, (n0, count, col) => {
+    ops.im2col(be, offsetOf(be, x) + n0 * g.h * g.w * g.c * 4, col, { ...g, n: count });
+    const dyo = offsetOf(be, dy) + n0 * g.oh * g.ow * cout * 4;
+    ops.gemm(be, true, false, K, cout, count * g.oh * g.ow, col, dyo, dw.off, n0 === 0 ? 0 : 1);
+  });
+  return dw.info;
+}

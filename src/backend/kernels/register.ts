@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import type { HeapOps } from '../heap_ops.js';
+import {
+  conv2dBackpropFilterKernel,
+  conv2dBackpropInputKernel,
+  conv2dKernel,
+  fusedConv2dKernel,
+} from './conv.js';
+import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
+import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
+import { meanKernel, sumKernel } from './reduce.js';
+import { setHeapOps, shipped } from './state.js';
+
+/** The project's kernels for backend 'wasm', by tfjs kernel name. */
+const KERNELS: Record<string, tf.KernelFunc> = {
+  BatchMatMul: batchMatMulKernel as tf.KernelFunc,
+  _FusedMatMul: fusedMatMulKernel as tf.KernelFunc,
+  Conv2D: conv2dKernel as tf.KernelFunc,
+  FusedConv2D: fusedConv2dKernel as tf.KernelFunc,
+  Conv2DBackpropInput: conv2dBackpropInputKernel as tf.KernelFunc,
+  Conv2DBackpropFilter: conv2dBackpropFilterKernel as tf.KernelFunc,
+  MaxPool: maxPoolKernel as tf.KernelFunc,
+  MaxPoolGrad: maxPoolGradKernel as tf.KernelFunc,
+  Sum: sumKernel as tf.KernelFunc,
+  Mean: meanKernel as tf.KernelFunc,
+};
+
+/** Shipped kernels our fallbacks call (kept even though they are not replaced). */
+const DELEGATES = ['Add', 'Prelu'];
+
+let registered = false;
+
+/** Names of the kernels the project registers over the wasm backend's own. */
+export function projectKernelNames(): string[] {
+  return Object.keys(KERNELS);
+}
+
+/**
+ * Registers the project's kernels for backend 'wasm' over the shipped ones (keeping the
+ * shipped ones for delegation), once per process, and selects `ops` as their primitives.
+ * The wasm backend must already be initialised (tf.setBackend('wasm')).
+ */
+export function registerProjectKernels(ops: HeapOps): void {
+  setHeapOps(ops);
+  if (registered) return;
+  for (const name of [...Object.keys(KERNELS), ...DELEGATES]) {
+    const k = tf.getKernel(name, 'wasm');
+    if (k) shipped.set(name, k.kernelFunc);
+  }
+  for (const [name, kernelFunc] of Object.entries(KERNELS)) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+  }
+  registered = true;
+}

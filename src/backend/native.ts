@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The optional OpenBLAS addon (native/src/addon.c). Every function takes the wasm heap's
+ * ArrayBuffer first and byte offsets into it, so it works on tensors in place.
+ */
+export interface NativeAddon {
+  /** C = op(A) op(B) + beta * C, row-major, alpha 1 (cblas_sgemm). */
+  sgemm(
+    buf: ArrayBuffer,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    aOff: number,
+    lda: number,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    cOff: number,
+    ldc: number,
+  ): void;
+  im2col(buf: ArrayBuffer, xOff: number, colOff: number, ...geom: number[]): void;
+  col2im(buf: ArrayBuffer, colOff: number, dxOff: number, ...geom: number[]): void;
+  maxPool(buf: ArrayBuffer, xOff: number, yOff: number, ...geom: number[]): void;
+  maxPoolGrad(buf: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, ...geom: number[]): void;
+  biasAct(
+    buf: ArrayBuffer,
+    yOff: number,
+    rows: number,
+    cols: number,
+    biasOff: number,
+    act: number,
+    alpha: number,
+    preluOff: number,
+    preluLen: number,
+  ): void;
+  colSum(buf: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number): void;
+  /** Most OpenBLAS threads a product may use (small products run on one). */
+  setThreads(n: number): void;
+  getThreads(): number;
+  config(): string;
+}
+
+/** Where the addon is built by scripts/build-native.mjs, relative to the package root. */
+const ADDON_RELATIVE = join('native', 'build', 'Release', 'poisonlab_native.node');
+
+/** Walks up from this file (src/backend or dist/src/backend) to the folder holding native/. */
+function addonPath(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, ADDON_RELATIVE);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+let cached: { addon: NativeAddon | null; why: string } | undefined;
+
+/**
+ * Loads the native addon, or returns null (with the reason in `nativeLoadError()`) when it
+ * was not built or cannot load. Loaded at most once per process.
+ */
+export function loadNative(): NativeAddon | null {
+  if (cached) return cached.addon;
+  const path = addonPath();
+  if (!path) {
+    cached = {
+      addon: null,
+      why: `${ADDON_RELATIVE} not built (run npm run build:native; needs libopenblas-dev)`,
+    };
+    return null;
+  }
+  // OpenBLAS's idle threads spin for a while after each product and steal the (often only
+  // two) cores from the loops that follow; a short timeout makes them sleep early.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    cached = { addon, why: '' };
+  } catch (err) {
+    cached = { addon: null, why: `${path} failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return cached.addon;
+}
+
+/** Why the addon is unavailable ('' when it loaded, or before loadNative was called). */
+export function nativeLoadError(): string {
+  return cached?.why ?? '';
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../src/util/rng.js';
+import { compareWithCpu, randn } from './compare.js';
+
+/** Largest relative error the project's kernels may have against tfjs's cpu backend. */
+export const TOL = 1e-4;
+
+type Case = { name: string; run: (rng: Rng) => { err: number; shapes: number[][] } };
+
+const sumSq = (t: tf.Tensor) => tf.sum(tf.mul(t, tf.randomUniform(t.shape, -1, 1, 'float32', 7)));
+
+/** Every kernel case: values and gradients (tf.grads) against tfjs-backend-cpu. */
+export const CASES: Case[] = [];
+
+for (const [ta, tb] of [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const) {
+  CASES.push({
+    name: `matMul transposeA=${ta} transposeB=${tb}`,
+    run: (rng) => {
+      const [m, k, n] = [1 + rng.int(40), 1 + rng.int(70), 1 + rng.int(50)];
+      const a = randn(rng, ta ? [k, m] : [m, k]);
+      const b = randn(rng, tb ? [n, k] : [k, n]);
+      return compareWithCpu([a, b], (x, y) => {
+        const f = (p: tf.Tensor, q: tf.Tensor) =>
+          sumSq(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D, ta, tb));
+        return [tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), ...tf.grads(f)([x, y])];
+      });
+    },
+  });
+  for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
+    CASES.push({
+      name: `fused.matMul ${activation} transposeA=${ta} transposeB=${tb}`,
+      run: (rng) => {
+        const [m, k, n] = [1 + rng.int(30), 1 + rng.int(40), 2 + rng.int(30)];
+        const a = randn(rng, ta ? [k, m] : [m, k]);
+        const b = randn(rng, tb ? [n, k] : [k, n]);
+        const bias = randn(rng, [n]);
+        const prelu = randn(rng, [n]);
+        return compareWithCpu([a, b, bias, prelu], (x, y, z, p) => {
+          const f = (u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) =>
+            tf.fused.matMul({
+              a: u as tf.Tensor2D,
+              b: v as tf.Tensor2D,
+              transposeA: ta,
+              transposeB: tb,
+              bias: w,
+              activation,
+              preluActivationWeights: activation === 'prelu' ? p : undefined,
+              leakyreluAlpha: 0.3,
+            });
+          return [f(x, y, z), ...tf.grads((u, v, w) => sumSq(f(u, v, w)))([x, y, z])];
+        });
+      },
+    });
+  }
+}
+
+CASES.push({
+  name: 'batched matMul with batch broadcast',
+  run: (rng) => {
+    const a = randn(rng, [2, 3, 5, 7]);
+    const b = randn(rng, [1, 1, 7, 4]);
+    // (tfjs 4.22's BatchMatMul gradient itself does not reduce broadcast batch dims: values only)
+    return compareWithCpu([a, b], (x, y) => [tf.matMul(x, y, false, false), tf.matMul(y, x, true, true)]);
+  },
+});
+
+CASES.push({
+  name: 'fused.matMul with a scalar bias (general broadcast)',
+  run: (rng) => {
+    const a = randn(rng, [6, 5]);
+    const b = randn(rng, [5, 4]);
+    const bias = randn(rng, [1]);
+    return compareWithCpu([a, b, bias], (x, y, z) => [
+      tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, bias: z, activation: 'relu' }),
+    ]);
+  },
+});
+
+const PADS: (number | 'valid' | 'same' | [[0, 0], [number, number], [number, number], [0, 0]])[] = [
+  'valid',
+  'same',
+  [
+    [0, 0],
+    [1, 2],
+    [2, 0],
+    [0, 0],
+  ],
+];
+for (const stride of [1, 2, 3]) {
+  for (const pad of PADS) {
+    CASES.push({
+      name: `conv2d stride ${stride} pad ${JSON.stringify(pad)} (+ input and filter gradients)`,
+      run: (rng) => {
+        const [n, h, w, cin, cout] = [
+          1 + rng.int(3),
+          5 + rng.int(8),
+          5 + rng.int(8),
+          1 + rng.int(4),
+          1 + rng.int(6),
+        ];
+        const [kh, kw] = [1 + rng.int(4), 1 + rng.int(4)];
+        const x = randn(rng, [n, h, w, cin]);
+        const f = randn(rng, [kh, kw, cin, cout]);
+        return compareWithCpu([x, f], (xt, ft) => {
+          const conv = (u: tf.Tensor, v: tf.Tensor) =>
+            tf.conv2d(u as tf.Tensor4D, v as tf.Tensor4D, stride, pad as 'valid' | 'same');
+          return [conv(xt, ft), ...tf.grads((u, v) => sumSq(conv(u, v)))([xt, ft])];
+        });
+      },
+    });
+  }
+}
+
+CASES.push({
+  name: 'conv2d 1x1 pointwise (+ gradients)',
+  run: (rng) => {
+    const x = randn(rng, [2, 4, 5, 6]);
+    const f = randn(rng, [1, 1, 6, 3]);
+    return compareWithCpu([x, f], (xt, ft) => {
+      const conv = (u: tf.Tensor, v: tf.Tensor) => tf.conv2d(u as tf.Tensor4D, v as tf.Tensor4D, 1, 'valid');
+      return [conv(xt, ft), ...tf.grads((u, v) => sumSq(conv(u, v)))([xt, ft])];
+    });
+  },
+});
+
+for (const activation of ['linear', 'relu', 'elu'] as const) {
+  CASES.push({
+    name: `fused.conv2d bias + ${activation} (+ gradients)`,
+    run: (rng) => {
+      const x = randn(rng, [3, 9, 8, 3]);
+      const f = randn(rng, [3, 3, 3, 5]);
+      const bias = randn(rng, [5]);
+      return compareWithCpu([x, f, bias], (xt, ft, bt) => {
+        const conv = (u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) =>
+          tf.fused.conv2d({
+            x: u as tf.Tensor4D,
+            filter: v as tf.Tensor4D,
+            strides: 2,
+            pad: 'same',
+            bias: w,
+            activation,
+          });
+        return [conv(xt, ft, bt), ...tf.grads((u, v, w) => sumSq(conv(u, v, w)))([xt, ft, bt])];
+      });
+    },
+  });
+}
+
+for (const [size, stride, pad] of [
+  [2, 2, 'valid'],
+  [3, 2, 'same'],
+  [3, 1, 'valid'],
+  [2, 1, 'same'],
+] as const) {
+  CASES.push({
+    name: `maxPool ${size}x${size} stride ${stride} ${pad} (+ gradient)`,
+    run: (rng) => {
+      const x = randn(rng, [1 + rng.int(3), 4 + rng.int(9), 4 + rng.int(9), 1 + rng.int(5)]);
+      return compareWithCpu([x], (xt) => {
+        const pool = (u: tf.Tensor) => tf.maxPool(u as tf.Tensor4D, size, stride, pad);
+        return [pool(xt), ...tf.grads((u) => sumSq(pool(u)))([xt])];
+      });
+    },
+  });
+}
+
+CASES.push({
+  name: 'sum over all leading axes, keepDims and not',
+  run: (rng) => {
+    const x = randn(rng, [3, 4, 5, 6]);
+    return compareWithCpu([x], (xt) => [
+      tf.sum(xt, [0, 1, 2]),
+      tf.sum(xt, [2, 0, 1], true),
+      tf.sum(xt, [0, 2]),
+    ]);
+  },
+});
+
+/** Runs every case with several seeds and asserts the error bound. */
+export function checkAllCases(seeds: number[]): void {
+  for (const c of CASES) {
+    for (const seed of seeds) {
+      const { err } = c.run(new Rng(seed));
+      assert.ok(err <= TOL, `${c.name} (seed ${seed}): relative error ${err} > ${TOL}`);
+    }
+  }
+}
