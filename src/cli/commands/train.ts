@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import { initBackend } from '../../backend/index.js';
+import { numClasses, numSamples } from '../../data/dataset.js';
+import { loadDataset, trainValSplit } from '../../data/index.js';
+import { countParams, createModel } from '../../models/index.js';
+import { saveCheckpoint } from '../../train/checkpoint.js';
+import { train } from '../../train/index.js';
+import type { EpochMetrics } from '../../train/types.js';
+import { checkNumber } from '../../util/errors.js';
+import { note, parseNumberOption, printJson, say } from '../output.js';
+import { createProgress } from '../progress.js';
+
+interface TrainFlags {
+  dataset: string;
+  model: string;
+  width?: number;
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  momentum: number;
+  weightDecay: number;
+  patience?: number;
+  folds: number;
+  seed: number;
+  limit?: number;
+  testLimit?: number;
+  classes?: string;
+  save?: string;
+  json: boolean;
+}
+
+const pct = (v: number | undefined) => (v === undefined ? '   -  ' : `${(100 * v).toFixed(2)}%`);
+const num = (v: number | undefined) => (v === undefined ? '  -   ' : v.toFixed(4));
+
+function epochLine(m: EpochMetrics): string {
+  return (
+    `epoch ${String(m.epoch).padStart(3)}  train ${num(m.trainLoss)} ${pct(m.trainAccuracy)}` +
+    `  val ${num(m.valLoss)} ${pct(m.valAccuracy)}  test ${num(m.testLoss)} ${pct(m.testAccuracy)}` +
+    `  ${m.seconds.toFixed(1)}s`
+  );
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train one network on a dataset (clean, or a poisoned .npz) and report clean test accuracy')
+    .option(
+      '--dataset <spec>',
+      'mnist, fashion-mnist, cifar10, toy, a directory, or a poisoned .npz',
+      'mnist',
+    )
+    .option('--model <name>', 'network: cnn, mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer', 'cnn')
+    .option('--width <m>', 'width m of the hidden layer', parseNumberOption('--width'))
+    .option('--epochs <n>', 'maximum epochs', parseNumberOption('--epochs'), 1)
+    .option('--lr <rate>', 'SGD learning rate', parseNumberOption('--lr'), 0.1)
+    .option('--batch-size <n>', 'minibatch size', parseNumberOption('--batch-size'), 128)
+    .option('--momentum <mu>', 'SGD momentum (the paper: 0)', parseNumberOption('--momentum'), 0)
+    .option('--weight-decay <wd>', 'L2 weight decay (the paper: 0)', parseNumberOption('--weight-decay'), 0)
+    .option(
+      '--patience <n>',
+      'early stopping patience in epochs on validation accuracy',
+      parseNumberOption('--patience'),
+    )
+    .option(
+      '--folds <k>',
+      'hold out 1 of k stratified folds for validation (1 = no validation)',
+      parseNumberOption('--folds'),
+      5,
+    )
+    .option('--seed <s>', 'seed of initialisation, split and minibatch order', parseNumberOption('--seed'), 0)
+    .option('--limit <n>', 'use only the first n training samples', parseNumberOption('--limit'))
+    .option('--test-limit <n>', 'use only the first n test samples', parseNumberOption('--test-limit'))
+    .option('--classes <a,b>', "binary task of two classes (class a -> -1, b -> +1), or 'even-odd'")
+    .option('--save <file.npz>', 'save the trained weights as a checkpoint (.npz)')
+    .option('--json', 'print one JSON object with the results', false)
+    .action(async (flags: TrainFlags) => runTrain(flags));
+}
+
+async function runTrain(f: TrainFlags): Promise<void> {
+  checkNumber(f.epochs, '--epochs', { min: 1, integer: true });
+  checkNumber(f.batchSize, '--batch-size', { min: 1, integer: true });
+  checkNumber(f.lr, '--lr', { min: 0 });
+  checkNumber(f.folds, '--folds', { min: 1, integer: true });
+  if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
+  const backend = await initBackend({ quiet: f.json });
+  const data = await loadDataset(f.dataset, {
+    ...(f.limit !== undefined && { limit: f.limit }),
+    ...(f.testLimit !== undefined && { testLimit: f.testLimit }),
+    ...(f.classes !== undefined && { classes: f.classes }),
+  });
+  const split =
+    f.folds > 1
+      ? trainValSplit(data.train, { folds: f.folds, fold: 0, seed: f.seed })
+      : { train: data.train };
+  const model = createModel(f.model, {
+    ...(f.width !== undefined && { width: f.width }),
+    inputShape: [...data.train.sampleShape],
+    numClasses: numClasses(data.train),
+    seed: f.seed,
+  });
+  note(
+    f.json,
+    `${f.model}${f.width ? ` width ${f.width}` : ''}: ${countParams(model).toLocaleString()} parameters; ` +
+      `train ${numSamples(split.train)}, val ${'val' in split ? numSamples(split.val) : 0}, test ${numSamples(data.test)}; ` +
+      `backend ${backend.backend}${backend.native ? ' + OpenBLAS' : ''}`,
+  );
+  const progress = createProgress({ json: f.json });
+  let epoch = 0;
+  const result = await train(
+    model,
+    { ...split, test: data.test },
+    {
+      epochs: f.epochs,
+      batchSize: f.batchSize,
+      lr: f.lr,
+      momentum: f.momentum,
+      weightDecay: f.weightDecay,
+      ...(f.patience !== undefined && { patience: f.patience }),
+      seed: f.seed,
+      onBatch: (done, total) => {
+        if (done <= f.batchSize) progress.start(total, `epoch ${epoch + 1}`);
+        progress.update(done);
+      },
+      onEpoch: (m) => {
+        epoch = m.epoch;
+        progress.stop();
+        say(f.json, epochLine(m));
+      },
+    },
+  );
+  progress.stop();
+  if (f.save) {
+    saveCheckpoint(f.save, model, {
+      dataset: f.dataset,
+      seed: f.seed,
+      metrics: result.final,
+    });
+  }
+  const summary = {
+    dataset: f.dataset,
+    model: f.model,
+    width: f.width ?? null,
+    params: countParams(model),
+    seed: f.seed,
+    backend: backend.backend,
+    native: backend.native,
+    testAccuracy: result.final.testAccuracy,
+    testLoss: result.final.testLoss,
+    valAccuracy: result.final.valAccuracy,
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    seconds: result.seconds,
+    samplesPerSecond: result.samplesPerSecond,
+    history: result.history,
+    ...(f.save && { checkpoint: f.save }),
+  };
+  if (f.json) printJson(summary);
+  else
+    say(
+      false,
+      `test accuracy ${pct(result.final.testAccuracy)} (best epoch ${result.bestEpoch} of ${result.epochs}), ` +
+        `${result.seconds.toFixed(1)} s, ${Math.round(result.samplesPerSecond)} samples/s`,
+    );
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * The poisonlab command line: it only wires the library's pieces (data -> attack -> train ->
+ * experiment -> report); each command group lives in ./commands/<name>.ts.
+ */
+import { Command, CommanderError } from 'commander';
+import { PoisonlabError } from '../util/errors.js';
+import { COMMANDS } from './commands/index.js';
+
+const program = new Command('poisonlab')
+  .description(
+    'Data poisoning robustness of SGD-trained networks across widths (Wang, Mianjy, Arora, ICML 2021)',
+  )
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of COMMANDS) register(program);
+
+function fail(message: string): never {
+  process.stderr.write(`poisonlab: ${message.split('\n')[0]}\n`);
+  process.exit(1);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander already printed its message (help, version or a usage error).
+    process.exit(e.exitCode);
+  }
+  if (e instanceof PoisonlabError) fail(e.message);
+  if (process.env['POISONLAB_DEBUG']) throw e;
+  fail(`internal error: ${(e as Error)?.message ?? String(e)} (set POISONLAB_DEBUG=1 for the stack)`);
+}
