@@ -21,6 +21,11 @@ export interface TrainOptions {
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Called after every minibatch (samples done in this epoch, samples per epoch). */
   onBatch?: (done: number, total: number) => void;
+  /**
+   * Allow the exact plain-JS path for the theory's online SGD ('twolayer', logistic loss, batch size 1).
+   * Default true; false forces the generic tfjs path (same weights up to float rounding).
+   */
+  fastPath?: boolean;
 }
 
 export interface EpochMetrics {
@@ -41,7 +46,14 @@ export interface TrainResult {
   bestEpoch: number;
   history: EpochMetrics[];
   /** Metrics of the final weights. */
-  final: { trainLoss?: number; trainAccuracy?: number; valLoss?: number; valAccuracy?: number; testLoss?: number; testAccuracy?: number };
+  final: {
+    trainLoss?: number;
+    trainAccuracy?: number;
+    valLoss?: number;
+    valAccuracy?: number;
+    testLoss?: number;
+    testAccuracy?: number;
+  };
   seconds: number;
   /** Training samples processed per second (forward + backward + update), excluding evaluation. */
   samplesPerSecond: number;

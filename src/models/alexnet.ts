@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng.js';
+import { SeededDropout } from './seededDropout.js';
+import { checkImageShape, outSize } from './shapes.js';
+
+/**
+ * The CIFAR-10 AlexNet variant of the original (its CIFAR surrogate), NHWC, outputs logits:
+ * conv(3->64, 3x3, stride 2, pad 1) relu maxpool2, conv(64->192, 3x3, pad 1) relu maxpool2,
+ * conv(192->384, 3x3, pad 1) relu, conv(384->256, 3x3, pad 1) relu, conv(256->256, 3x3, pad 1) relu
+ * maxpool2 (256x2x2 for 32x32), dropout 0.5, dense 1024->4096 relu, dropout 0.5, dense 4096->4096 relu,
+ * dense 4096->10. The stride-2 conv pads explicitly (1 on every side, as PyTorch) rather than with
+ * tfjs's asymmetric 'same' padding.
+ */
+export function buildAlexNet(
+  inputShape: readonly number[],
+  numClasses: number,
+  seed: number,
+): tf.LayersModel {
+  checkImageShape('alexnet', inputShape, 3, 16);
+  const dropoutSeeds = new Rng(seed ^ 0x5eed);
+  const conv = (filters: number, name: string) =>
+    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name });
+  return tf.sequential({
+    layers: [
+      tf.layers.zeroPadding2d({ inputShape: [...inputShape], padding: 1, name: 'pad1' }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv1' }),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
+      conv(192, 'conv2'),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
+      conv(384, 'conv3'),
+      conv(256, 'conv4'),
+      conv(256, 'conv5'),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool3' }),
+      tf.layers.flatten({ name: 'flatten' }),
+      new SeededDropout({ rate: 0.5, seed: dropoutSeeds.seed(), name: 'drop1' }),
+      tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }),
+      new SeededDropout({ rate: 0.5, seed: dropoutSeeds.seed(), name: 'drop2' }),
+      tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }),
+      tf.layers.dense({ units: numClasses, name: 'fc3' }),
+    ],
+  });
+}
+
+/** Parameter count of buildAlexNet, computed before building. */
+export function alexNetParams(inputShape: readonly number[], numClasses: number): number {
+  const side = (s: number) => Math.floor(Math.floor(Math.floor(outSize(s, 3, 2, 1) / 2) / 2) / 2);
+  const flat = side(inputShape[0]!) * side(inputShape[1]!) * 256;
+  const conv = (cin: number, cout: number) => cin * 9 * cout + cout;
+  return (
+    conv(3, 64) +
+    conv(64, 192) +
+    conv(192, 384) +
+    conv(384, 256) +
+    conv(256, 256) +
+    (flat + 1) * 4096 +
+    4097 * 4096 +
+    4097 * numClasses
+  );
+}

@@ -1,0 +1,13 @@
+export { initTorchDefaults, torchUniformBound } from './init.js';
+export { checkModelMemory, trainingStateBytes, WASM_HEAP_BYTES } from './memory.js';
+export {
+  countParams,
+  createModel,
+  estimateWeights,
+  listModels,
+  type ModelInfo,
+  type ModelOptions,
+  modelInfo,
+  resolveName,
+} from './registry.js';
+export { SeededDropout } from './seededDropout.js';

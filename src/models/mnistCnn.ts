@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import { withoutInputGradient } from './inputConv.js';
+import { checkImageShape, lenetSide } from './shapes.js';
+
+/**
+ * The paper's MNIST network of width m (NHWC, outputs logits):
+ * conv(1->10, 5x5) maxpool2 relu, conv(10->20, 5x5) maxpool2 relu, flatten (320 for 28x28),
+ * dense 320->m relu, dense m->10.
+ */
+export function buildMnistCnn(
+  width: number,
+  inputShape: readonly number[],
+  numClasses: number,
+): tf.LayersModel {
+  checkImageShape('mnist-cnn', inputShape, 1, 16);
+  return tf.sequential({
+    layers: [
+      // the input needs no gradient: skip it (same weights and outputs)
+      withoutInputGradient(
+        tf.layers.conv2d({ inputShape: [...inputShape], filters: 10, kernelSize: 5, name: 'conv1' }),
+      ),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
+      tf.layers.reLU({ name: 'relu1' }),
+      tf.layers.conv2d({ filters: 20, kernelSize: 5, name: 'conv2' }),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
+      tf.layers.reLU({ name: 'relu2' }),
+      tf.layers.flatten({ name: 'flatten' }),
+      tf.layers.dense({ units: width, activation: 'relu', name: 'fc1' }),
+      tf.layers.dense({ units: numClasses, name: 'fc2' }),
+    ],
+  });
+}
+
+/** Parameter count of buildMnistCnn, computed before building (for the memory check). */
+export function mnistCnnParams(width: number, inputShape: readonly number[], numClasses: number): number {
+  const flat = lenetSide(inputShape[0]!) * lenetSide(inputShape[1]!) * 20;
+  return 260 + 5020 + (flat + 1) * width + (width + 1) * numClasses;
+}

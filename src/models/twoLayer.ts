@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import { check } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+
+/**
+ * The theory's two-layer ReLU network of width m with one output logit:
+ *
+ *   f(x; a, W) = (1 / sqrt(m)) * sum_{s=1..m} a_s * relu(w_s . x),
+ *
+ * input flattened to d values, no biases. Layers: `hidden` (kernel W^T, d x m, trained, initialised as
+ * the paper's reference code: randn(m, d) / sqrt(d)), `output` (kernel a, m x 1, a_s uniform in {-1, +1},
+ * NOT trainable) and a fixed 1/sqrt(m) rescaling.
+ */
+export function buildTwoLayer(width: number, inputShape: readonly number[], seed: number): tf.LayersModel {
+  check(inputShape.length >= 1, `model twolayer: expected a non-empty input shape, got [${inputShape}]`);
+  const d = inputShape.reduce((a, b) => a * b, 1);
+  const rng = new Rng(seed);
+  // W ~ N(0, 1/d) and a ~ U{-1, +1}, both from the model seed (W first, then a).
+  const w = new Float32Array(d * width);
+  const scale = 1 / Math.sqrt(d);
+  // Draw W row by row as randn(m, d) (row s = w_s), store transposed as the tfjs kernel [d, m].
+  for (let s = 0; s < width; s++) for (let j = 0; j < d; j++) w[j * width + s] = rng.normal() * scale;
+  const a = new Float32Array(width);
+  for (let s = 0; s < width; s++) a[s] = rng.uniform() < 0.5 ? -1 : 1;
+  const hiddenInit = tf.tensor2d(w, [d, width]);
+  const outputInit = tf.tensor2d(a, [width, 1]);
+  // Vectors go straight in; anything else is flattened first (tfjs's flatten needs a 2-D or larger sample).
+  const first =
+    inputShape.length === 1
+      ? [tf.layers.inputLayer({ inputShape: [...inputShape], name: 'input' })]
+      : [tf.layers.flatten({ inputShape: [...inputShape], name: 'flatten' })];
+  const model = tf.sequential({
+    layers: [
+      ...first,
+      tf.layers.dense({
+        units: width,
+        useBias: false,
+        activation: 'relu',
+        kernelInitializer: 'zeros',
+        name: 'hidden',
+      }),
+      tf.layers.dense({
+        units: 1,
+        useBias: false,
+        kernelInitializer: 'zeros',
+        trainable: false,
+        name: 'output',
+      }),
+      tf.layers.rescaling({ scale: 1 / Math.sqrt(width), name: 'scale' }),
+    ],
+  });
+  model.getLayer('hidden').setWeights([hiddenInit]);
+  model.getLayer('output').setWeights([outputInit]);
+  hiddenInit.dispose();
+  outputInit.dispose();
+  return model;
+}
+
+/** Parameter count of buildTwoLayer (W plus the fixed a). */
+export function twoLayerParams(width: number, inputShape: readonly number[]): number {
+  return inputShape.reduce((a, b) => a * b, 1) * width + width;
+}

@@ -1,0 +1,11 @@
+export {
+  CHECKPOINT_VERSION,
+  type CheckpointMeta,
+  loadCheckpoint,
+  saveCheckpoint,
+  weightKey,
+} from './checkpoint.js';
+export { evaluate, predictLogits } from './evaluate.js';
+export { defaultLoss, perSampleLoss } from './losses.js';
+export { checkTrainOptions, train } from './train.js';
+export type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';

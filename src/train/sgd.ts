@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * PyTorch's torch.optim.SGD (dampening 0, no Nesterov), on tfjs variables:
+ *
+ *   g <- grad + weightDecay * w
+ *   v <- momentum * v + g        (v starts at 0, so the first step has v = g, as PyTorch's buffer)
+ *   w <- w - lr * v              (w - lr * g when momentum is 0)
+ *
+ * Written here rather than using tf.train.momentum, whose dispose() leaks its learning-rate scalar.
+ */
+export class Sgd {
+  private readonly velocity = new Map<string, tf.Variable>();
+
+  constructor(
+    private readonly lr: number,
+    private readonly momentum = 0,
+    private readonly weightDecay = 0,
+  ) {}
+
+  /** Apply one update to every variable of `vars` with its gradient in `grads` (keyed by variable name). */
+  step(vars: readonly tf.Variable[], grads: tf.NamedTensorMap): void {
+    tf.tidy(() => {
+      for (const w of vars) {
+        const grad = grads[w.name];
+        if (!grad) continue;
+        let g = this.weightDecay > 0 ? tf.add(grad, tf.mul(w, this.weightDecay)) : grad;
+        if (this.momentum > 0) {
+          let v = this.velocity.get(w.name);
+          if (!v) {
+            v = tf.variable(tf.zerosLike(w), false);
+            this.velocity.set(w.name, v);
+          }
+          v.assign(tf.add(tf.mul(v, this.momentum), g));
+          g = v;
+        }
+        w.assign(tf.sub(w, tf.mul(g, this.lr)));
+      }
+    });
+  }
+
+  /** Free the momentum buffers. */
+  dispose(): void {
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+  }
+}

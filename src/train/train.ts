@@ -1,0 +1,184 @@
+import * as tf from '@tensorflow/tfjs';
+import { numSamples } from '../data/dataset.js';
+import { check, checkNumber } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { type DeviceData, evaluateDevice, upload } from './evaluate.js';
+import { checkCompatible, defaultLoss, perSampleLoss } from './losses.js';
+import { Sgd } from './sgd.js';
+import { isTwoLayer, trainTwoLayerOnline } from './twoLayerFast.js';
+import type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';
+
+/** Batch size used for the per-epoch evaluation passes. */
+const EVAL_BATCH = 500;
+
+/** Validate the options; one-line errors. */
+export function checkTrainOptions(opts: TrainOptions): void {
+  checkNumber(opts.epochs, 'epochs', { integer: true, min: 1 });
+  checkNumber(opts.batchSize, 'batch size', { integer: true, min: 1 });
+  checkNumber(opts.lr, 'learning rate', { min: 0 });
+  checkNumber(opts.momentum ?? 0, 'momentum', { min: 0, max: 1 });
+  checkNumber(opts.weightDecay ?? 0, 'weight decay', { min: 0 });
+  if (opts.patience !== undefined) checkNumber(opts.patience, 'patience', { integer: true, min: 1 });
+  checkNumber(opts.seed, 'seed', { integer: true });
+  if (opts.loss !== undefined) {
+    check(
+      opts.loss === 'crossentropy' || opts.loss === 'logistic',
+      `loss: expected crossentropy or logistic, got ${opts.loss}`,
+    );
+  }
+}
+
+/**
+ * Train `model` in place by minibatch SGD (PyTorch's update with momentum and weight decay, see Sgd) on `data.train`, with a
+ * seeded minibatch order (a fresh Rng permutation per epoch; the last batch of an epoch may be smaller).
+ * Each dataset is uploaded to the backend once; minibatches are taken with tf.gather.
+ *
+ * After every epoch the model is evaluated on the validation and test sets (inference mode). With
+ * `patience` and a validation set, training stops after `patience` epochs without a better validation
+ * accuracy; with a validation set, the weights of the best-validation epoch are restored at the end.
+ * The train metrics of an epoch are the running means over its minibatches (training mode); `final`
+ * holds the metrics of the weights the model ends with.
+ *
+ * A 'twolayer' model with logistic loss and batch size 1 (the theory's online SGD) takes an exact
+ * plain-JS path that gives the same weights as the generic one (tfjs's per-op overhead dominates there).
+ */
+export async function train(
+  model: tf.LayersModel,
+  data: TrainData,
+  opts: TrainOptions,
+): Promise<TrainResult> {
+  checkTrainOptions(opts);
+  const kind: LossKind = opts.loss ?? defaultLoss(model);
+  checkCompatible(model, data.train, kind);
+  check(numSamples(data.train) > 0, `${data.train.name}: the training set is empty`);
+  if (data.val) checkCompatible(model, data.val, kind);
+  if (data.test) checkCompatible(model, data.test, kind);
+
+  const train = upload(data.train);
+  const val = data.val && numSamples(data.val) > 0 ? upload(data.val) : undefined;
+  const test = data.test && numSamples(data.test) > 0 ? upload(data.test) : undefined;
+  const optimizer = new Sgd(opts.lr, opts.momentum ?? 0, opts.weightDecay ?? 0);
+  let best: tf.Tensor[] | undefined;
+  try {
+    const fast = opts.fastPath !== false && kind === 'logistic' && opts.batchSize === 1 && isTwoLayer(model);
+    const stepper = fast ? trainTwoLayerOnline(model, data.train, opts) : undefined;
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const rng = new Rng(opts.seed);
+    const history: EpochMetrics[] = [];
+    let bestEpoch = 0;
+    let bestVal = Number.NEGATIVE_INFINITY;
+    let trainSeconds = 0;
+    let samples = 0;
+    const started = performance.now();
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const epochStart = performance.now();
+      const order = rng.permutation(train.n);
+      const running = stepper
+        ? stepper.epoch(order, opts.onBatch)
+        : runEpoch(model, vars, optimizer, train, order, kind, opts);
+      const trainDone = performance.now();
+      trainSeconds += (trainDone - epochStart) / 1000;
+      samples += train.n;
+      const metrics: EpochMetrics = {
+        epoch,
+        trainLoss: running.loss,
+        trainAccuracy: running.accuracy,
+        seconds: 0,
+      };
+      if (val) {
+        const m = evaluateDevice(model, val, kind, EVAL_BATCH);
+        metrics.valLoss = m.loss;
+        metrics.valAccuracy = m.accuracy;
+      }
+      if (test) {
+        const m = evaluateDevice(model, test, kind, EVAL_BATCH);
+        metrics.testLoss = m.loss;
+        metrics.testAccuracy = m.accuracy;
+      }
+      metrics.seconds = (performance.now() - epochStart) / 1000;
+      history.push(metrics);
+      if (!val || metrics.valAccuracy! > bestVal) {
+        bestEpoch = epoch;
+        if (val) {
+          bestVal = metrics.valAccuracy!;
+          for (const t of best ?? []) t.dispose();
+          best = model.weights.map((w) => tf.clone(w.read()));
+        }
+      }
+      opts.onEpoch?.(metrics);
+      // Let timers and progress output run between epochs.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (opts.patience !== undefined && val && epoch - bestEpoch >= opts.patience) break;
+    }
+    if (best) {
+      model.weights.forEach((w, i) => {
+        w.write(best![i]!);
+      });
+    }
+    const finalTrain = evaluateDevice(model, train, kind, EVAL_BATCH);
+    const at = history[bestEpoch - 1]!;
+    return {
+      epochs: history.length,
+      bestEpoch,
+      history,
+      final: {
+        trainLoss: finalTrain.loss,
+        trainAccuracy: finalTrain.accuracy,
+        ...(at.valLoss === undefined ? {} : { valLoss: at.valLoss, valAccuracy: at.valAccuracy }),
+        ...(at.testLoss === undefined ? {} : { testLoss: at.testLoss, testAccuracy: at.testAccuracy }),
+      },
+      seconds: (performance.now() - started) / 1000,
+      samplesPerSecond: samples / Math.max(trainSeconds, 1e-9),
+    };
+  } finally {
+    for (const t of best ?? []) t.dispose();
+    optimizer.dispose();
+    for (const d of [train, val, test]) {
+      d?.x.dispose();
+      d?.y.dispose();
+    }
+  }
+}
+
+/** One epoch of minibatch SGD over `order`; returns the running mean loss and accuracy. */
+function runEpoch(
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  optimizer: Sgd,
+  train: DeviceData,
+  order: Int32Array,
+  kind: LossKind,
+  opts: TrainOptions,
+): { loss: number; accuracy: number } {
+  let lossSum = tf.scalar(0);
+  let correctSum = tf.scalar(0);
+  for (let start = 0; start < train.n; start += opts.batchSize) {
+    const size = Math.min(opts.batchSize, train.n - start);
+    const idx = tf.tensor1d(order.subarray(start, start + size), 'int32');
+    const next = tf.tidy(() => {
+      const xb = tf.gather(train.x, idx);
+      const yb = tf.gather(train.y, idx);
+      let correct: tf.Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.apply(xb, { training: true }) as tf.Tensor;
+        const terms = perSampleLoss(logits, yb, kind);
+        correct = tf.keep(tf.sum(terms.correct));
+        return tf.mean(terms.loss) as tf.Scalar;
+      }, vars);
+      optimizer.step(vars, grads);
+      const out = [tf.add(lossSum, tf.mul(value, size)), tf.add(correctSum, correct!)];
+      correct!.dispose();
+      return out;
+    });
+    idx.dispose();
+    lossSum.dispose();
+    correctSum.dispose();
+    [lossSum, correctSum] = next as [tf.Scalar, tf.Scalar];
+    opts.onBatch?.(start + size, train.n);
+  }
+  const loss = lossSum.dataSync()[0]! / train.n;
+  const accuracy = correctSum.dataSync()[0]! / train.n;
+  lossSum.dispose();
+  correctSum.dispose();
+  return { loss, accuracy };
+}
