@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { writeReport } from '../../report/index.js';
+import { printJson, say } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('write results.csv, summary.md, ucurve.svg/png and report.html of a sweep folder')
+    .argument('<dir>', 'the sweep folder (holding runs.sqlite)')
+    .option('--json', 'print one JSON object', false)
+    .action(async (dir: string, f: { json: boolean }) => {
+      const r = await writeReport(dir);
+      if (f.json) {
+        printJson(r);
+        return;
+      }
+      say(false, `${r.runs} runs of ${r.name}; best width per regime:`);
+      for (const b of r.best)
+        say(
+          false,
+          `  ${b.label.padEnd(12)} m=${String(b.width).padEnd(7)} ${(100 * b.mean).toFixed(2)}% ± ${(100 * b.std).toFixed(2)}`,
+        );
+      say(false, `report: ${r.files.html}`);
+    });
+}

@@ -1,0 +1,140 @@
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import {
+  applyOverrides,
+  type ConfigOverrides,
+  type ExperimentConfig,
+  loadConfigFile,
+  parseNumberList,
+} from '../../experiments/config.js';
+import { parseShard } from '../../experiments/plan.js';
+import { getPreset, presetNames } from '../../experiments/presets.js';
+import { sweepProgressView } from '../../experiments/progress-view.js';
+import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
+import { check, checkNumber } from '../../util/errors.js';
+import { note, parseNumberOption, printJson, say } from '../output.js';
+
+interface SweepFlags {
+  preset?: string;
+  config?: string;
+  out?: string;
+  workers?: number;
+  shard?: string;
+  force: boolean;
+  widths?: string;
+  reps?: number;
+  limit?: number;
+  testLimit?: number;
+  maxEpochs?: number;
+  patience?: number;
+  attackEpochs?: number;
+  folds?: string;
+  dataset?: string;
+  json: boolean;
+}
+
+/** Build the sweep config from --preset or --config plus the override flags. */
+export function configFromFlags(
+  f: Omit<SweepFlags, 'out' | 'workers' | 'shard' | 'force' | 'json'>,
+): ExperimentConfig {
+  check(!(f.preset && f.config), 'sweep: give either --preset or --config, not both');
+  check(f.preset || f.config, `sweep: --preset (${presetNames().join(', ')}) or --config FILE is required`);
+  const base = f.config ? loadConfigFile(f.config) : getPreset(f.preset!);
+  const o: ConfigOverrides = {};
+  if (f.widths) o.widths = parseNumberList(f.widths, '--widths');
+  if (f.folds) o.folds = parseNumberList(f.folds, '--folds');
+  if (f.reps !== undefined) o.repetitions = f.reps;
+  if (f.limit !== undefined) o.limit = f.limit;
+  if (f.testLimit !== undefined) o.testLimit = f.testLimit;
+  if (f.maxEpochs !== undefined) o.maxEpochs = f.maxEpochs;
+  if (f.patience !== undefined) o.patience = f.patience;
+  if (f.attackEpochs !== undefined) o.attackEpochs = f.attackEpochs;
+  if (f.dataset !== undefined) o.dataset = f.dataset;
+  return applyOverrides(base, o);
+}
+
+/** Human-readable lines of a sweep's summary (regime x width means). */
+export function summaryLines(s: SweepSummary): string[] {
+  const lines = [
+    `sweep ${s.name} (${s.configHash.slice(0, 12)})${s.shard ? ` shard ${s.shard}` : ''}: ${s.done} run(s) done, ` +
+      `${s.skipped} already done, ${s.failed} failed, of ${s.runs}; ${s.seconds.toFixed(1)} s on ${s.workers} worker(s)`,
+  ];
+  for (const c of s.cells)
+    lines.push(
+      `  ${c.label.padEnd(12)} m=${String(c.width).padEnd(7)} ${(100 * c.mean).toFixed(2)}% ± ${(100 * c.std).toFixed(2)} (${c.n})`,
+    );
+  return lines;
+}
+
+export function register(program: Command): void {
+  program
+    .command('sweep')
+    .description('train every (regime, width, repetition, fold) of a sweep; resumable, shardable, parallel')
+    .option('--preset <name>', `a built-in sweep: ${presetNames().join(', ')}`)
+    .option('--config <file>', 'a sweep config (.json, .yaml)')
+    .requiredOption('--out <dir>', 'the sweep folder (runs.sqlite, surrogate, poisons); re-run to continue')
+    .option(
+      '--workers <n>',
+      'worker processes (default: the number of cores)',
+      parseNumberOption('--workers'),
+    )
+    .option('--shard <i/N>', 'run only shard i of N (deterministic by run key), e.g. 0/4')
+    .option('--force', 'replace a different config stored in --out (old runs stop counting)', false)
+    .option('--widths <list>', 'override the widths, e.g. 10,100,1000')
+    .option('--reps <n>', 'override the repetitions', parseNumberOption('--reps'))
+    .option('--folds <list>', 'override the validation folds to run, e.g. 0,1')
+    .option('--limit <n>', 'override the training subset size', parseNumberOption('--limit'))
+    .option('--test-limit <n>', 'override the test subset size', parseNumberOption('--test-limit'))
+    .option('--max-epochs <n>', 'override the maximum training epochs', parseNumberOption('--max-epochs'))
+    .option('--patience <n>', 'override the early-stopping patience', parseNumberOption('--patience'))
+    .option('--attack-epochs <n>', 'override the attack epochs', parseNumberOption('--attack-epochs'))
+    .option('--dataset <spec>', 'override the dataset')
+    .option('--json', 'print one JSON summary object', false)
+    .action(async (f: SweepFlags) => {
+      const config = configFromFlags(f);
+      const workers = checkNumber(f.workers ?? availableParallelism(), '--workers', {
+        min: 1,
+        integer: true,
+      });
+      const shard = f.shard !== undefined ? parseShard(f.shard) : undefined;
+      const summary = await sweepCommand(config, {
+        out: f.out!,
+        workers,
+        shard,
+        force: f.force,
+        json: f.json,
+      });
+      if (f.json) printJson(summary);
+      else for (const l of summaryLines(summary)) say(false, l);
+      checkSweepSucceeded(summary);
+    });
+}
+
+/** Run a sweep with the terminal progress view (shared by `sweep` and `demo`). */
+export async function sweepCommand(
+  config: ExperimentConfig,
+  o: {
+    out: string;
+    workers: number;
+    shard?: ReturnType<typeof parseShard> | undefined;
+    force: boolean;
+    json: boolean;
+  },
+): Promise<SweepSummary> {
+  note(
+    o.json,
+    `sweep ${config.name}: ${config.dataset}, ${config.model}, widths ${config.widths.join(', ')} -> ${o.out}`,
+  );
+  const view = sweepProgressView({ json: o.json });
+  try {
+    return await runSweep(config, {
+      out: o.out,
+      workers: o.workers,
+      ...(o.shard && { shard: o.shard }),
+      force: o.force,
+      onEvent: view.onEvent,
+    });
+  } finally {
+    view.stop();
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The real sweep tasks, run inside a worker process: train the surrogate, generate one (regime, repetition)
+ * poison over the whole training set, or train and evaluate one (regime, width, repetition, fold) run.
+ * Datasets, the surrogate and the last poison are cached per worker process.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { createAttack } from '../attacks/index.js';
+import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
+import { initBackend } from '../backend/index.js';
+import { type Dataset, type DatasetSplit, numClasses, numSamples } from '../data/dataset.js';
+import { loadDataset, trainValSplit } from '../data/index.js';
+import { readNpz, writeNpz } from '../io/npz.js';
+import { createModel } from '../models/index.js';
+import { evaluate, train } from '../train/index.js';
+import { check } from '../util/errors.js';
+import { type PoisonSpec, type RunSpec, sweepPaths } from './plan.js';
+import type { RunMetrics } from './store.js';
+import type { SweepTask, TaskContext, TaskProgress, TaskResult } from './tasks.js';
+
+let dataCache: { hash: string; data: DatasetSplit } | undefined;
+let surrogateCache: { path: string; model: tf.LayersModel } | undefined;
+let poisonCache: { path: string; data: Dataset } | undefined;
+
+/** Run one sweep task (the TaskModule interface of ./tasks.ts). */
+export async function runTask(
+  task: SweepTask,
+  ctx: TaskContext,
+  onProgress: TaskProgress,
+): Promise<TaskResult> {
+  await initBackend({ quiet: true });
+  const data = await loadData(ctx);
+  switch (task.kind) {
+    case 'surrogate':
+      return runSurrogate(ctx, data, onProgress);
+    case 'poison':
+      return runPoison(task.poison, ctx, data, onProgress);
+    case 'train':
+      return { kind: 'train', metrics: await runTrain(task.run, ctx, data, onProgress) };
+  }
+}
+
+async function loadData(ctx: TaskContext): Promise<DatasetSplit> {
+  if (dataCache?.hash === ctx.hash) return dataCache.data;
+  const c = ctx.config;
+  const data = await loadDataset(c.dataset, {
+    ...(c.limit !== undefined && { limit: c.limit }),
+    ...(c.testLimit !== undefined && { testLimit: c.testLimit }),
+    ...(c.classes !== undefined && { classes: c.classes }),
+  });
+  dataCache = { hash: ctx.hash, data };
+  return data;
+}
+
+function surrogatePath(ctx: TaskContext): string {
+  return ctx.config.surrogate.path ?? sweepPaths(ctx.out).surrogate;
+}
+
+async function runSurrogate(
+  ctx: TaskContext,
+  data: DatasetSplit,
+  onProgress: TaskProgress,
+): Promise<TaskResult> {
+  const s = ctx.config.surrogate;
+  const epochs = s.epochs;
+  let epoch = 0;
+  const { model, meta } = await trainSurrogate(data, {
+    dataset: ctx.config.dataset,
+    model: s.model,
+    ...(s.width !== undefined && { width: s.width }),
+    epochs,
+    lr: s.lr,
+    batchSize: s.batchSize,
+    seed: ctx.config.seed,
+    onEpoch: (m) => {
+      epoch = m.epoch;
+    },
+    onBatch: (done, total) => onProgress(epoch * total + done, epochs * total),
+  });
+  try {
+    saveSurrogate(surrogatePath(ctx), model, meta);
+  } finally {
+    model.dispose();
+  }
+  return { kind: 'surrogate', meta };
+}
+
+function getSurrogate(ctx: TaskContext, clean: Dataset): tf.LayersModel {
+  const path = surrogatePath(ctx);
+  if (surrogateCache?.path === path) return surrogateCache.model;
+  surrogateCache?.model.dispose();
+  const { model } = loadSurrogate(path, clean);
+  surrogateCache = { path, model };
+  return model;
+}
+
+async function runPoison(
+  p: PoisonSpec,
+  ctx: TaskContext,
+  data: DatasetSplit,
+  onProgress: TaskProgress,
+): Promise<TaskResult> {
+  const c = ctx.config;
+  const regime = p.regime.regime;
+  check(regime !== 'clean', `poison ${p.key}: clean data needs no poison`);
+  const attack = createAttack({
+    regime,
+    ...(p.regime.budget !== undefined && { budget: p.regime.budget }),
+    ...(p.regime.beta !== undefined && { beta: p.regime.beta }),
+    epochs: c.attack.epochs,
+    step: c.attack.step,
+    batchSize: c.attack.batchSize,
+    projectEvery: c.attack.projectEvery,
+    seed: p.seed,
+    onProgress: (done, total) => onProgress(done, total),
+  });
+  const surrogate = regime === 'C' ? undefined : getSurrogate(ctx, data.train);
+  const { dataset, deltaNorm, report } = await attack.poison(data.train, surrogate);
+  const n = numSamples(dataset);
+  const path = sweepPaths(ctx.out).poison(p.key);
+  // The layout of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
+  writeNpz(
+    path,
+    {
+      x: { data: dataset.x, shape: [n, ...dataset.sampleShape] },
+      y: { data: dataset.y, shape: [n] },
+      delta_norm: { data: deltaNorm, shape: [n] },
+    },
+    {
+      kind: 'poisonlab-poison',
+      regime,
+      params: report.params,
+      seed: p.seed,
+      dataset: c.dataset,
+      limit: c.limit ?? null,
+      ...(c.classes !== undefined && { classes: c.classes }),
+      sampleShape: [...dataset.sampleShape],
+      classNames: [...dataset.classNames],
+      sweep: { configHash: ctx.hash, poisonKey: p.key },
+      report,
+    },
+  );
+  return { kind: 'poison', path, report };
+}
+
+/** The poisoned training set of a run, read from its cached .npz (the clean set for clean runs). */
+function trainingSet(run: RunSpec, ctx: TaskContext, clean: Dataset): Dataset {
+  if (!run.poisonKey) return clean;
+  const path = sweepPaths(ctx.out).poison(run.poisonKey);
+  if (poisonCache?.path === path) return poisonCache.data;
+  const { arrays } = readNpz(path);
+  const x = arrays['x'];
+  const y = arrays['y'];
+  check(
+    x?.data instanceof Float32Array && y?.data instanceof Int32Array && y.data.length === numSamples(clean),
+    `${path}: expected float32 x and int32 y for the ${numSamples(clean)} training samples`,
+  );
+  const data: Dataset = { ...clean, name: `${clean.name} (${run.poisonKey})`, x: x.data, y: y.data };
+  poisonCache = { path, data };
+  return data;
+}
+
+async function runTrain(
+  run: RunSpec,
+  ctx: TaskContext,
+  data: DatasetSplit,
+  onProgress: TaskProgress,
+): Promise<RunMetrics> {
+  const c = ctx.config;
+  const full = trainingSet(run, ctx, data.train);
+  // The paper's protocol: stratified k-fold over the (poisoned) training set; validation on the held-out fold.
+  const split = trainValSplit(full, { folds: c.folds.k, fold: run.fold, seed: run.seed });
+  const model = createModel(c.model, {
+    width: run.width,
+    inputShape: [...full.sampleShape],
+    numClasses: numClasses(full),
+    seed: run.seed,
+  });
+  try {
+    const maxEpochs = c.training.maxEpochs;
+    let epoch = 0;
+    const result = await train(model, split, {
+      epochs: maxEpochs,
+      batchSize: c.training.batchSize,
+      lr: c.training.lr,
+      momentum: c.training.momentum,
+      weightDecay: c.training.weightDecay,
+      patience: c.training.patience,
+      seed: run.seed,
+      onEpoch: (m) => {
+        epoch = m.epoch;
+      },
+      onBatch: (done, total) => onProgress(epoch * total + done, maxEpochs * total),
+    });
+    // Clean test accuracy of the best-validation weights (train restored them).
+    const test = evaluate(model, data.test);
+    const bestVal = result.history[result.bestEpoch - 1]?.valAccuracy ?? result.final.valAccuracy;
+    return {
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      bestValAccuracy: bestVal ?? null,
+      epochs: result.epochs,
+      bestEpoch: result.bestEpoch,
+      seconds: result.seconds,
+      samplesPerSecond: result.samplesPerSecond,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** For tests: forget the per-process caches. */
+export function resetJobCaches(): void {
+  surrogateCache?.model.dispose();
+  dataCache = surrogateCache = poisonCache = undefined;
+}

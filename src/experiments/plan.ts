@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { check } from '../util/errors.js';
+import { type ExperimentConfig, type RegimeSpec, regimeLabel } from './config.js';
+
+/** One training run of a sweep: a (regime, width, repetition, fold) cell. */
+export interface RunSpec {
+  /** Stable identity, e.g. `A-C500/w200/r1/f0`. */
+  key: string;
+  regime: RegimeSpec;
+  /** regimeLabel(regime), e.g. `A-C500`. */
+  label: string;
+  width: number;
+  repetition: number;
+  fold: number;
+  /** Seed of the initialisation, the fold split and the minibatch order (the paper: seed = repetition). */
+  seed: number;
+  /** The poison this run trains on (undefined for clean runs). */
+  poisonKey?: string;
+}
+
+/** One poisoned training set: generated once per (regime, repetition) over the whole training set. */
+export interface PoisonSpec {
+  /** e.g. `A-C500-r1`; also the .npz file name. */
+  key: string;
+  regime: RegimeSpec;
+  label: string;
+  repetition: number;
+  /** Seed of the attack (minibatch order, label flips). */
+  seed: number;
+}
+
+/** Every run of the config, in order regime, repetition, fold, width (so that one poison's runs come together). */
+export function planRuns(config: ExperimentConfig): RunSpec[] {
+  const runs: RunSpec[] = [];
+  for (const regime of config.regimes) {
+    const label = regimeLabel(regime);
+    for (let r = 0; r < config.repetitions; r++) {
+      for (const fold of config.folds.run) {
+        for (const width of config.widths) {
+          runs.push({
+            key: `${label}/w${width}/r${r}/f${fold}`,
+            regime,
+            label,
+            width,
+            repetition: r,
+            fold,
+            seed: config.seed + r,
+            ...(regime.regime !== 'clean' && { poisonKey: poisonKey(label, r) }),
+          });
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+function poisonKey(label: string, repetition: number): string {
+  return `${label}-r${repetition}`;
+}
+
+/** The poisons that `runs` need, each once, in first-use order. */
+export function planPoisons(config: ExperimentConfig, runs: readonly RunSpec[]): PoisonSpec[] {
+  const seen = new Map<string, PoisonSpec>();
+  for (const run of runs) {
+    if (!run.poisonKey || seen.has(run.poisonKey)) continue;
+    seen.set(run.poisonKey, {
+      key: run.poisonKey,
+      regime: run.regime,
+      label: run.label,
+      repetition: run.repetition,
+      seed: config.seed + run.repetition,
+    });
+  }
+  return [...seen.values()];
+}
+
+/** Whether runs or poisons need a surrogate (regimes A and B do). */
+export function needsSurrogate(runs: readonly { regime: RegimeSpec }[]): boolean {
+  return runs.some((r) => r.regime.regime === 'A' || r.regime.regime === 'B');
+}
+
+/** A shard `i/N` (0 <= i < N) of a sweep. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** Parse `i/N` (e.g. `0/4`); errors name the flag. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  check(m, `--shard: expected i/N with 0 <= i < N (e.g. 0/4), got '${text}'`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  check(count >= 1 && index < count, `--shard: expected i/N with 0 <= i < N (e.g. 0/4), got '${text}'`);
+  return { index, count };
+}
+
+/** The shard (0..count-1) a run key belongs to: sha256 of the key, mod count. Independent of list order. */
+export function shardOf(key: string, count: number): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) % count;
+}
+
+/** The runs of shard `shard`; the shards 0..N-1 partition the run list. */
+export function selectShard<T extends { key: string }>(runs: readonly T[], shard?: Shard): T[] {
+  if (!shard || shard.count === 1) return [...runs];
+  return runs.filter((r) => shardOf(r.key, shard.count) === shard.index);
+}
+
+/** Where a sweep folder keeps its files. */
+export function sweepPaths(out: string) {
+  return {
+    db: join(out, 'runs.sqlite'),
+    surrogate: join(out, 'surrogate.npz'),
+    poisonDir: join(out, 'poisons'),
+    poison: (key: string) => join(out, 'poisons', `${key}.npz`),
+  };
+}

@@ -1,0 +1,226 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { check, PoisonlabError } from '../util/errors.js';
+import { canonicalJson, type ExperimentConfig, parseConfig } from './config.js';
+
+/** What one finished run measured. */
+export interface RunMetrics {
+  testAccuracy: number;
+  testLoss: number;
+  /** Best validation accuracy (the epoch whose weights were kept); null without a validation fold. */
+  bestValAccuracy: number | null;
+  epochs: number;
+  bestEpoch: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** A finished run as stored. */
+export interface RunRecord extends RunMetrics {
+  configHash: string;
+  runKey: string;
+  /** 'clean' | 'A' | 'B' | 'C'. */
+  regime: string;
+  /** e.g. 'A-C500'. */
+  label: string;
+  /** C (A), B (B), beta (C), null (clean). */
+  budget: number | null;
+  width: number;
+  repetition: number;
+  fold: number;
+  seed: number;
+  startedAt: string;
+  finishedAt: string;
+  host: string;
+}
+
+/** A generated poison as stored (its data lives in the .npz file). */
+export interface PoisonRecord {
+  poisonKey: string;
+  path: string;
+  report: unknown;
+  finishedAt: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS config (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  hash TEXT NOT NULL,
+  json TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  config_hash TEXT NOT NULL,
+  run_key TEXT NOT NULL,
+  regime TEXT NOT NULL,
+  label TEXT NOT NULL,
+  budget REAL,
+  width INTEGER NOT NULL,
+  repetition INTEGER NOT NULL,
+  fold INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  test_accuracy REAL NOT NULL,
+  test_loss REAL NOT NULL,
+  best_val_accuracy REAL,
+  epochs INTEGER NOT NULL,
+  best_epoch INTEGER NOT NULL,
+  seconds REAL NOT NULL,
+  samples_per_second REAL NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  host TEXT NOT NULL,
+  PRIMARY KEY (config_hash, run_key)
+);
+CREATE TABLE IF NOT EXISTS poisons (
+  config_hash TEXT NOT NULL,
+  poison_key TEXT NOT NULL,
+  path TEXT NOT NULL,
+  report_json TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  PRIMARY KEY (config_hash, poison_key)
+);
+`;
+
+/**
+ * The SQLite database of a sweep folder (`<out>/runs.sqlite`, WAL mode). It holds the sweep's config and its
+ * finished runs. A run is inserted only once finished, in one transaction, so a killed sweep loses at most the
+ * runs in flight and a re-run skips everything already stored.
+ */
+export class SweepStore {
+  readonly db: Database.Database;
+
+  private constructor(
+    readonly path: string,
+    db: Database.Database,
+  ) {
+    this.db = db;
+  }
+
+  /** Open (creating when `create`) the store at `path`. */
+  static open(path: string, opts: { create?: boolean; readonly?: boolean } = {}): SweepStore {
+    if (!opts.create)
+      check(
+        existsSync(path),
+        `${path}: no sweep database here (expected runs.sqlite from 'poisonlab sweep')`,
+      );
+    else mkdirSync(dirname(path), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !opts.create });
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('busy_timeout = 10000');
+      if (!opts.readonly) db.exec(SCHEMA);
+    } catch (e) {
+      throw new PoisonlabError(`${path}: cannot open sweep database (${(e as Error).message})`);
+    }
+    return new SweepStore(path, db);
+  }
+
+  /** The stored config and its hash, if any. */
+  getConfig(): { hash: string; config: ExperimentConfig } | undefined {
+    const row = this.db.prepare('SELECT hash, json FROM config WHERE id = 1').get() as
+      | { hash: string; json: string }
+      | undefined;
+    if (!row) return undefined;
+    return { hash: row.hash, config: parseConfig(JSON.parse(row.json), `${this.path} (stored config)`) };
+  }
+
+  /**
+   * Record `config` as this folder's sweep. A folder that holds a different config is a one-line error unless
+   * `force` (then the new config replaces it; runs of the old one stay but no longer count).
+   */
+  bindConfig(config: ExperimentConfig, hash: string, force = false): void {
+    const bind = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT hash FROM config WHERE id = 1').get() as
+        | { hash: string }
+        | undefined;
+      if (row && row.hash === hash) return;
+      if (row && !force)
+        throw new PoisonlabError(
+          `${this.path}: this folder holds a sweep with another config (hash ${row.hash.slice(0, 12)}, ` +
+            `yours ${hash.slice(0, 12)}); use another --out, the same settings, or --force`,
+        );
+      this.db
+        .prepare('INSERT OR REPLACE INTO config (id, hash, json, created_at) VALUES (1, ?, ?, ?)')
+        .run(hash, canonicalJson(config), new Date().toISOString());
+    });
+    bind.immediate();
+  }
+
+  /** Run keys already finished under `hash`. */
+  finishedKeys(hash: string): Set<string> {
+    const rows = this.db.prepare('SELECT run_key FROM runs WHERE config_hash = ?').all(hash) as {
+      run_key: string;
+    }[];
+    return new Set(rows.map((r) => r.run_key));
+  }
+
+  /** Store a finished run (one transaction). Returns false when it was already stored (the first one stays). */
+  insertRun(r: RunRecord): boolean {
+    const info = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO runs (config_hash, run_key, regime, label, budget, width, repetition, fold, seed,
+          test_accuracy, test_loss, best_val_accuracy, epochs, best_epoch, seconds, samples_per_second,
+          started_at, finished_at, host)
+         VALUES (@configHash, @runKey, @regime, @label, @budget, @width, @repetition, @fold, @seed,
+          @testAccuracy, @testLoss, @bestValAccuracy, @epochs, @bestEpoch, @seconds, @samplesPerSecond,
+          @startedAt, @finishedAt, @host)`,
+      )
+      .run(r);
+    return info.changes === 1;
+  }
+
+  /** Every finished run of `hash` (default: the stored config's), ordered by regime label, width, repetition, fold. */
+  runs(hash?: string): RunRecord[] {
+    const h = hash ?? this.getConfig()?.hash;
+    if (!h) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT config_hash AS configHash, run_key AS runKey, regime, label, budget, width, repetition, fold, seed,
+          test_accuracy AS testAccuracy, test_loss AS testLoss, best_val_accuracy AS bestValAccuracy, epochs,
+          best_epoch AS bestEpoch, seconds, samples_per_second AS samplesPerSecond, started_at AS startedAt,
+          finished_at AS finishedAt, host
+         FROM runs WHERE config_hash = ? ORDER BY label, width, repetition, fold`,
+      )
+      .all(h) as RunRecord[];
+    return rows;
+  }
+
+  /** Record a generated poison (idempotent). */
+  insertPoison(hash: string, p: PoisonRecord): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO poisons (config_hash, poison_key, path, report_json, finished_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(hash, p.poisonKey, p.path, JSON.stringify(p.report ?? null), p.finishedAt);
+  }
+
+  /** Every recorded poison of `hash`. */
+  poisons(hash: string): PoisonRecord[] {
+    const rows = this.db
+      .prepare(
+        'SELECT poison_key AS poisonKey, path, report_json AS reportJson, finished_at AS finishedAt FROM poisons WHERE config_hash = ? ORDER BY poison_key',
+      )
+      .all(hash) as { poisonKey: string; path: string; reportJson: string; finishedAt: string }[];
+    return rows.map((r) => ({
+      poisonKey: r.poisonKey,
+      path: r.path,
+      report: JSON.parse(r.reportJson),
+      finishedAt: r.finishedAt,
+    }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** This machine's name, recorded with every run. */
+export function hostName(): string {
+  return hostname();
+}

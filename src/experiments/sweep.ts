@@ -1,0 +1,232 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { aggregate, type CellStats } from '../report/aggregate.js';
+import { check, PoisonlabError } from '../util/errors.js';
+import { configHash, type ExperimentConfig } from './config.js';
+import {
+  needsSurrogate,
+  planPoisons,
+  planRuns,
+  type RunSpec,
+  type Shard,
+  selectShard,
+  sweepPaths,
+} from './plan.js';
+import { WorkerPool } from './pool.js';
+import { hostName, SweepStore } from './store.js';
+import { type SweepTask, type TaskContext, taskName } from './tasks.js';
+
+/** What the sweep reports while it runs (for progress bars). */
+export type SweepEvent =
+  | {
+      type: 'plan';
+      total: number;
+      skipped: number;
+      todo: number;
+      poisons: number;
+      surrogate: boolean;
+      workers: number;
+    }
+  | { type: 'task-start'; name: string; slot: number }
+  | { type: 'task-progress'; name: string; slot: number; done: number; total: number }
+  | { type: 'task-end'; name: string; slot: number; ok: boolean; message?: string }
+  | { type: 'run-done'; key: string; testAccuracy: number; done: number; todo: number };
+
+export interface SweepOptions {
+  /** The sweep folder (created when missing). */
+  out: string;
+  /** Worker processes (default: the number of cores). */
+  workers?: number;
+  /** Run only this shard of the run list. */
+  shard?: Shard;
+  /** Replace a different config stored in the folder instead of refusing. */
+  force?: boolean;
+  /** Path of the task module the workers run (default: the real ./job; tests inject fakes). */
+  taskModule?: string;
+  onEvent?: (e: SweepEvent) => void;
+}
+
+/** What a sweep did, and the results so far of the whole config (all shards). */
+export interface SweepSummary {
+  out: string;
+  name: string;
+  configHash: string;
+  shard: string | null;
+  workers: number;
+  /** Runs of this shard. */
+  runs: number;
+  /** Already finished before this call. */
+  skipped: number;
+  /** Finished by this call. */
+  done: number;
+  failed: number;
+  failures: { task: string; message: string }[];
+  seconds: number;
+  /** Clean test accuracy per (regime, width): every stored run of this config. */
+  cells: CellStats[];
+}
+
+/**
+ * Run (or continue) a width sweep: plan every (regime, width, repetition, fold) run, skip those the folder's
+ * store already holds, train the surrogate once and each (regime, repetition) poison once if missing, then
+ * train the remaining runs in a pool of worker processes. Only this process writes to the store, one finished
+ * run per transaction, so a killed sweep continues where it stopped when run again.
+ */
+export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Promise<SweepSummary> {
+  const t0 = performance.now();
+  const hash = configHash(config);
+  const paths = sweepPaths(opts.out);
+  const store = SweepStore.open(paths.db, { create: true });
+  try {
+    store.bindConfig(config, hash, opts.force);
+    const all = selectShard(planRuns(config), opts.shard);
+    const finished = store.finishedKeys(hash);
+    const todo = all.filter((r) => !finished.has(r.key));
+    const ctx: TaskContext = { config, hash, out: opts.out };
+    const poisons = planPoisons(config, todo).filter((p) => !existsSync(paths.poison(p.key)));
+    const surrogateNeeded =
+      needsSurrogate(poisons) && config.surrogate.path === undefined && !existsSync(paths.surrogate);
+    if (config.surrogate.path !== undefined && needsSurrogate(poisons))
+      check(existsSync(config.surrogate.path), `surrogate.path: ${config.surrogate.path} does not exist`);
+    const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), Math.max(1, todo.length)));
+    opts.onEvent?.({
+      type: 'plan',
+      total: all.length,
+      skipped: all.length - todo.length,
+      todo: todo.length,
+      poisons: poisons.length,
+      surrogate: surrogateNeeded,
+      workers,
+    });
+    const failures: { task: string; message: string }[] = [];
+    let done = 0;
+    if (todo.length > 0) {
+      const pool = new WorkerPool({
+        size: workers,
+        ...(opts.taskModule !== undefined && { taskModule: opts.taskModule }),
+        // Several workers on few cores: one BLAS thread each, so they do not oversubscribe the cores.
+        ...(workers > 1 && { env: { OPENBLAS_NUM_THREADS: '1' } }),
+      });
+      const exec = (task: SweepTask) => {
+        const name = taskName(task);
+        let slot = -1;
+        return pool
+          .run(task, ctx, {
+            onStart: (s) => {
+              slot = s;
+              opts.onEvent?.({ type: 'task-start', name, slot: s });
+            },
+            onProgress: (s, d, t) =>
+              opts.onEvent?.({ type: 'task-progress', name, slot: s, done: d, total: t }),
+          })
+          .then(
+            (r) => {
+              opts.onEvent?.({ type: 'task-end', name, slot, ok: true });
+              return r;
+            },
+            (e: Error) => {
+              opts.onEvent?.({ type: 'task-end', name, slot, ok: false, message: e.message });
+              throw e;
+            },
+          );
+      };
+      try {
+        const surrogate = surrogateNeeded ? exec({ kind: 'surrogate' }) : Promise.resolve(undefined);
+        surrogate.catch(() => {}); // its failure reaches the runs through their poisons
+        // Each poison waits for the surrogate (A and B need it), then is generated once.
+        const poisonJobs = new Map<string, Promise<unknown>>();
+        for (const p of poisons) {
+          const needs = p.regime.regime === 'A' || p.regime.regime === 'B';
+          const job = (needs ? surrogate : Promise.resolve()).then(() => exec({ kind: 'poison', poison: p }));
+          poisonJobs.set(
+            p.key,
+            job.then((r) => {
+              if (r.kind === 'poison')
+                store.insertPoison(hash, {
+                  poisonKey: p.key,
+                  path: r.path,
+                  report: r.report,
+                  finishedAt: new Date().toISOString(),
+                });
+            }),
+          );
+        }
+        const trainOne = async (run: RunSpec) => {
+          if (run.poisonKey) await poisonJobs.get(run.poisonKey);
+          let startedAt = '';
+          let slot = -1;
+          const result = await pool.run({ kind: 'train', run }, ctx, {
+            onStart: (s) => {
+              slot = s;
+              startedAt = new Date().toISOString();
+              opts.onEvent?.({ type: 'task-start', name: run.key, slot: s });
+            },
+            onProgress: (s, d, t) =>
+              opts.onEvent?.({ type: 'task-progress', name: run.key, slot: s, done: d, total: t }),
+          });
+          check(result.kind === 'train', `${run.key}: the worker returned a ${result.kind} result`);
+          const m = result.metrics;
+          store.insertRun({
+            ...m,
+            configHash: hash,
+            runKey: run.key,
+            regime: run.regime.regime,
+            label: run.label,
+            budget: run.regime.budget ?? run.regime.beta ?? null,
+            width: run.width,
+            repetition: run.repetition,
+            fold: run.fold,
+            seed: run.seed,
+            startedAt,
+            finishedAt: new Date().toISOString(),
+            host: hostName(),
+          });
+          done++;
+          opts.onEvent?.({ type: 'task-end', name: run.key, slot, ok: true });
+          opts.onEvent?.({
+            type: 'run-done',
+            key: run.key,
+            testAccuracy: m.testAccuracy,
+            done,
+            todo: todo.length,
+          });
+        };
+        const settled = await Promise.allSettled(todo.map(trainOne));
+        settled.forEach((s, i) => {
+          if (s.status === 'rejected') {
+            const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
+            failures.push({ task: todo[i]!.key, message });
+            opts.onEvent?.({ type: 'task-end', name: todo[i]!.key, slot: -1, ok: false, message });
+          }
+        });
+      } finally {
+        pool.close();
+      }
+    }
+    return {
+      out: opts.out,
+      name: config.name,
+      configHash: hash,
+      shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null,
+      workers,
+      runs: all.length,
+      skipped: all.length - todo.length,
+      done,
+      failed: failures.length,
+      failures,
+      seconds: (performance.now() - t0) / 1000,
+      cells: aggregate(store.runs(hash)),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/** Throw one line summarising the failures of a sweep, if any. */
+export function checkSweepSucceeded(s: SweepSummary): void {
+  if (s.failed === 0) return;
+  const first = s.failures[0]!;
+  throw new PoisonlabError(
+    `sweep: ${s.failed} of ${s.runs - s.skipped} runs failed (first: ${first.message}); finished runs are kept, re-run to retry`,
+  );
+}

@@ -1,0 +1,35 @@
+/**
+ * Entry of a sweep worker process (forked by WorkerPool): imports the task module named on its command line
+ * and runs the tasks the parent sends, one at a time, replying with results, progress and errors.
+ */
+import { pathToFileURL } from 'node:url';
+import { PoisonlabError } from '../util/errors.js';
+import type { ParentMessage, WorkerMessage } from './pool.js';
+import type { TaskModule } from './tasks.js';
+
+const modulePath = process.argv[2];
+if (!modulePath || !process.send) {
+  process.stderr.write('poisonlab sweep worker: expected to be forked with a task module path\n');
+  process.exit(2);
+}
+const mod = (await import(pathToFileURL(modulePath).href)) as TaskModule;
+const send = (m: WorkerMessage) => process.send!(m);
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', async (msg: ParentMessage) => {
+  if (msg.type !== 'task') return;
+  let last = 0;
+  try {
+    const result = await mod.runTask(msg.task, msg.ctx, (done, total, what) => {
+      const now = Date.now();
+      if (now - last < 200 && done < total) return; // at most ~5 messages a second
+      last = now;
+      send({ type: 'progress', id: msg.id, done, total, ...(what !== undefined && { what }) });
+    });
+    send({ type: 'result', id: msg.id, result });
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    send({ type: 'error', id: msg.id, message, user: e instanceof PoisonlabError });
+  }
+});
+send({ type: 'ready' });

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  applyOverrides,
+  canonicalJson,
+  configHash,
+  loadConfigFile,
+  parseConfig,
+  parseNumberList,
+  regimeLabel,
+} from '../../src/experiments/config.js';
+import { getPreset, PAPER_WIDTHS, presetNames } from '../../src/experiments/presets.js';
+import { PoisonlabError } from '../../src/util/errors.js';
+import { smallConfig } from './fixtures/small-config.js';
+
+function raw(): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(smallConfig()));
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof PoisonlabError, `expected a PoisonlabError, got ${e}`);
+    assert.ok(!e.message.includes('\n'), 'the message is one line');
+    return e.message;
+  }
+  assert.fail('expected an error');
+}
+
+test('every preset validates; the paper presets keep the original protocol', () => {
+  for (const name of presetNames()) getPreset(name);
+  const mnist = getPreset('paper-mnist');
+  assert.deepEqual(mnist.widths, PAPER_WIDTHS);
+  assert.equal(mnist.widths.at(-1), 200000);
+  assert.deepEqual(mnist.folds, { k: 5, run: [0, 1, 2, 3, 4] });
+  assert.equal(mnist.repetitions, 20);
+  assert.equal(mnist.training.maxEpochs, 1000);
+  assert.equal(mnist.training.patience, 30);
+  assert.equal(mnist.training.lr, 0.1);
+  assert.equal(mnist.training.momentum, 0);
+  assert.deepEqual(mnist.regimes.map(regimeLabel), ['clean', 'A-C500', 'B-B1', 'C-beta0.2']);
+  const cifar = getPreset('paper-cifar10');
+  assert.equal(cifar.repetitions, 5);
+  assert.equal(cifar.training.lr, 0.01);
+  assert.equal(cifar.attack.step, 0.5);
+  assert.deepEqual(cifar.regimes.map(regimeLabel), ['clean', 'A-C1000', 'B-B1', 'C-beta0.2']);
+  assert.match(
+    errorOf(() => getPreset('nope')),
+    /--preset: unknown preset 'nope', expected one of .*quick/,
+  );
+});
+
+test('validation errors name the field path and the expectation', () => {
+  const bad = raw();
+  (bad['training'] as Record<string, unknown>)['lr'] = -1;
+  assert.match(
+    errorOf(() => parseConfig(bad, 'my.yaml')),
+    /^my\.yaml: training\.lr: .*>0/,
+  );
+
+  const noBudget = raw();
+  (noBudget['regimes'] as unknown[])[1] = { regime: 'A' };
+  assert.match(
+    errorOf(() => parseConfig(noBudget)),
+    /regimes\.1\.budget: regime A needs a budget/,
+  );
+
+  const badFold = raw();
+  badFold['folds'] = { k: 5, run: [0, 5] };
+  assert.match(
+    errorOf(() => parseConfig(badFold)),
+    /folds\.run\.1: fold 5 is outside \[0, 5\)/,
+  );
+
+  const typo = raw();
+  typo['widht'] = [1];
+  assert.match(
+    errorOf(() => parseConfig(typo)),
+    /widht/,
+  );
+
+  const badWidth = raw();
+  badWidth['widths'] = [10, 2.5];
+  assert.match(
+    errorOf(() => parseConfig(badWidth)),
+    /widths\.1: .*expected int/,
+  );
+
+  const missing = raw();
+  delete missing['model'];
+  assert.match(
+    errorOf(() => parseConfig(missing)),
+    /^config: model: /,
+  );
+});
+
+test('the config hash is stable: independent of key order, changed by any setting', () => {
+  const a = smallConfig();
+  const reordered = parseConfig(Object.fromEntries(Object.entries(raw()).reverse()));
+  assert.equal(configHash(a), configHash(reordered));
+  assert.match(configHash(a), /^[0-9a-f]{64}$/);
+  assert.equal(canonicalJson({ b: 1, a: { d: 2, c: 3 } }), '{"a":{"c":3,"d":2},"b":1}');
+  assert.notEqual(configHash(a), configHash(smallConfig({ repetitions: 3 })));
+  assert.notEqual(configHash(a), configHash(applyOverrides(a, { widths: [10, 100] })));
+  // Pinned: a change of the canonical form or of the defaults would silently orphan existing sweep folders.
+  assert.equal(configHash(a), '80c5028336367a94b98e876b39b897e7bf574e134213dad779515331d61d9458');
+});
+
+test('configs load from YAML and JSON files; bad files are one-line errors naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'poisonlab-config-'));
+  const yamlPath = join(dir, 'sweep.yaml');
+  writeFileSync(
+    yamlPath,
+    [
+      'dataset: mnist',
+      'model: mnist-cnn',
+      'widths: [10, 1e3]',
+      'regimes:',
+      '  - { regime: clean }',
+      '  - { regime: B, budget: 1 }',
+      'attack: { epochs: 5, step: 0.1, batchSize: 128 }',
+      'surrogate: { model: mnist-cnn, width: 100, epochs: 2, lr: 0.1, batchSize: 128 }',
+      'training: { lr: 0.1, batchSize: 128, maxEpochs: 5, patience: 2 }',
+      'folds: { k: 5, run: [0] }',
+      'repetitions: 2',
+    ].join('\n'),
+  );
+  const c = loadConfigFile(yamlPath);
+  assert.deepEqual(c.widths, [10, 1000]);
+  assert.equal(c.attack.projectEvery, 'epoch');
+  const jsonPath = join(dir, 'sweep.json');
+  writeFileSync(jsonPath, JSON.stringify(c));
+  assert.equal(configHash(loadConfigFile(jsonPath)), configHash(c));
+  writeFileSync(jsonPath, '{ not json');
+  assert.match(
+    errorOf(() => loadConfigFile(jsonPath)),
+    /sweep\.json: not valid JSON/,
+  );
+  assert.match(
+    errorOf(() => loadConfigFile(join(dir, 'missing.yaml'))),
+    /missing\.yaml: cannot read config file \(ENOENT\)/,
+  );
+});
+
+test('overrides are applied and re-validated', () => {
+  const c = applyOverrides(smallConfig(), { widths: [5, 50], repetitions: 1, maxEpochs: 3, folds: [1, 2] });
+  assert.deepEqual(c.widths, [5, 50]);
+  assert.equal(c.repetitions, 1);
+  assert.equal(c.training.maxEpochs, 3);
+  assert.deepEqual(c.folds.run, [1, 2]);
+  assert.match(
+    errorOf(() => applyOverrides(smallConfig(), { widths: [0] })),
+    /config overrides: widths\.0/,
+  );
+  assert.deepEqual(parseNumberList('10, 1e3,20', '--widths'), [10, 1000, 20]);
+  assert.match(
+    errorOf(() => parseNumberList('10,x', '--widths')),
+    /--widths: 'x' is not a number/,
+  );
+});
