@@ -12,7 +12,6 @@ const program = new Command('poisonlab')
     'Data poisoning robustness of SGD-trained networks across widths (Wang, Mianjy, Arora, ICML 2021)',
   )
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
 for (const register of COMMANDS) register(program);

@@ -23,7 +23,7 @@ export function parseNumberOption(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n)) {
-      throw new InvalidArgumentError(`${flag}: expected a number, got '${value}'`);
+      throw new InvalidArgumentError(`${flag} expects a number`);
     }
     return n;
   };
