@@ -15,9 +15,21 @@ export const RegimeSpecSchema = z
     budget: posNum.optional(),
     /** Label-flip probability for regime C. */
     beta: z.number().min(0).max(1).optional(),
+    /**
+     * How regime B's perturbation is made: 'pgd' (absent: the surrogate-based gradient attack) or 'shift'
+     * (the theory toy's deterministic attack: every point moves by exactly B towards the other class's mean;
+     * binary tasks only, no surrogate). Absent rather than defaulted, so older configs keep their hash.
+     */
+    attack: z.enum(['pgd', 'shift']).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
+    if (r.attack !== undefined && r.regime !== 'B')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attack'],
+        message: `regime ${r.regime} takes no attack method`,
+      });
     if ((r.regime === 'A' || r.regime === 'B') && r.budget === undefined)
       ctx.addIssue({ code: 'custom', path: ['budget'], message: `regime ${r.regime} needs a budget (> 0)` });
     if (r.regime === 'C' && r.beta === undefined)
@@ -46,8 +58,13 @@ export const ExperimentConfigSchema = z
     /** Model family passed to createModel ('mnist-cnn', 'cifar-cnn', 'twolayer', ...). */
     model: z.string().min(1),
     widths: z.array(posInt).min(1),
+    /**
+     * Training-set sizes n to sweep (the original's sample-size experiment): every run and every poison is made
+     * per size, on the first n training samples. Absent: one size, the whole (limited) training set.
+     */
+    sizes: z.array(posInt).min(1).optional(),
     regimes: z.array(RegimeSpecSchema).min(1),
-    /** Settings of the gradient attacks (regimes A and B). */
+    /** Settings of the gradient attacks (regimes A and B; not needed without them). */
     attack: z
       .object({
         epochs: posInt,
@@ -56,7 +73,8 @@ export const ExperimentConfigSchema = z
         /** When delta is projected onto the budget: once per 'epoch' (the original) or after every 'step'. */
         projectEvery: z.enum(['epoch', 'step']).default('epoch'),
       })
-      .strict(),
+      .strict()
+      .optional(),
     /** The frozen network the attacks ascend against: a saved checkpoint, or how to train one. */
     surrogate: z
       .object({
@@ -68,41 +86,80 @@ export const ExperimentConfigSchema = z
         lr: posNum,
         batchSize: posInt,
       })
-      .strict(),
+      .strict()
+      .optional(),
     training: z
       .object({
         lr: posNum,
         batchSize: posInt,
         maxEpochs: posInt,
-        patience: posInt,
+        /** Early-stopping patience on validation accuracy; absent (or no validation fold): no early stopping. */
+        patience: posInt.optional(),
         momentum: z.number().min(0).max(1).default(0),
         weightDecay: z.number().min(0).default(0),
       })
       .strict(),
-    /** Stratified k-fold split: train on k-1 folds, validate on the (poisoned) fold `run[i]`. */
+    /**
+     * Stratified k-fold split: train on k-1 folds, validate on the (poisoned) fold `run[i]`. Absent or k = 1:
+     * train on the whole training set, no validation, no early stopping (the theory toy's protocol).
+     */
     folds: z
       .object({
-        k: z.number().int().min(2),
+        k: z.number().int().min(1),
         run: z.array(z.number().int().min(0)).min(1),
       })
-      .strict(),
+      .strict()
+      .optional(),
     /** Repetitions with seeds seed .. seed + repetitions - 1; the poison is regenerated per repetition. */
     repetitions: posInt,
     /** Base seed (the paper's repetitions use 0..N-1). */
     seed: z.number().int().min(0).default(0),
+    /**
+     * Draw the theorem's width window in the report: gamma is estimated (estimateMargin) on the clean training
+     * set, then theoryBounds gives m >= c / gamma^8 and, per regime, the largest width its budget allows.
+     */
+    theory: z
+      .object({
+        /** Failure probability delta of the bound (0 < delta < 1). */
+        delta: z.number().gt(0).lt(1),
+        /** The constant every ~O(.) stands for. */
+        constant: posNum.default(1),
+        /** Samples of z for the margin estimate (fewer is faster and noisier). */
+        marginSamples: posInt.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
-    c.folds.run.forEach((f, i) => {
-      if (f >= c.folds.k)
+    const folds = c.folds;
+    folds?.run.forEach((f, i) => {
+      if (f >= folds.k)
         ctx.addIssue({
           code: 'custom',
           path: ['folds', 'run', i],
-          message: `fold ${f} is outside [0, ${c.folds.k})`,
+          message: `fold ${f} is outside [0, ${folds.k})`,
         });
     });
-    if (new Set(c.folds.run).size !== c.folds.run.length)
+    if (folds && new Set(folds.run).size !== folds.run.length)
       ctx.addIssue({ code: 'custom', path: ['folds', 'run'], message: 'folds are listed twice' });
+    const gradientAttack = c.regimes.some(
+      (r) => r.regime === 'A' || (r.regime === 'B' && r.attack !== 'shift'),
+    );
+    if (gradientAttack && !c.attack)
+      ctx.addIssue({ code: 'custom', path: ['attack'], message: 'regimes A and B need attack settings' });
+    if (gradientAttack && !c.surrogate)
+      ctx.addIssue({ code: 'custom', path: ['surrogate'], message: 'regimes A and B need a surrogate' });
+    if (c.sizes && new Set(c.sizes).size !== c.sizes.length)
+      ctx.addIssue({ code: 'custom', path: ['sizes'], message: 'sizes are listed twice' });
+    c.sizes?.forEach((n, i) => {
+      if (c.limit !== undefined && n > c.limit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sizes', i],
+          message: `size ${n} exceeds the training limit ${c.limit}`,
+        });
+    });
     if (new Set(c.widths).size !== c.widths.length)
       ctx.addIssue({ code: 'custom', path: ['widths'], message: 'widths are listed twice' });
     const labels = c.regimes.map(regimeLabel);
@@ -113,6 +170,23 @@ export const ExperimentConfigSchema = z
 /** A validated sweep configuration (defaults filled in). */
 export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
 
+/** The validation folds the runs use: folds.run, or [0] (a single run on all data) without k-fold. */
+export function foldRuns(config: ExperimentConfig): number[] {
+  return config.folds?.run ?? [0];
+}
+
+/** Whether runs hold out a validation fold (k >= 2); otherwise they train on everything without early stopping. */
+export function hasValidation(config: ExperimentConfig): boolean {
+  return config.folds !== undefined && config.folds.k >= 2;
+}
+
+/** Readable description of the split, e.g. 'folds 0, 1 of 5' or 'no validation split'. */
+export function describeFolds(config: ExperimentConfig): string {
+  return hasValidation(config)
+    ? `folds ${foldRuns(config).join(', ')} of ${config.folds!.k}`
+    : 'no validation split (trained on all, no early stopping)';
+}
+
 /** Stable, readable name of a regime: 'clean', 'A-C500', 'B-B1', 'C-beta0.2'. */
 export function regimeLabel(r: RegimeSpec): string {
   switch (r.regime) {
@@ -121,7 +195,7 @@ export function regimeLabel(r: RegimeSpec): string {
     case 'A':
       return `A-C${r.budget}`;
     case 'B':
-      return `B-B${r.budget}`;
+      return r.attack === 'shift' ? `B-shift${r.budget}` : `B-B${r.budget}`;
     case 'C':
       return `C-beta${r.beta}`;
   }
@@ -190,6 +264,7 @@ export interface ConfigOverrides {
   attackEpochs?: number;
   folds?: number[];
   dataset?: string;
+  sizes?: number[];
 }
 
 /** Apply overrides and re-validate (so an override error names its field too). */
@@ -201,8 +276,18 @@ export function applyOverrides(config: ExperimentConfig, o: ConfigOverrides): Ex
   if (o.testLimit !== undefined) raw.testLimit = o.testLimit;
   if (o.maxEpochs !== undefined) raw.training.maxEpochs = o.maxEpochs;
   if (o.patience !== undefined) raw.training.patience = o.patience;
-  if (o.attackEpochs !== undefined) raw.attack.epochs = o.attackEpochs;
-  if (o.folds) raw.folds.run = o.folds;
+  if (o.attackEpochs !== undefined) {
+    check(raw.attack, '--attack-epochs: this config has no gradient attack');
+    raw.attack.epochs = o.attackEpochs;
+  }
+  if (o.folds) {
+    check(raw.folds, '--folds: this config has no k-fold split (it trains on all data)');
+    raw.folds.run = o.folds;
+  }
+  if (o.sizes) {
+    check(raw.sizes, '--sizes: this config sweeps widths, not training-set sizes');
+    raw.sizes = o.sizes;
+  }
   if (o.dataset) raw.dataset = o.dataset;
   return parseConfig(raw, 'config overrides');
 }

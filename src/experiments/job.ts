@@ -7,13 +7,15 @@ import type * as tf from '@tensorflow/tfjs';
 import { createAttack } from '../attacks/index.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
-import { type Dataset, type DatasetSplit, numClasses, numSamples } from '../data/dataset.js';
+import { type Dataset, type DatasetSplit, numClasses, numSamples, take } from '../data/dataset.js';
 import { loadDataset, trainValSplit } from '../data/index.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { createModel } from '../models/index.js';
 import { evaluate, train } from '../train/index.js';
 import { check } from '../util/errors.js';
-import { type PoisonSpec, type RunSpec, sweepPaths } from './plan.js';
+import { hasValidation } from './config.js';
+import { type PoisonSpec, type RunSpec, regimeNeedsSurrogate, sweepPaths } from './plan.js';
+import { shiftAttack } from './shift-attack.js';
 import type { RunMetrics } from './store.js';
 import type { SweepTask, TaskContext, TaskProgress, TaskResult } from './tasks.js';
 
@@ -52,7 +54,7 @@ async function loadData(ctx: TaskContext): Promise<DatasetSplit> {
 }
 
 function surrogatePath(ctx: TaskContext): string {
-  return ctx.config.surrogate.path ?? sweepPaths(ctx.out).surrogate;
+  return ctx.config.surrogate?.path ?? sweepPaths(ctx.out).surrogate;
 }
 
 async function runSurrogate(
@@ -61,6 +63,7 @@ async function runSurrogate(
   onProgress: TaskProgress,
 ): Promise<TaskResult> {
   const s = ctx.config.surrogate;
+  check(s, `config ${ctx.config.name}: surrogate settings are required to train a surrogate`);
   const epochs = s.epochs;
   let epoch = 0;
   const { model, meta } = await trainSurrogate(data, {
@@ -102,19 +105,12 @@ async function runPoison(
   const c = ctx.config;
   const regime = p.regime.regime;
   check(regime !== 'clean', `poison ${p.key}: clean data needs no poison`);
-  const attack = createAttack({
-    regime,
-    ...(p.regime.budget !== undefined && { budget: p.regime.budget }),
-    ...(p.regime.beta !== undefined && { beta: p.regime.beta }),
-    epochs: c.attack.epochs,
-    step: c.attack.step,
-    batchSize: c.attack.batchSize,
-    projectEvery: c.attack.projectEvery,
-    seed: p.seed,
-    onProgress: (done, total) => onProgress(done, total),
-  });
-  const surrogate = regime === 'C' ? undefined : getSurrogate(ctx, data.train);
-  const { dataset, deltaNorm, report } = await attack.poison(data.train, surrogate);
+  // Sample-size sweeps poison the first n samples only (the budget C sqrt(n) is relative to that n).
+  const clean = sizedTrain(data.train, p.size, p.key);
+  const { dataset, deltaNorm, report } =
+    regime === 'B' && p.regime.attack === 'shift'
+      ? shiftAttack(clean, p.regime.budget!)
+      : await runAttack(p, ctx, clean, onProgress);
   const n = numSamples(dataset);
   const path = sweepPaths(ctx.out).poison(p.key);
   // The layout of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
@@ -131,7 +127,7 @@ async function runPoison(
       params: report.params,
       seed: p.seed,
       dataset: c.dataset,
-      limit: c.limit ?? null,
+      limit: p.size ?? c.limit ?? null,
       ...(c.classes !== undefined && { classes: c.classes }),
       sampleShape: [...dataset.sampleShape],
       classNames: [...dataset.classNames],
@@ -142,8 +138,41 @@ async function runPoison(
   return { kind: 'poison', path, report };
 }
 
+/** The first `size` training samples (all when size is undefined); a size beyond the data is a one-line error. */
+function sizedTrain(train: Dataset, size: number | undefined, what: string): Dataset {
+  if (size === undefined) return train;
+  check(
+    size <= numSamples(train),
+    `${what}: size n = ${size} exceeds the ${numSamples(train)} training samples of ${train.name}`,
+  );
+  return take(train, size);
+}
+
+/** The gradient attacks (A, B) or label flips (C) of the attacks module. */
+async function runAttack(p: PoisonSpec, ctx: TaskContext, clean: Dataset, onProgress: TaskProgress) {
+  const c = ctx.config;
+  const regime = p.regime.regime as 'A' | 'B' | 'C';
+  check(regime === 'C' || c.attack, `poison ${p.key}: config ${c.name} has no attack settings`);
+  const attack = createAttack({
+    regime,
+    ...(p.regime.budget !== undefined && { budget: p.regime.budget }),
+    ...(p.regime.beta !== undefined && { beta: p.regime.beta }),
+    ...(c.attack && {
+      epochs: c.attack.epochs,
+      step: c.attack.step,
+      batchSize: c.attack.batchSize,
+      projectEvery: c.attack.projectEvery,
+    }),
+    seed: p.seed,
+    onProgress: (done, total) => onProgress(done, total),
+  });
+  const surrogate = regimeNeedsSurrogate(p.regime) ? getSurrogate(ctx, clean) : undefined;
+  return attack.poison(clean, surrogate);
+}
+
 /** The poisoned training set of a run, read from its cached .npz (the clean set for clean runs). */
-function trainingSet(run: RunSpec, ctx: TaskContext, clean: Dataset): Dataset {
+function trainingSet(run: RunSpec, ctx: TaskContext, all: Dataset): Dataset {
+  const clean = sizedTrain(all, run.size, run.key);
   if (!run.poisonKey) return clean;
   const path = sweepPaths(ctx.out).poison(run.poisonKey);
   if (poisonCache?.path === path) return poisonCache.data;
@@ -168,7 +197,10 @@ async function runTrain(
   const c = ctx.config;
   const full = trainingSet(run, ctx, data.train);
   // The paper's protocol: stratified k-fold over the (poisoned) training set; validation on the held-out fold.
-  const split = trainValSplit(full, { folds: c.folds.k, fold: run.fold, seed: run.seed });
+  // Without k-fold (the theory toy): train on everything, no validation, no early stopping.
+  const split = hasValidation(c)
+    ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: run.seed })
+    : { train: full };
   const model = createModel(c.model, {
     width: run.width,
     inputShape: [...full.sampleShape],
@@ -184,7 +216,7 @@ async function runTrain(
       lr: c.training.lr,
       momentum: c.training.momentum,
       weightDecay: c.training.weightDecay,
-      patience: c.training.patience,
+      ...(c.training.patience !== undefined && { patience: c.training.patience }),
       seed: run.seed,
       onEpoch: (m) => {
         epoch = m.epoch;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { check } from '../util/errors.js';
-import { type ExperimentConfig, type RegimeSpec, regimeLabel } from './config.js';
+import { type ExperimentConfig, foldRuns, type RegimeSpec, regimeLabel } from './config.js';
 
-/** One training run of a sweep: a (regime, width, repetition, fold) cell. */
+/** One training run of a sweep: a (regime, width, repetition, fold) cell, and its size n in a sample-size sweep. */
 export interface RunSpec {
-  /** Stable identity, e.g. `A-C500/w200/r1/f0`. */
+  /** Stable identity, e.g. `A-C500/w200/r1/f0`, or `A-C500/n1000/w200/r1/f0` in a sample-size sweep. */
   key: string;
   regime: RegimeSpec;
   /** regimeLabel(regime), e.g. `A-C500`. */
@@ -17,37 +17,52 @@ export interface RunSpec {
   seed: number;
   /** The poison this run trains on (undefined for clean runs). */
   poisonKey?: string;
+  /** Sample-size sweeps (config.sizes): the run trains on the first `size` training samples (poisoned). */
+  size?: number;
 }
 
-/** One poisoned training set: generated once per (regime, repetition) over the whole training set. */
+/**
+ * One poisoned training set: generated once per (regime, repetition) over the whole training set, or per
+ * (regime, size, repetition) over the first `size` samples in a sample-size sweep.
+ */
 export interface PoisonSpec {
-  /** e.g. `A-C500-r1`; also the .npz file name. */
+  /** e.g. `A-C500-r1` (or `A-C500-n1000-r1`); also the .npz file name. */
   key: string;
   regime: RegimeSpec;
   label: string;
   repetition: number;
   /** Seed of the attack (minibatch order, label flips). */
   seed: number;
+  /** Sample-size sweeps: the attack poisons the first `size` training samples. */
+  size?: number;
 }
 
-/** Every run of the config, in order regime, repetition, fold, width (so that one poison's runs come together). */
+/**
+ * Every run of the config, in order regime, repetition, (size,) fold, width (so that one poison's runs come
+ * together). Without `sizes` the keys are those of width sweeps, `A-C500/w200/r1/f0`.
+ */
 export function planRuns(config: ExperimentConfig): RunSpec[] {
   const runs: RunSpec[] = [];
+  const sizes: (number | undefined)[] = config.sizes ?? [undefined];
   for (const regime of config.regimes) {
     const label = regimeLabel(regime);
     for (let r = 0; r < config.repetitions; r++) {
-      for (const fold of config.folds.run) {
-        for (const width of config.widths) {
-          runs.push({
-            key: `${label}/w${width}/r${r}/f${fold}`,
-            regime,
-            label,
-            width,
-            repetition: r,
-            fold,
-            seed: config.seed + r,
-            ...(regime.regime !== 'clean' && { poisonKey: poisonKey(label, r) }),
-          });
+      for (const size of sizes) {
+        const n = size === undefined ? '' : `/n${size}`;
+        for (const fold of foldRuns(config)) {
+          for (const width of config.widths) {
+            runs.push({
+              key: `${label}${n}/w${width}/r${r}/f${fold}`,
+              regime,
+              label,
+              width,
+              repetition: r,
+              fold,
+              seed: config.seed + r,
+              ...(regime.regime !== 'clean' && { poisonKey: poisonKey(label, r, size) }),
+              ...(size !== undefined && { size }),
+            });
+          }
         }
       }
     }
@@ -55,8 +70,8 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
   return runs;
 }
 
-function poisonKey(label: string, repetition: number): string {
-  return `${label}-r${repetition}`;
+function poisonKey(label: string, repetition: number, size?: number): string {
+  return size === undefined ? `${label}-r${repetition}` : `${label}-n${size}-r${repetition}`;
 }
 
 /** The poisons that `runs` need, each once, in first-use order. */
@@ -70,14 +85,20 @@ export function planPoisons(config: ExperimentConfig, runs: readonly RunSpec[]):
       label: run.label,
       repetition: run.repetition,
       seed: config.seed + run.repetition,
+      ...(run.size !== undefined && { size: run.size }),
     });
   }
   return [...seen.values()];
 }
 
-/** Whether runs or poisons need a surrogate (regimes A and B do). */
+/** Whether a regime's poison is made against a surrogate (A, and B unless it is the deterministic shift). */
+export function regimeNeedsSurrogate(r: RegimeSpec): boolean {
+  return r.regime === 'A' || (r.regime === 'B' && r.attack !== 'shift');
+}
+
+/** Whether runs or poisons need a surrogate (regimes A and B do, except B's shift). */
 export function needsSurrogate(runs: readonly { regime: RegimeSpec }[]): boolean {
-  return runs.some((r) => r.regime.regime === 'A' || r.regime.regime === 'B');
+  return runs.some((r) => regimeNeedsSurrogate(r.regime));
 }
 
 /** A shard `i/N` (0 <= i < N) of a sweep. */

@@ -1,5 +1,6 @@
 import { PoisonlabError } from '../util/errors.js';
 import { type ExperimentConfig, parseConfig } from './config.js';
+import { THEORY_PRESETS } from './theory-presets.js';
 
 /** The paper's width grid: 10 ... 2e5. */
 export const PAPER_WIDTHS = [10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5];
@@ -71,6 +72,7 @@ const PRESETS: Record<string, unknown> = {
   quick,
   'paper-mnist': paperMnist,
   'paper-cifar10': paperCifar10,
+  ...THEORY_PRESETS,
 };
 
 /** Register a further preset (e.g. a theory toy sweep); it is validated when used. */

@@ -8,6 +8,7 @@ import {
   planPoisons,
   planRuns,
   type RunSpec,
+  regimeNeedsSurrogate,
   type Shard,
   selectShard,
   sweepPaths,
@@ -84,10 +85,11 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     const todo = all.filter((r) => !finished.has(r.key));
     const ctx: TaskContext = { config, hash, out: opts.out };
     const poisons = planPoisons(config, todo).filter((p) => !existsSync(paths.poison(p.key)));
+    const surrogatePath = config.surrogate?.path;
     const surrogateNeeded =
-      needsSurrogate(poisons) && config.surrogate.path === undefined && !existsSync(paths.surrogate);
-    if (config.surrogate.path !== undefined && needsSurrogate(poisons))
-      check(existsSync(config.surrogate.path), `surrogate.path: ${config.surrogate.path} does not exist`);
+      needsSurrogate(poisons) && surrogatePath === undefined && !existsSync(paths.surrogate);
+    if (surrogatePath !== undefined && needsSurrogate(poisons))
+      check(existsSync(surrogatePath), `surrogate.path: ${surrogatePath} does not exist`);
     const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), Math.max(1, todo.length)));
     opts.onEvent?.({
       type: 'plan',
@@ -136,7 +138,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
         // Each poison waits for the surrogate (A and B need it), then is generated once.
         const poisonJobs = new Map<string, Promise<unknown>>();
         for (const p of poisons) {
-          const needs = p.regime.regime === 'A' || p.regime.regime === 'B';
+          const needs = regimeNeedsSurrogate(p.regime);
           const job = (needs ? surrogate : Promise.resolve()).then(() => exec({ kind: 'poison', poison: p }));
           poisonJobs.set(
             p.key,

@@ -1,4 +1,4 @@
-import type { ExperimentConfig } from '../experiments/config.js';
+import { describeFolds, type ExperimentConfig } from '../experiments/config.js';
 import { bestWidths, type CellStats, compareLabels } from './aggregate.js';
 
 function esc(s: string): string {
@@ -39,7 +39,7 @@ th{background:#f4f4f4}small{color:#777}</style></head>
 <body>
 <h1>Width sweep: ${esc(config.name)}</h1>
 <p>Dataset <code>${esc(config.dataset)}</code>, model <code>${esc(config.model)}</code>, ${config.repetitions} repetition(s),
-folds ${config.folds.run.join(', ')} of ${config.folds.k}. Config hash <code>${hash.slice(0, 12)}</code>.
+${describeFolds(config)}. Config hash <code>${hash.slice(0, 12)}</code>.
 Files: <a href="results.csv">results.csv</a>, <a href="summary.md">summary.md</a>, <a href="ucurve.png">ucurve.png</a>.</p>
 <figure>${svg}</figure>
 <h2>Clean test accuracy (%): mean ± std (runs)</h2>

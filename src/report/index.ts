@@ -1,13 +1,22 @@
 import { join } from 'node:path';
 import { sweepPaths } from '../experiments/plan.js';
+import { aggregateExcess, type ExcessStats, excessRecords, runSizes } from '../experiments/samplesize.js';
 import { SweepStore } from '../experiments/store.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
 import { aggregate, bestWidths, type CellStats } from './aggregate.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
-import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
+import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
+import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
 import { summaryMarkdown } from './summary.js';
+import {
+  type TheoryOverlay,
+  theoryLayers,
+  theoryMarkdown,
+  theoryOverlayFor,
+  theorySubtitle,
+} from './theory-overlay.js';
 
 export { aggregate, bestWidths, type CellStats } from './aggregate.js';
 
@@ -19,7 +28,22 @@ export interface ReportResult {
   runs: number;
   cells: CellStats[];
   best: { label: string; width: number; mean: number; std: number }[];
-  files: { csv: string; summary: string; svg: string; png: string; html: string };
+  files: {
+    csv: string;
+    summary: string;
+    svg: string;
+    png: string;
+    html: string;
+    /** Sample-size sweeps: excess loss/error against n. */
+    samplesizeSvg?: string;
+    samplesizePng?: string;
+    /** Configs with `theory`: gamma and the window (also cached for later reports). */
+    theory?: string;
+  };
+  /** Configs with `theory`: the estimated gamma and each regime's width window. */
+  theory?: TheoryOverlay;
+  /** Sample-size sweeps: excess test loss and error per (regime, n). */
+  samplesize?: ExcessStats[];
 }
 
 /**
@@ -40,7 +64,11 @@ export async function writeReport(dir: string): Promise<ReportResult> {
   }
   check(runs.length > 0, `${dir}: no finished runs yet (run 'poisonlab sweep' first)`);
   const { config, hash } = stored;
-  const cells = aggregate(runs);
+  // A sample-size sweep's U-curve is drawn at its largest n (the other sizes are in samplesize.svg).
+  const sizeOf = config.sizes ? runSizes(config) : undefined;
+  const maxSize = config.sizes ? Math.max(...config.sizes) : undefined;
+  const ucurveRuns = sizeOf ? runs.filter((r) => sizeOf.get(r.runKey) === maxSize) : runs;
+  const cells = aggregate(ucurveRuns.length > 0 ? ucurveRuns : runs);
   const files = {
     csv: join(dir, 'results.csv'),
     summary: join(dir, 'summary.md'),
@@ -48,10 +76,43 @@ export async function writeReport(dir: string): Promise<ReportResult> {
     png: join(dir, 'ucurve.png'),
     html: join(dir, 'report.html'),
   };
-  const title = `${config.name}: ${config.dataset}, ${config.model} (${runs.length} runs)`;
-  const svg = await renderSvg(ucurveSpec(cells, title));
+  const title =
+    `${config.name}: ${config.dataset}, ${config.model} (${runs.length} runs` +
+    `${maxSize !== undefined ? `; curve at n = ${maxSize}` : ''})`;
+  let extras: UcurveExtras = {};
+  let theory: TheoryOverlay | undefined;
+  let extraMarkdown = '';
+  if (config.theory) {
+    theory = await theoryOverlayFor(dir, config, hash);
+    const widths = cells.map((c) => c.width);
+    extras = {
+      layers: theoryLayers(theory, Math.min(...widths), Math.max(...widths)),
+      subtitle: theorySubtitle(theory),
+    };
+    extraMarkdown += `\n${theoryMarkdown(theory)}`;
+  }
+  let samplesize: ExcessStats[] | undefined;
+  const more: Partial<ReportResult['files']> = {};
+  if (sizeOf) {
+    samplesize = aggregateExcess(excessRecords(runs, sizeOf));
+    if (samplesize.length > 0) {
+      more.samplesizeSvg = join(dir, 'samplesize.svg');
+      more.samplesizePng = join(dir, 'samplesize.png');
+      const ssvg = await renderSvg(
+        samplesizeSpec(
+          samplesize,
+          `${config.name}: regime A excess over clean against n (${runs.length} runs)`,
+        ),
+      );
+      writeFileAtomic(more.samplesizeSvg, ssvg);
+      writeFileAtomic(more.samplesizePng, svgToPng(ssvg));
+      extraMarkdown += `\n${samplesizeMarkdown(samplesize)}`;
+    }
+  }
+  if (theory) more.theory = join(dir, 'theory.json');
+  const svg = await renderSvg(ucurveSpec(cells, title, extras));
   writeFileAtomic(files.csv, runsToCsv(runs));
-  writeFileAtomic(files.summary, summaryMarkdown(config, hash, cells, runs.length));
+  writeFileAtomic(files.summary, summaryMarkdown(config, hash, cells, runs.length) + extraMarkdown);
   writeFileAtomic(files.svg, svg);
   writeFileAtomic(files.png, svgToPng(svg));
   writeFileAtomic(files.html, reportHtml(config, hash, cells, svg));
@@ -62,6 +123,8 @@ export async function writeReport(dir: string): Promise<ReportResult> {
     runs: runs.length,
     cells,
     best: bestWidths(cells),
-    files,
+    files: { ...files, ...more },
+    ...(theory && { theory }),
+    ...(samplesize && { samplesize }),
   };
 }

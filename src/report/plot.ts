@@ -3,11 +3,23 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { type CellStats, compareLabels } from './aggregate.js';
 
+/** Extra drawing on the U-curve (e.g. the theory's width window of ./theory-overlay.ts). */
+export interface UcurveExtras {
+  /** Vega-Lite layers drawn under the curves (they carry their own data; x is the field 'width'). */
+  layers?: unknown[];
+  /** Subtitle lines. */
+  subtitle?: string[];
+}
+
 /**
  * The paper's figure as a Vega-Lite spec: mean clean test accuracy against width (log x axis), one line per
  * regime, with a +- one standard deviation band.
  */
-export function ucurveSpec(cells: readonly CellStats[], title: string): vl.TopLevelSpec {
+export function ucurveSpec(
+  cells: readonly CellStats[],
+  title: string,
+  extras: UcurveExtras = {},
+): vl.TopLevelSpec {
   const values = cells.map((c) => ({
     regime: c.label,
     width: c.width,
@@ -27,12 +39,13 @@ export function ucurveSpec(cells: readonly CellStats[], title: string): vl.TopLe
   const color = { field: 'regime', type: 'nominal', title: 'regime', scale: { domain } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: extras.subtitle ? { text: title, subtitle: extras.subtitle } : title,
     width: 560,
     height: 340,
     background: 'white',
     data: { values },
     layer: [
+      ...(extras.layers ?? []),
       {
         mark: { type: 'errorband', opacity: 0.2 },
         encoding: { x, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, color },

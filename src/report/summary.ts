@@ -1,4 +1,4 @@
-import type { ExperimentConfig } from '../experiments/config.js';
+import { describeFolds, type ExperimentConfig } from '../experiments/config.js';
 import { bestWidths, type CellStats, compareLabels } from './aggregate.js';
 
 const pct = (v: number) => (100 * v).toFixed(2);
@@ -32,7 +32,7 @@ export function summaryMarkdown(
     `# Width sweep: ${config.name}`,
     '',
     `Dataset \`${config.dataset}\`${config.limit ? ` (first ${config.limit} training images)` : ''}, ` +
-      `model \`${config.model}\`, ${config.repetitions} repetition(s), folds ${config.folds.run.join(', ')} of ${config.folds.k}; ` +
+      `model \`${config.model}\`, ${config.repetitions} repetition(s), ${describeFolds(config)}; ` +
       `${runs} finished run(s). Config hash \`${hash.slice(0, 12)}\`.`,
     '',
     'Clean test accuracy in percent: mean ± std (runs), of the best-validation weights.',

@@ -46,7 +46,7 @@ test('every preset validates; the paper presets keep the original protocol', () 
   const cifar = getPreset('paper-cifar10');
   assert.equal(cifar.repetitions, 5);
   assert.equal(cifar.training.lr, 0.01);
-  assert.equal(cifar.attack.step, 0.5);
+  assert.equal(cifar.attack?.step, 0.5);
   assert.deepEqual(cifar.regimes.map(regimeLabel), ['clean', 'A-C1000', 'B-B1', 'C-beta0.2']);
   assert.match(
     errorOf(() => getPreset('nope')),
@@ -131,7 +131,7 @@ test('configs load from YAML and JSON files; bad files are one-line errors namin
   );
   const c = loadConfigFile(yamlPath);
   assert.deepEqual(c.widths, [10, 1000]);
-  assert.equal(c.attack.projectEvery, 'epoch');
+  assert.equal(c.attack?.projectEvery, 'epoch');
   const jsonPath = join(dir, 'sweep.json');
   writeFileSync(jsonPath, JSON.stringify(c));
   assert.equal(configHash(loadConfigFile(jsonPath)), configHash(c));
@@ -151,7 +151,7 @@ test('overrides are applied and re-validated', () => {
   assert.deepEqual(c.widths, [5, 50]);
   assert.equal(c.repetitions, 1);
   assert.equal(c.training.maxEpochs, 3);
-  assert.deepEqual(c.folds.run, [1, 2]);
+  assert.deepEqual(c.folds?.run, [1, 2]);
   assert.match(
     errorOf(() => applyOverrides(smallConfig(), { widths: [0] })),
     /config overrides: widths\.0/,
