@@ -66,11 +66,11 @@ static napi_value undefined(napi_env env) {
 
 /* Threads wanted by the caller, and the count OpenBLAS currently has. */
 static int max_threads = 1, cur_threads = -1;
-/* Below this many multiply-adds a second thread costs more than it gains (measured on 2 cores). */
-#define MULTI_THREAD_MACS 6.0e7
+/* Below this many multiply-adds a product runs on one thread (setThreads' second argument). */
+static double multi_thread_macs = 6.0e7;
 
 static void use_threads_for(double macs) {
-  const int want = macs < MULTI_THREAD_MACS ? 1 : max_threads;
+  const int want = macs < multi_thread_macs ? 1 : max_threads;
   if (want != cur_threads) {
     openblas_set_num_threads(want);
     cur_threads = want;
@@ -180,15 +180,21 @@ static napi_value js_col_sum(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* setThreads(n, minMacs?): at most n threads per product; products under minMacs multiply-adds use one. */
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  double n = 0;
+  size_t argc = 2;
+  napi_value argv[2];
+  double n = 0, macs = multi_thread_macs;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || napi_get_value_double(env, argv[0], &n) != napi_ok || n < 1) {
     napi_throw_range_error(env, NULL, "poisonlab_native: setThreads expects a positive number");
     return NULL;
   }
+  if (argc >= 2 && (napi_get_value_double(env, argv[1], &macs) != napi_ok || macs < 0)) {
+    napi_throw_range_error(env, NULL, "poisonlab_native: setThreads' minMacs must be a number >= 0");
+    return NULL;
+  }
+  multi_thread_macs = macs;
   max_threads = (int)n;
   cur_threads = -1;
   use_threads_for(1e30);

@@ -1,11 +1,22 @@
 #include "conv_ops.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Split a batch loop over the cores only when there is enough work per call. */
 #define PAR_IF(g) if ((double)(g)->n * (g)->oh * (g)->ow * (g)->kh * (g)->kw * (g)->c > 2.0e5)
+
+/* Copies n floats; short rows (a 5x5 window on 1 channel copies 5 floats) by a plain loop, as a
+   libc memcpy call per row would cost more than the copy (needs -fno-tree-loop-distribute-patterns). */
+static inline void copy_floats(float *restrict dst, const float *restrict src, int n) {
+  if (n >= 32) {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+    return;
+  }
+  for (int i = 0; i < n; i++) dst[i] = src[i];
+}
 
 void im2col(const float *x, float *col, const window_geom *g) {
   const int rowlen = g->kh * g->kw * g->c;
@@ -26,13 +37,13 @@ void im2col(const float *x, float *col, const window_geom *g) {
           const int ix0 = ox * g->sw - g->pad_left;
           if (ix0 >= 0 && ix0 + g->kw <= g->w) {
             /* the whole kernel row is inside: one contiguous copy */
-            memcpy(dst, xb + ((size_t)iy * g->w + ix0) * g->c, csz * g->kw);
+            copy_floats(dst, xb + ((size_t)iy * g->w + ix0) * g->c, g->c * g->kw);
             continue;
           }
           for (int kx = 0; kx < g->kw; kx++) {
             const int ix = ix0 + kx;
             if (ix < 0 || ix >= g->w) memset(dst + (size_t)kx * g->c, 0, csz);
-            else memcpy(dst + (size_t)kx * g->c, xb + ((size_t)iy * g->w + ix) * g->c, csz);
+            else copy_floats(dst + (size_t)kx * g->c, xb + ((size_t)iy * g->w + ix) * g->c, g->c);
           }
         }
       }
@@ -67,7 +78,82 @@ void col2im(const float *col, float *dx, const window_geom *g) {
   }
 }
 
+/* Pooling is memory-bound: a second thread only pays off on large tensors. */
+#define POOL_PAR_IF(g) if ((double)(g)->n * (g)->h * (g)->w * (g)->c > 4.0e6)
+
+/* The common 2x2 window, stride 2, no padding (every window lies inside the input). */
+static int is_pool2(const window_geom *g) {
+  return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->pad_top == 0 && g->pad_left == 0 &&
+         2 * g->oh <= g->h && 2 * g->ow <= g->w;
+}
+
+/* y = max of the four values of each 2x2 window; the same order of comparisons as the general loop. */
+static void max_pool2(const float *x, float *y, const window_geom *g) {
+  const int c = g->c;
+  const size_t rs = (size_t)g->w * c; /* input row stride */
+#pragma omp parallel for schedule(static) POOL_PAR_IF(g)
+  for (int b = 0; b < g->n; b++) {
+    for (int oy = 0; oy < g->oh; oy++) {
+      const float *r0 = x + ((size_t)b * g->h + 2 * oy) * rs;
+      const float *r1 = r0 + rs;
+      float *out = y + ((size_t)b * g->oh + oy) * g->ow * c;
+      for (int ox = 0; ox < g->ow; ox++, out += c) {
+        const float *p = r0 + (size_t)2 * ox * c, *q = r1 + (size_t)2 * ox * c;
+        for (int ci = 0; ci < c; ci++) {
+          float m = -INFINITY;
+          m = p[ci] > m ? p[ci] : m;
+          m = p[c + ci] > m ? p[c + ci] : m;
+          m = q[ci] > m ? q[ci] : m;
+          m = q[c + ci] > m ? q[c + ci] : m;
+          out[ci] = m;
+        }
+      }
+    }
+  }
+}
+
+/* dx of max_pool2: each window's dy goes to its first maximum, the other three get 0 (no scatter). */
+static void max_pool2_grad(const float *restrict x, const float *restrict dy, float *restrict dx, const window_geom *g) {
+  const int c = g->c;
+  const size_t rs = (size_t)g->w * c;
+  /* rows / columns that no window covers (odd sizes) get no gradient */
+  if (2 * g->oh != g->h || 2 * g->ow != g->w) memset(dx, 0, (size_t)g->n * g->h * rs * sizeof(float));
+#pragma omp parallel for schedule(static) POOL_PAR_IF(g)
+  for (int b = 0; b < g->n; b++) {
+    for (int oy = 0; oy < g->oh; oy++) {
+      const size_t r0 = ((size_t)b * g->h + 2 * oy) * rs, r1 = r0 + rs;
+      const float *d = dy + ((size_t)b * g->oh + oy) * g->ow * c;
+      for (int ox = 0; ox < g->ow; ox++, d += c) {
+        const size_t o00 = r0 + (size_t)2 * ox * c, o01 = o00 + c, o10 = r1 + (size_t)2 * ox * c, o11 = o10 + c;
+        for (int ci = 0; ci < c; ci++) {
+          /* the sequential first-maximum scan of the general loop (strict '>', as tfjs's cpu
+             backend), written as selects so that it vectorises and has no unpredictable branches */
+          const float a = x[o00 + ci], b2 = x[o01 + ci], c2 = x[o10 + ci], d2 = x[o11 + ci];
+          const uint32_t t1 = b2 > a;
+          const float m1 = t1 ? b2 : a;
+          const uint32_t t2 = c2 > m1;
+          const float m2 = t2 ? c2 : m1;
+          const uint32_t t3 = d2 > m2;
+          uint32_t v;
+          memcpy(&v, d + ci, 4);
+          /* the winner gets dy's bits, the others +0 (bit masks: no branches) */
+          const uint32_t w11 = v & (0u - t3), w10 = v & (0u - (t2 & ~t3 & 1u));
+          const uint32_t w01 = v & (0u - (t1 & ~t2 & ~t3 & 1u)), w00 = v & (0u - (~t1 & ~t2 & ~t3 & 1u));
+          memcpy(dx + o11 + ci, &w11, 4);
+          memcpy(dx + o10 + ci, &w10, 4);
+          memcpy(dx + o01 + ci, &w01, 4);
+          memcpy(dx + o00 + ci, &w00, 4);
+        }
+      }
+    }
+  }
+}
+
 void max_pool(const float *x, float *y, const window_geom *g) {
+  if (is_pool2(g)) {
+    max_pool2(x, y, g);
+    return;
+  }
 #pragma omp parallel for schedule(static) PAR_IF(g)
   for (int b = 0; b < g->n; b++) {
     const float *xb = x + (size_t)b * g->h * g->w * g->c;
@@ -91,6 +177,10 @@ void max_pool(const float *x, float *y, const window_geom *g) {
 }
 
 void max_pool_grad(const float *x, const float *dy, float *dx, const window_geom *g) {
+  if (is_pool2(g)) {
+    max_pool2_grad(x, dy, dx, g);
+    return;
+  }
   memset(dx, 0, (size_t)g->n * g->h * g->w * g->c * sizeof(float));
 #pragma omp parallel PAR_IF(g)
   {

@@ -34,7 +34,8 @@ function trainWorkload(name: string, model: string, inputShape: number[], width?
       const net = createModel(model, {
         ...(width !== undefined && { width }),
         inputShape,
-        numClasses: 10,
+        // the two-layer net is the theory's binary model: one logit, labels +-1
+        numClasses: binary ? 2 : 10,
         seed: 0,
       });
       const { x, y } = randomInputs(inputShape, 10, binary);

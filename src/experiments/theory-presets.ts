@@ -11,7 +11,7 @@ export const TOY_WIDTHS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 2
  * two-layer net (fixed +-1 top layer, no bias), logistic loss, batch 1, one online pass, lr 0.1; no validation
  * split. Regimes: clean, B = the deterministic shift by 0.975 towards the other class, C = flips with beta 0.4.
  * The report draws the theorem's width window (gamma estimated on the clean training set, delta 0.05,
- * constants 1). 50 repetitions (the original: 100; `--reps 100` gives those).
+ * constants 1). 20 repetitions by default, a few minutes on 2 cores (the original: 100; `--reps 100` gives those).
  */
 export const theoryToy = {
   name: 'theory-toy',
@@ -20,7 +20,7 @@ export const theoryToy = {
   widths: TOY_WIDTHS,
   regimes: [{ regime: 'clean' }, { regime: 'B', budget: 0.975, attack: 'shift' }, { regime: 'C', beta: 0.4 }],
   training: { lr: 0.1, batchSize: 1, maxEpochs: 1, momentum: 0, weightDecay: 0 },
-  repetitions: 50,
+  repetitions: 20,
   seed: 0,
   theory: { delta: 0.05, constant: 1 },
 };

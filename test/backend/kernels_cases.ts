@@ -118,6 +118,20 @@ for (const stride of [1, 2, 3]) {
 }
 
 CASES.push({
+  name: 'conv2d filter gradients of two inputs of one geometry, taken in reverse order (im2col reuse)',
+  run: (rng) => {
+    const x1 = randn(rng, [2, 7 + rng.int(4), 6, 2]);
+    const x2 = randn(rng, x1.shape);
+    const f = randn(rng, [3, 3, 2, 4]);
+    return compareWithCpu([x1, x2, f], (a, b, ft) => {
+      const conv = (u: tf.Tensor, v: tf.Tensor) => tf.conv2d(u as tf.Tensor4D, v as tf.Tensor4D, 1, 'same');
+      // both forwards run before either filter gradient: x2's kept col matrix must not serve x1
+      return tf.grads((v, u1, u2) => tf.add(sumSq(conv(u1, v)), tf.mul(2, sumSq(conv(u2, v)))))([ft, a, b]);
+    });
+  },
+});
+
+CASES.push({
   name: 'conv2d 1x1 pointwise (+ gradients)',
   run: (rng) => {
     const x = randn(rng, [2, 4, 5, 6]);
@@ -169,6 +183,50 @@ for (const [size, stride, pad] of [
     },
   });
 }
+
+CASES.push({
+  name: 'maxPool 2x2 stride 2 with tied values (gradient goes to the first maximum)',
+  run: (rng) => {
+    const x = randn(rng, [2, 2 * (2 + rng.int(4)) + rng.int(2), 6 + rng.int(3), 1 + rng.int(12)]);
+    x.values = x.values.map((v) => Math.round(Math.abs(v))); // few distinct values: many ties
+    return compareWithCpu([x], (xt) => {
+      const pool = (u: tf.Tensor) => tf.maxPool(u as tf.Tensor4D, 2, 2, 'valid');
+      return [pool(xt), ...tf.grads((u) => sumSq(pool(u)))([xt])];
+    });
+  },
+});
+
+CASES.push({
+  name: 'add: bias vector on the last axis (either order), and general broadcasts (+ gradients)',
+  run: (rng) => {
+    const c = 1 + rng.int(12);
+    const x = randn(rng, [1 + rng.int(4), 1 + rng.int(6), 1 + rng.int(6), c]);
+    const b = randn(rng, [c]);
+    const row = randn(rng, [1, c]);
+    return compareWithCpu([x, b, row], (xt, bt, rt) => [
+      tf.add(xt, bt),
+      tf.add(bt, xt),
+      tf.add(xt, rt),
+      tf.add(xt, xt),
+      tf.add(tf.reshape(xt, [-1, c]), bt),
+      ...tf.grads((u, v) => sumSq(tf.add(u, v)))([xt, bt]),
+    ]);
+  },
+});
+
+CASES.push({
+  name: 'identity (clone) shares data: the clone outlives its source, gradients pass through',
+  run: (rng) => {
+    const x = randn(rng, [2 + rng.int(3), 3 + rng.int(4)]);
+    return compareWithCpu([x], (xt) => {
+      const src = tf.mul(xt, 2);
+      const copy = tf.clone(src);
+      src.dispose();
+      const ints = tf.clone(tf.cast(xt, 'int32'));
+      return [copy, tf.cast(ints, 'float32'), ...tf.grads((u) => sumSq(tf.clone(tf.mul(u, 3))))([xt])];
+    });
+  },
+});
 
 CASES.push({
   name: 'sum over all leading axes, keepDims and not',

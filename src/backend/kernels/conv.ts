@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import type { WindowGeom } from '../window_geom.js';
+import { keepCol, takeCol } from './col_cache.js';
 import { applyEpilogue } from './epilogue.js';
 import { COL_CHUNK_FLOATS, heapOps, runShipped } from './state.js';
 
@@ -84,6 +85,20 @@ function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, 
   const w = offsetOf(be, filter);
   if (isPointwise(g)) {
     ops.gemm(be, false, false, g.n * g.h * g.w, cout, K, offsetOf(be, x), w, out.off, 0);
+    return out.info;
+  }
+  const colBytes = g.n * g.oh * g.ow * K * 4;
+  if (colBytes <= COL_CHUNK_FLOATS * 4) {
+    // the whole batch in one product; the col matrix is kept for the filter gradient
+    const col = heapMalloc(be, colBytes);
+    try {
+      ops.im2col(be, offsetOf(be, x), col, g);
+      ops.gemm(be, false, false, g.n * g.oh * g.ow, cout, K, col, w, out.off, 0);
+    } catch (e) {
+      heapFree(be, col);
+      throw e;
+    }
+    if (!keepCol(be, x.dataId, g, col, colBytes)) heapFree(be, col);
     return out.info;
   }
   forChunks(be, g, (n0, count, col) => {
@@ -175,6 +190,16 @@ export function conv2dBackpropFilterKernel(args: KernelArgs): tf.TensorInfo {
   const ops = heapOps();
   if (isPointwise(g)) {
     ops.gemm(be, true, false, K, cout, g.n * g.h * g.w, offsetOf(be, x), offsetOf(be, dy), dw.off, 0);
+    return dw.info;
+  }
+  const kept = takeCol(be, x.dataId, g);
+  if (kept !== null) {
+    // im2col(x) from the forward pass of the same input
+    try {
+      ops.gemm(be, true, false, K, cout, g.n * g.oh * g.ow, kept, offsetOf(be, dy), dw.off, 0);
+    } finally {
+      heapFree(be, kept);
+    }
     return dw.info;
   }
   forChunks(be, g, (n0, count, col) => {

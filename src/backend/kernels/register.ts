@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HeapOps } from '../heap_ops.js';
+import { addKernel } from './add.js';
 import {
   conv2dBackpropFilterKernel,
   conv2dBackpropInputKernel,
   conv2dKernel,
   fusedConv2dKernel,
 } from './conv.js';
+import { identityKernel } from './identity.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
 import { meanKernel, sumKernel } from './reduce.js';
@@ -13,6 +15,8 @@ import { setHeapOps, shipped } from './state.js';
 
 /** The project's kernels for backend 'wasm', by tfjs kernel name. */
 const KERNELS: Record<string, tf.KernelFunc> = {
+  Add: addKernel as tf.KernelFunc,
+  Identity: identityKernel as tf.KernelFunc,
   BatchMatMul: batchMatMulKernel as tf.KernelFunc,
   _FusedMatMul: fusedMatMulKernel as tf.KernelFunc,
   Conv2D: conv2dKernel as tf.KernelFunc,
