@@ -14,7 +14,11 @@ export function check(cond: unknown, message: string | (() => string)): asserts 
 }
 
 /** Check that a number is finite (and optionally within [min, max]); `what` names it in the error. */
-export function checkNumber(value: number, what: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+export function checkNumber(
+  value: number,
+  what: string,
+  opts: { min?: number; max?: number; integer?: boolean } = {},
+): number {
   check(Number.isFinite(value), `${what}: expected a finite number, got ${value}`);
   if (opts.integer) check(Number.isInteger(value), `${what}: expected an integer, got ${value}`);
   if (opts.min !== undefined) check(value >= opts.min, `${what}: expected >= ${opts.min}, got ${value}`);
