@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,7 +15,10 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 test('loadDataset: limits, binary classes, and mnist resolved from any working directory', async () => {
   const cwd = process.cwd();
-  process.chdir(root);
+  // A working directory with no ../shared beside it, wherever the temp folder is.
+  const away = join(root, 'away', 'cwd');
+  mkdirSync(away, { recursive: true });
+  process.chdir(away);
   try {
     const { train, test: t } = await loadDataset('mnist', { classes: '3,8', limit: 50, testLimit: 20 });
     assert.equal(train.y.length, 50);
