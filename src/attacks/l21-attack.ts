@@ -12,7 +12,7 @@ import {
   checkSurrogateFits,
   runPerturbationAttack,
 } from './perturbation-attack.js';
-import { projectL21BallTensor } from './projection.js';
+import { FLOAT32_SAFETY, projectL21BallTensor } from './projection.js';
 import type { PoisoningAttack, PoisonResult } from './types.js';
 
 export interface L21PoisonOptions extends AscentAttackOptions {
@@ -42,7 +42,7 @@ export class L21PoisonAttack implements PoisoningAttack {
       radius,
       this.options,
       'gradient',
-      (delta) => projectL21BallTensor(delta, radius),
+      (delta) => projectL21BallTensor(delta, radius * FLOAT32_SAFETY),
       { C: this.options.C, radius },
     );
   }

@@ -12,7 +12,7 @@ import {
   checkSurrogateFits,
   runPerturbationAttack,
 } from './perturbation-attack.js';
-import { projectL2BallTensor } from './projection.js';
+import { FLOAT32_SAFETY, projectL2BallTensor } from './projection.js';
 import type { PoisoningAttack, PoisonResult } from './types.js';
 
 export interface PerSamplePoisonOptions extends AscentAttackOptions {
@@ -38,7 +38,7 @@ export class PerSamplePoisonAttack implements PoisoningAttack {
       radius,
       this.options,
       'normalised',
-      (delta) => projectL2BallTensor(delta, radius),
+      (delta) => projectL2BallTensor(delta, radius * FLOAT32_SAFETY),
       { B: radius },
     );
   }

@@ -132,3 +132,10 @@ export function projectL2BallTensor(delta: tf.Tensor, radius: number): tf.Tensor
     return scaleRows(delta, scale);
   });
 }
+
+/**
+ * The attacks project onto a ball this much smaller than the budget: storing x + delta in float32
+ * changes ||delta_i|| by up to ~1e-6 relative (2^-24 per pixel), so the poison written to disk
+ * still satisfies the budget exactly when checked in numpy.
+ */
+export const FLOAT32_SAFETY = 1 - 1e-5;
