@@ -25,7 +25,7 @@ export function register(program: Command): void {
         integer: true,
       });
       const config = getPreset('quick');
-      note(f.json, 'demo: the quick preset (about 10 minutes on 2 cores); interrupt and re-run to continue');
+      note(f.json, 'demo: the quick preset (a few minutes on 2 cores); interrupt and re-run to continue');
       const summary = await sweepCommand(config, { out: f.out, workers, force: false, json: f.json });
       checkSweepSucceeded(summary);
       const report = await writeReport(f.out);
