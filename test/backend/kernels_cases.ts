@@ -229,6 +229,24 @@ CASES.push({
 });
 
 CASES.push({
+  name: 'slice: leading-axis (contiguous) and strided slices of ranks 1-4, int32 too (+ gradients)',
+  run: (rng) => {
+    const shape = [2 + rng.int(5), 1 + rng.int(4), 1 + rng.int(5), 1 + rng.int(3)];
+    const x = randn(rng, shape);
+    const b = shape.map((d) => rng.int(d));
+    const s = shape.map((d, i) => 1 + rng.int(d - b[i]!));
+    return compareWithCpu([x], (xt) => [
+      tf.slice(xt, [b[0]!], [s[0]!]),
+      tf.slice(xt, b, s),
+      tf.slice(tf.reshape(xt, [shape[0]!, -1]), [b[0]!, 1], [s[0]!, 1]),
+      tf.slice(tf.reshape(xt, [-1]), [b[1]!], [s[1]!]),
+      tf.cast(tf.slice(tf.cast(tf.mul(xt, 10), 'int32'), b, s), 'float32'),
+      ...tf.grads((u) => sumSq(tf.slice(u, b, s)))([xt]),
+    ]);
+  },
+});
+
+CASES.push({
   name: 'sum over all leading axes, keepDims and not',
   run: (rng) => {
     const x = randn(rng, [3, 4, 5, 6]);

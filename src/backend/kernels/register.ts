@@ -11,6 +11,7 @@ import { identityKernel } from './identity.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
 import { meanKernel, sumKernel } from './reduce.js';
+import { sliceKernel } from './slice.js';
 import { setHeapOps, shipped } from './state.js';
 
 /** The project's kernels for backend 'wasm', by tfjs kernel name. */
@@ -27,6 +28,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   MaxPoolGrad: maxPoolGradKernel as tf.KernelFunc,
   Sum: sumKernel as tf.KernelFunc,
   Mean: meanKernel as tf.KernelFunc,
+  Slice: sliceKernel as tf.KernelFunc,
 };
 
 /** Shipped kernels our fallbacks call (kept even though they are not replaced). */
