@@ -37,3 +37,26 @@ export function createProgress(opts: { json: boolean }): Progress {
     },
   };
 }
+
+/**
+ * Trainer callbacks that show a bar per epoch (restarted at each epoch's first batch) and hand each
+ * finished epoch's metrics to `onEpochEnd` (e.g. to print a line).
+ */
+export function epochProgress<M extends { epoch: number }>(
+  progress: Progress,
+  batchSize: number,
+  onEpochEnd: (metrics: M) => void,
+): { onBatch: (done: number, total: number) => void; onEpoch: (metrics: M) => void } {
+  let epoch = 0;
+  return {
+    onBatch: (done, total) => {
+      if (done <= batchSize) progress.start(total, `epoch ${epoch + 1}`);
+      progress.update(done);
+    },
+    onEpoch: (metrics) => {
+      epoch = metrics.epoch;
+      progress.stop();
+      onEpochEnd(metrics);
+    },
+  };
+}

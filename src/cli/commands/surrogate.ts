@@ -3,9 +3,10 @@ import { saveSurrogate, surrogateDefaults, trainSurrogate } from '../../attacks/
 import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
 import { loadDataset } from '../../data/index.js';
+import type { EpochMetrics } from '../../train/types.js';
 import { check, checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
-import { createProgress } from '../progress.js';
+import { createProgress, epochProgress } from '../progress.js';
 
 interface SurrogateFlags {
   dataset: string;
@@ -60,7 +61,6 @@ async function runSurrogateTrain(f: SurrogateFlags): Promise<void> {
       ` on ${f.dataset}: train ${numSamples(data.train)}, test ${numSamples(data.test)}; backend ${backend.backend}`,
   );
   const progress = createProgress({ json: f.json });
-  let epoch = 0;
   const { model, meta, result } = await trainSurrogate(data, {
     dataset: f.dataset,
     ...(f.model !== undefined && { model: f.model }),
@@ -69,18 +69,12 @@ async function runSurrogateTrain(f: SurrogateFlags): Promise<void> {
     epochs: f.epochs,
     batchSize: f.batchSize,
     seed: f.seed,
-    onBatch: (done, total) => {
-      if (done <= f.batchSize) progress.start(total, `epoch ${epoch + 1}`);
-      progress.update(done);
-    },
-    onEpoch: (m) => {
-      epoch = m.epoch;
-      progress.stop();
+    ...epochProgress(progress, f.batchSize, (m: EpochMetrics) =>
       note(
         f.json,
         `epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, accuracy ${(100 * m.trainAccuracy).toFixed(2)}%`,
-      );
-    },
+      ),
+    ),
   });
   progress.stop();
   saveSurrogate(f.out, model, meta);

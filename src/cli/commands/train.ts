@@ -8,7 +8,7 @@ import { train } from '../../train/index.js';
 import type { EpochMetrics } from '../../train/types.js';
 import { checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
-import { createProgress } from '../progress.js';
+import { createProgress, epochProgress } from '../progress.js';
 
 interface TrainFlags {
   dataset: string;
@@ -105,7 +105,6 @@ async function runTrain(f: TrainFlags): Promise<void> {
       `backend ${backend.backend}${backend.native ? ' + OpenBLAS' : ''}`,
   );
   const progress = createProgress({ json: f.json });
-  let epoch = 0;
   const result = await train(
     model,
     { ...split, test: data.test },
@@ -117,15 +116,7 @@ async function runTrain(f: TrainFlags): Promise<void> {
       weightDecay: f.weightDecay,
       ...(f.patience !== undefined && { patience: f.patience }),
       seed: f.seed,
-      onBatch: (done, total) => {
-        if (done <= f.batchSize) progress.start(total, `epoch ${epoch + 1}`);
-        progress.update(done);
-      },
-      onEpoch: (m) => {
-        epoch = m.epoch;
-        progress.stop();
-        say(f.json, epochLine(m));
-      },
+      ...epochProgress(progress, f.batchSize, (m: EpochMetrics) => say(f.json, epochLine(m))),
     },
   );
   progress.stop();
