@@ -1,3 +1,5 @@
+import type * as tf from '@tensorflow/tfjs';
+
 /** Geometry of a 2-D window op (convolution, pooling) over an NHWC tensor. */
 export interface WindowGeom {
   /** batch, input height, width, channels */
@@ -17,6 +19,24 @@ export interface WindowGeom {
   /** output height and width */
   oh: number;
   ow: number;
+}
+
+/** The geometry of tfjs's conv/pool info (which already resolved strides, padding and output size). */
+export function geomFromInfo(info: tf.backend_util.Conv2DInfo): WindowGeom {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    oh: info.outHeight,
+    ow: info.outWidth,
+  };
 }
 
 /** The geometry as the flat argument list the native addon takes. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import type { WindowGeom } from '../window_geom.js';
+import { geomFromInfo, type WindowGeom } from '../window_geom.js';
 import { keepCol, takeCol } from './col_cache.js';
 import { applyEpilogue } from './epilogue.js';
 import { COL_CHUNK_FLOATS, heapOps, runShipped } from './state.js';
@@ -18,20 +18,7 @@ import type { KernelArgs } from './state.js';
 function geometry(info: tf.backend_util.Conv2DInfo): WindowGeom | null {
   if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1)
     return null;
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-    oh: info.outHeight,
-    ow: info.outWidth,
-  };
+  return geomFromInfo(info);
 }
 
 /** A 1x1, stride-1, unpadded conv is a plain matrix product: no im2col needed. */

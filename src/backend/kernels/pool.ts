@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import type { WindowGeom } from '../window_geom.js';
+import { geomFromInfo, type WindowGeom } from '../window_geom.js';
 import type { KernelArgs } from './state.js';
 import { heapOps, runShipped } from './state.js';
 
@@ -14,20 +14,7 @@ function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): WindowGeom {
     attrs.pad as 'valid' | 'same' | number,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
   );
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-    oh: info.outHeight,
-    ow: info.outWidth,
-  };
+  return geomFromInfo(info);
 }
 
 /** MaxPool for 'wasm' (float32 NHWC). */
