@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "conv_direct.h"
 #include "conv_ops.h"
 
 #define MAX_ARGS 20
@@ -151,6 +152,57 @@ static napi_value js_max_pool_grad(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+#define OUT_CH_SIZE(g, cout) ((double)(g).n * (g).oh * (g).ow * (cout))
+#define FILTER_SIZE(g, cout) ((double)(g).kh * (g).kw * (g).c * (cout))
+
+/* Threads for a direct convolution of this many multiply-adds (same rule as the products). */
+static int conv_threads(const window_geom *g, int cout) {
+  const double macs = (double)g->n * g->oh * g->ow * g->kh * g->kw * g->c * cout;
+  return macs < multi_thread_macs ? 1 : max_threads;
+}
+
+static napi_value direct_result(call_ctx *c, int rc) {
+  if (rc == -1) fail(c, "poisonlab_native: out of memory in a direct convolution");
+  if (rc == -2) fail(c, "poisonlab_native: direct input gradient needs stride 1 and padding < kernel size");
+  return c->failed ? NULL : undefined(c->env);
+}
+
+/* convForward(buf, xOff, wOff, yOff, cout, ...geometry): y = conv2d(x, w), no im2col. */
+static napi_value js_conv_forward(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 17)) return NULL;
+  const int cout = (int)num(&c, 4);
+  window_geom g = geom(&c, 5);
+  float *x = region(&c, 1, IN_SIZE(g)), *w = region(&c, 2, FILTER_SIZE(g, cout)),
+        *y = region(&c, 3, OUT_CH_SIZE(g, cout));
+  if (c.failed) return NULL;
+  return direct_result(&c, conv_direct_forward(x, w, y, cout, &g, conv_threads(&g, cout)));
+}
+
+/* convFilterGrad(buf, xOff, dyOff, dwOff, cout, ...geometry): dw of conv2d, no im2col. */
+static napi_value js_conv_filter_grad(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 17)) return NULL;
+  const int cout = (int)num(&c, 4);
+  window_geom g = geom(&c, 5);
+  float *x = region(&c, 1, IN_SIZE(g)), *dy = region(&c, 2, OUT_CH_SIZE(g, cout)),
+        *dw = region(&c, 3, FILTER_SIZE(g, cout));
+  if (c.failed) return NULL;
+  return direct_result(&c, conv_direct_filter_grad(x, dy, dw, cout, &g, conv_threads(&g, cout)));
+}
+
+/* convInputGrad(buf, dyOff, wOff, dxOff, cout, ...geometry): dx of a stride-1 conv2d, no col2im. */
+static napi_value js_conv_input_grad(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 17)) return NULL;
+  const int cout = (int)num(&c, 4);
+  window_geom g = geom(&c, 5);
+  float *dy = region(&c, 1, OUT_CH_SIZE(g, cout)), *w = region(&c, 2, FILTER_SIZE(g, cout)),
+        *dx = region(&c, 3, IN_SIZE(g));
+  if (c.failed) return NULL;
+  return direct_result(&c, conv_direct_input_grad(dy, w, dx, cout, &g, conv_threads(&g, cout)));
+}
+
 /* biasAct(buf, yOff, rows, cols, biasOff | -1, act, alpha, preluOff | -1, preluLen) */
 static napi_value js_bias_act(napi_env env, napi_callback_info info) {
   call_ctx c;
@@ -220,6 +272,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, js_sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"im2col", NULL, js_im2col, NULL, NULL, NULL, napi_default, NULL},
       {"col2im", NULL, js_col2im, NULL, NULL, NULL, napi_default, NULL},
+      {"convForward", NULL, js_conv_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"convFilterGrad", NULL, js_conv_filter_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"convInputGrad", NULL, js_conv_input_grad, NULL, NULL, NULL, napi_default, NULL},
       {"maxPool", NULL, js_max_pool, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, js_max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
       {"biasAct", NULL, js_bias_act, NULL, NULL, NULL, napi_default, NULL},

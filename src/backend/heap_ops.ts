@@ -24,6 +24,8 @@ export interface HeapOps {
     beta: 0 | 1,
   ): void;
   im2col(be: WasmBackend, x: number, col: number, g: WindowGeom): void;
+  /** Direct (im2col-free) convolutions, native only; `g` is the forward conv's geometry. */
+  readonly direct?: DirectConvOps;
   col2im(be: WasmBackend, col: number, dx: number, g: WindowGeom): void;
   maxPool(be: WasmBackend, x: number, y: number, g: WindowGeom): void;
   maxPoolGrad(be: WasmBackend, x: number, dy: number, dx: number, g: WindowGeom): void;
@@ -43,6 +45,16 @@ export interface HeapOps {
   ): void;
 }
 
+/** Convolutions computed without a column matrix (see native/src/conv_direct.c). */
+export interface DirectConvOps {
+  /** y[n,oh,ow,cout] = conv2d(x, w), w is [kh, kw, c, cout]. */
+  forward(be: WasmBackend, x: number, w: number, y: number, cout: number, g: WindowGeom): void;
+  /** dw[kh,kw,c,cout] of the conv (overwritten). */
+  filterGrad(be: WasmBackend, x: number, dy: number, dw: number, cout: number, g: WindowGeom): void;
+  /** dx[n,h,w,c] of the conv (overwritten); stride 1 and padding < kernel size only. */
+  inputGrad(be: WasmBackend, dy: number, w: number, dx: number, cout: number, g: WindowGeom): void;
+}
+
 /** Operations run by OpenBLAS and C loops directly on the heap. */
 export function nativeOps(addon: NativeAddon): HeapOps {
   return {
@@ -52,6 +64,13 @@ export function nativeOps(addon: NativeAddon): HeapOps {
     },
     im2col: (be, x, col, g) => addon.im2col(heapBuffer(be), x, col, ...geomArgs(g)),
     col2im: (be, col, dx, g) => addon.col2im(heapBuffer(be), col, dx, ...geomArgs(g)),
+    direct: {
+      forward: (be, x, w, y, cout, g) => addon.convForward(heapBuffer(be), x, w, y, cout, ...geomArgs(g)),
+      filterGrad: (be, x, dy, dw, cout, g) =>
+        addon.convFilterGrad(heapBuffer(be), x, dy, dw, cout, ...geomArgs(g)),
+      inputGrad: (be, dy, w, dx, cout, g) =>
+        addon.convInputGrad(heapBuffer(be), dy, w, dx, cout, ...geomArgs(g)),
+    },
     maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
     maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
     colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),

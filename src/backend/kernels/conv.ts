@@ -3,7 +3,8 @@ import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } fro
 import { geomFromInfo, type WindowGeom } from '../window_geom.js';
 import { keepCol, takeCol } from './col_cache.js';
 import { applyEpilogue } from './epilogue.js';
-import { COL_CHUNK_FLOATS, heapOps, runShipped } from './state.js';
+import type { DirectConvOps } from '../heap_ops.js';
+import { COL_CHUNK_FLOATS, directConvEnabled, heapOps, runShipped } from './state.js';
 
 // Convolutions as matrix products (NHWC, dilation 1). With K = kh*kw*cin and the filter
 // [kh, kw, cin, cout] read as a [K, cout] matrix W, and col = im2col(x) of shape [n*oh*ow, K]:
@@ -11,6 +12,9 @@ import { COL_CHUNK_FLOATS, heapOps, runShipped } from './state.js';
 //   input gradient   dx = col2im(dy . W^T)
 //   filter gradient  dW = col^T . dy
 // Batches are processed in chunks so the im2col scratch stays under COL_CHUNK_FLOATS.
+// With the native addon, convolutions with few channels skip the column matrix altogether
+// (direct kernels, native/src/conv_direct.c): there im2col is memory bound, as the column
+// matrix of a 5x5 window is 25 times the input.
 
 import type { KernelArgs } from './state.js';
 
@@ -24,6 +28,19 @@ function geometry(info: tf.backend_util.Conv2DInfo): WindowGeom | null {
 /** A 1x1, stride-1, unpadded conv is a plain matrix product: no im2col needed. */
 function isPointwise(g: WindowGeom): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+}
+
+/**
+ * Most channels on the side the direct kernels vectorise (output channels; input channels for
+ * the input gradient) for which they beat im2col + sgemm (measured in docs/performance.md).
+ */
+const DIRECT_MAX_CHANNELS = 32;
+
+/** The direct kernels when they apply to a conv producing `channels` channels, else null. */
+function directFor(g: WindowGeom, channels: number): DirectConvOps | null {
+  const direct = heapOps().direct;
+  if (!direct || !directConvEnabled() || isPointwise(g) || channels > DIRECT_MAX_CHANNELS) return null;
+  return direct;
 }
 
 /** Calls `body(n0, count, colOff)` for batch chunks, with an im2col scratch buffer sized for `count` images. */
@@ -72,6 +89,11 @@ function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, 
   const w = offsetOf(be, filter);
   if (isPointwise(g)) {
     ops.gemm(be, false, false, g.n * g.h * g.w, cout, K, offsetOf(be, x), w, out.off, 0);
+    return out.info;
+  }
+  const direct = directFor(g, cout);
+  if (direct) {
+    direct.forward(be, offsetOf(be, x), w, out.off, cout, g);
     return out.info;
   }
   const colBytes = g.n * g.oh * g.ow * K * 4;
@@ -154,6 +176,12 @@ export function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
     ops.gemm(be, false, true, g.n * g.h * g.w, K, cout, offsetOf(be, dy), w, dx.off, 0);
     return dx.info;
   }
+  // the input gradient of a stride-1 conv is itself a conv producing c channels
+  const direct = g.sh === 1 && g.sw === 1 && g.padTop < g.kh && g.padLeft < g.kw ? directFor(g, g.c) : null;
+  if (direct) {
+    direct.inputGrad(be, offsetOf(be, dy), w, dx.off, cout, g);
+    return dx.info;
+  }
   forChunks(be, g, (n0, count, col) => {
     const dyo = offsetOf(be, dy) + n0 * g.oh * g.ow * cout * 4;
     ops.gemm(be, false, true, count * g.oh * g.ow, K, cout, dyo, w, col, 0);
@@ -180,6 +208,11 @@ export function conv2dBackpropFilterKernel(args: KernelArgs): tf.TensorInfo {
     return dw.info;
   }
   const kept = takeCol(be, x.dataId, g);
+  const direct = kept === null ? directFor(g, cout) : null;
+  if (direct) {
+    direct.filterGrad(be, offsetOf(be, x), offsetOf(be, dy), dw.off, cout, g);
+    return dw.info;
+  }
   if (kept !== null) {
     // im2col(x) from the forward pass of the same input
     try {

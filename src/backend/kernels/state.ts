@@ -33,3 +33,15 @@ export function runShipped(name: string, args: Parameters<tf.KernelFunc>[0]): tf
 
 /** Largest im2col scratch matrix, in floats (64 MiB); convolutions are done in batch chunks below it. */
 export const COL_CHUNK_FLOATS = 16 * 1024 * 1024;
+
+/**
+ * Whether convolutions with few output channels use the direct (im2col-free) native kernels.
+ * POISONLAB_DIRECT_CONV=0 turns them off (to compare both paths); tests switch it both ways.
+ */
+let directConv = process.env.POISONLAB_DIRECT_CONV !== '0';
+export function setDirectConv(enabled: boolean): void {
+  directConv = enabled;
+}
+export function directConvEnabled(): boolean {
+  return directConv;
+}
