@@ -6,7 +6,7 @@
       "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
       "libraries": ["-lopenblas"],
       "ldflags": ["-fopenmp"],
-      "cflags": ["-fopenmp", "-O3", "-fno-strict-aliasing", "-std=c11", "-fno-tree-loop-distribute-patterns"]
+      "cflags": ["-fopenmp", "-O3", "-fno-strict-aliasing", "-std=c11", "-fno-tree-loop-distribute-patterns", "-ffp-contract=fast", "-Wno-psabi"]
     }
   ]
 }

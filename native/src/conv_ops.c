@@ -238,6 +238,15 @@ void col_sum(const float *x, float *out, int rows, int cols) {
   }
 }
 
+void bias_add(const float *restrict x, const float *restrict bias, float *restrict y, int rows, int cols) {
+#pragma omp parallel for schedule(static) if ((double)rows * cols > 2.0e5)
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * cols;
+    float *yr = y + (size_t)r * cols;
+    for (int j = 0; j < cols; j++) yr[j] = xr[j] + bias[j];
+  }
+}
+
 void bias_act(float *y, int rows, int cols, const float *bias, int act, float alpha, const float *prelu, int prelu_len) {
 #pragma omp parallel for schedule(static) if ((double)rows * cols > 2.0e5)
   for (int r = 0; r < rows; r++) {

@@ -20,6 +20,9 @@ void max_pool(const float *x, float *y, const window_geom *g);
 /* dx = dy routed to the first maximum of each window (dx is overwritten). */
 void max_pool_grad(const float *x, const float *dy, float *dx, const window_geom *g);
 
+/* y[r, j] = x[r, j] + bias[j] (y may not overlap x). */
+void bias_add(const float *x, const float *bias, float *y, int rows, int cols);
+
 /* out[j] = sum over rows of x[r, j]. */
 void col_sum(const float *x, float *out, int rows, int cols);
 

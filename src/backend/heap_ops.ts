@@ -31,6 +31,8 @@ export interface HeapOps {
   maxPoolGrad(be: WasmBackend, x: number, dy: number, dx: number, g: WindowGeom): void;
   /** out[j] = sum_r x[r, j] for a [rows, cols] matrix. */
   colSum(be: WasmBackend, x: number, out: number, rows: number, cols: number): void;
+  /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x (y a separate array). */
+  biasAdd(be: WasmBackend, x: number, bias: number, y: number, rows: number, cols: number): void;
   /** y[r,j] = act(y[r,j] + bias[j]); bias / prelu < 0 mean none; preluLen is 1 or cols. */
   biasAct(
     be: WasmBackend,
@@ -74,6 +76,7 @@ export function nativeOps(addon: NativeAddon): HeapOps {
     maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
     maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
     colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),
+    biasAdd: (be, x, bias, y, rows, cols) => addon.biasAdd(heapBuffer(be), x, bias, y, rows, cols),
     biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
       addon.biasAct(heapBuffer(be), y, rows, cols, bias, act, alpha, prelu, preluLen),
   };
@@ -138,6 +141,11 @@ export function wasmOps(shippedBatchMatMul: tf.KernelFunc): HeapOps {
     maxPool: (be, x, y, g) => maxPoolJs(heapF32(be), x >> 2, y >> 2, g),
     maxPoolGrad: (be, x, dy, dx, g) => maxPoolGradJs(heapF32(be), x >> 2, dy >> 2, dx >> 2, g),
     colSum: (be, x, out, rows, cols) => colSumJs(heapF32(be), x >> 2, out >> 2, rows, cols),
+    biasAdd(be, x, bias, y, rows, cols) {
+      const h = heapF32(be);
+      h.copyWithin(y >> 2, x >> 2, (x >> 2) + rows * cols);
+      biasActJs(h, y >> 2, rows, cols, bias >> 2, 0, 0, -1, 1);
+    },
     biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
       biasActJs(
         heapF32(be),

@@ -27,13 +27,36 @@ export interface NativeAddon {
   im2col(buf: ArrayBuffer, xOff: number, colOff: number, ...geom: number[]): void;
   col2im(buf: ArrayBuffer, colOff: number, dxOff: number, ...geom: number[]): void;
   /** y = conv2d(x, w) without im2col; w is [kh, kw, c, cout]. */
-  convForward(buf: ArrayBuffer, xOff: number, wOff: number, yOff: number, cout: number, ...geom: number[]): void;
+  convForward(
+    buf: ArrayBuffer,
+    xOff: number,
+    wOff: number,
+    yOff: number,
+    cout: number,
+    ...geom: number[]
+  ): void;
   /** dw of conv2d without im2col (dw overwritten). */
-  convFilterGrad(buf: ArrayBuffer, xOff: number, dyOff: number, dwOff: number, cout: number, ...geom: number[]): void;
+  convFilterGrad(
+    buf: ArrayBuffer,
+    xOff: number,
+    dyOff: number,
+    dwOff: number,
+    cout: number,
+    ...geom: number[]
+  ): void;
   /** dx of a stride-1 conv2d with padding < kernel size, without col2im (dx overwritten). */
-  convInputGrad(buf: ArrayBuffer, dyOff: number, wOff: number, dxOff: number, cout: number, ...geom: number[]): void;
+  convInputGrad(
+    buf: ArrayBuffer,
+    dyOff: number,
+    wOff: number,
+    dxOff: number,
+    cout: number,
+    ...geom: number[]
+  ): void;
   maxPool(buf: ArrayBuffer, xOff: number, yOff: number, ...geom: number[]): void;
   maxPoolGrad(buf: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, ...geom: number[]): void;
+  /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x. */
+  biasAdd(buf: ArrayBuffer, xOff: number, biasOff: number, yOff: number, rows: number, cols: number): void;
   biasAct(
     buf: ArrayBuffer,
     yOff: number,

@@ -107,7 +107,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
         size: workers,
         ...(opts.taskModule !== undefined && { taskModule: opts.taskModule }),
         // Several workers on few cores: one BLAS thread each, so they do not oversubscribe the cores.
-        ...(workers > 1 && { env: { OPENBLAS_NUM_THREADS: '1' } }),
+        ...(workers > 1 && { env: { OPENBLAS_NUM_THREADS: '1', POISONLAB_THREADS: '1' } }),
       });
       const exec = (task: SweepTask) => {
         const name = taskName(task);

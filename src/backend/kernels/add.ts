@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { heapF32, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import { ACTIVATION_CODES } from '../window_geom.js';
+import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import { heapOps, type KernelArgs, runShipped } from './state.js';
 
 /**
  * Add for 'wasm'. The bias add of an unfused layer, y[r, j] = x[r, j] + b[j] (x float32 of rank >= 2,
- * b a vector of x's last dimension, either order), is a copy plus the in-place bias loop; the
+ * b a vector of x's last dimension, either order), is one pass of the bias loop; the
  * shipped kernel's general broadcast is several times slower on it. Every other case goes to the
  * shipped kernel.
  */
@@ -23,18 +22,6 @@ export function addKernel(args: KernelArgs): tf.TensorInfo {
   const cols = bias.shape[0]!;
   const size = tf.util.sizeFromShape(x.shape);
   const out = makeFloatOutput(be, [...x.shape]);
-  const xo = offsetOf(be, x) >> 2;
-  heapF32(be).copyWithin(out.off >> 2, xo, xo + size);
-  heapOps().biasAct(
-    be,
-    out.off,
-    cols === 0 ? 0 : size / cols,
-    cols,
-    offsetOf(be, bias),
-    ACTIVATION_CODES.linear,
-    0,
-    -1,
-    1,
-  );
+  heapOps().biasAdd(be, offsetOf(be, x), offsetOf(be, bias), out.off, cols === 0 ? 0 : size / cols, cols);
   return out.info;
 }

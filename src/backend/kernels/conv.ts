@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
+import type { DirectConvOps } from '../heap_ops.js';
 import { geomFromInfo, type WindowGeom } from '../window_geom.js';
 import { keepCol, takeCol } from './col_cache.js';
 import { applyEpilogue } from './epilogue.js';
-import type { DirectConvOps } from '../heap_ops.js';
 import { COL_CHUNK_FLOATS, directConvEnabled, heapOps, runShipped } from './state.js';
 
 // Convolutions as matrix products (NHWC, dilation 1). With K = kh*kw*cin and the filter

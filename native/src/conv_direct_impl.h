@@ -1,0 +1,235 @@
+/*
+ * Body of the direct convolutions (see conv_direct.c), included once per instruction set with
+ * SFX(name) giving each copy its own names. Not a public header.
+ */
+static inline v8 SFX(ld)(const float *p) {
+  v8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void SFX(st)(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+static inline v8 SFX(bc)(float s) { return (v8){s, s, s, s, s, s, s, s}; }
+
+/* A short copy as a plain loop: a libc memcpy call per output pixel would cost more than the
+   copy itself (the build passes -fno-tree-loop-distribute-patterns so it stays a loop). */
+static inline void SFX(copy_floats)(float *restrict dst, const float *restrict src, int n) {
+  for (int i = 0; i < n; i++) dst[i] = src[i];
+}
+
+/* Channel blocking: NV vectors of 8 channels per tile; coutp = cout rounded up to a multiple of 8*NV. */
+static int SFX(vectors_for)(int cout) { return cout <= 8 ? 1 : cout <= 16 ? 2 : cout <= 24 ? 3 : 4; }
+
+
+static padded_layout SFX(layout_for)(const window_geom *g, int owp, int slack) {
+  padded_layout p;
+  p.hp = (g->oh - 1) * g->sh + g->kh;
+  p.rowlen = ROUND_UP(((owp - 1) * g->sw + g->kw) * g->c + slack, 8);
+  return p;
+}
+
+/* buf[yp, xp, ci] = x[b, yp - pad_top, xp - pad_left, ci], 0 outside the image. */
+static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, padded_layout p) {
+  memset(buf, 0, sizeof(float) * (size_t)p.hp * p.rowlen);
+  const int cols_room = p.rowlen / g->c - g->pad_left;
+  const int cols = g->w < cols_room ? g->w : cols_room;
+  if (cols <= 0) return;
+  for (int yp = 0; yp < p.hp; yp++) {
+    const int iy = yp - g->pad_top;
+    if (iy < 0 || iy >= g->h) continue;
+    memcpy(buf + (size_t)yp * p.rowlen + (size_t)g->pad_left * g->c, xb + (size_t)iy * g->w * g->c,
+           sizeof(float) * (size_t)cols * g->c);
+  }
+}
+
+/* out[r, 8*NV] = sum_{ky,k} a[ky*rowlen + r*xstep + k] * w[(ky*kwc + k)*coutp + 0..8*NV). */
+#define FORWARD_TILE(NAME, R, NV)                                                                         \
+  static void NAME(const float *a, int rowlen, int kh, int kwc, int xstep, const float *w, int coutp,   \
+                   float *out) {                                                                         \
+    v8 acc[R][NV];                                                                                       \
+    for (int r = 0; r < R; r++)                                                                          \
+      for (int v = 0; v < NV; v++) acc[r][v] = SFX(bc)(0.0f);                                                 \
+    for (int ky = 0; ky < kh; ky++) {                                                                    \
+      const float *ar = a + (size_t)ky * rowlen;                                                         \
+      const float *wr = w + (size_t)ky * kwc * coutp;                                                    \
+      for (int k = 0; k < kwc; k++) {                                                                    \
+        v8 wv[NV];                                                                                       \
+        for (int v = 0; v < NV; v++) wv[v] = SFX(ld)(wr + (size_t)k * coutp + 8 * v);                         \
+        for (int r = 0; r < R; r++) {                                                                    \
+          const v8 xb = SFX(bc)(ar[r * xstep + k]);                                                           \
+          for (int v = 0; v < NV; v++) acc[r][v] += xb * wv[v];                                          \
+        }                                                                                                \
+      }                                                                                                  \
+    }                                                                                                    \
+    for (int r = 0; r < R; r++)                                                                          \
+      for (int v = 0; v < NV; v++) SFX(st)(out + (r * NV + v) * 8, acc[r][v]);                                \
+  }
+
+FORWARD_TILE(SFX(forward_tile_r8v1), 8, 1)
+FORWARD_TILE(SFX(forward_tile_r6v2), 6, 2)
+FORWARD_TILE(SFX(forward_tile_r4v3), 4, 3)
+FORWARD_TILE(SFX(forward_tile_r3v4), 3, 4)
+
+typedef void (*SFX(forward_tile_fn))(const float *, int, int, int, int, const float *, int, float *);
+
+/* acc[KB, 8*NV] += sum_{oy,ox} a[(oy*sh)*rowlen + ox*xstep + j] * d[(oy*ow + ox)*coutp + 0..8*NV). */
+#define FILTER_TILE(NAME, KB, NV)                                                                        \
+  static void NAME(const float *a, int rowstep, int oh, int ow, int xstep, const float *d, int coutp,   \
+                   float *acc_io) {                                                                      \
+    v8 acc[KB][NV];                                                                                      \
+    for (int j = 0; j < KB; j++)                                                                         \
+      for (int v = 0; v < NV; v++) acc[j][v] = SFX(ld)(acc_io + (size_t)j * coutp + 8 * v);                   \
+    for (int oy = 0; oy < oh; oy++) {                                                                    \
+      const float *ar = a + (size_t)oy * rowstep;                                                        \
+      const float *dr = d + (size_t)oy * ow * coutp;                                                     \
+      for (int ox = 0; ox < ow; ox++) {                                                                  \
+        v8 dv[NV];                                                                                       \
+        for (int v = 0; v < NV; v++) dv[v] = SFX(ld)(dr + (size_t)ox * coutp + 8 * v);                        \
+        for (int j = 0; j < KB; j++) {                                                                   \
+          const v8 xb = SFX(bc)(ar[ox * xstep + j]);                                                          \
+          for (int v = 0; v < NV; v++) acc[j][v] += xb * dv[v];                                          \
+        }                                                                                                \
+      }                                                                                                  \
+    }                                                                                                    \
+    for (int j = 0; j < KB; j++)                                                                         \
+      for (int v = 0; v < NV; v++) SFX(st)(acc_io + (size_t)j * coutp + 8 * v, acc[j][v]);                   \
+  }
+
+FILTER_TILE(SFX(filter_tile_k8v1), 8, 1)
+FILTER_TILE(SFX(filter_tile_k6v2), 6, 2)
+FILTER_TILE(SFX(filter_tile_k4v3), 4, 3)
+FILTER_TILE(SFX(filter_tile_k3v4), 3, 4)
+
+typedef void (*SFX(filter_tile_fn))(const float *, int, int, int, int, const float *, int, float *);
+
+static int SFX(conv_direct_forward)(const float *x, const float *w, float *y, int cout, const window_geom *g, int threads) {
+  static const SFX(forward_tile_fn) tiles[] = {SFX(forward_tile_r8v1), SFX(forward_tile_r6v2), SFX(forward_tile_r4v3),
+                                          SFX(forward_tile_r3v4)};
+  static const int rows_per_tile[] = {8, 6, 4, 3};
+  const int nv = SFX(vectors_for)(cout), R = rows_per_tile[nv - 1];
+  const SFX(forward_tile_fn) tile = tiles[nv - 1];
+  const int cb_step = 8 * nv, coutp = ROUND_UP(cout, cb_step);
+  const int kwc = g->kw * g->c, K = g->kh * kwc;
+  const padded_layout p = SFX(layout_for)(g, ROUND_UP(g->ow, R), 0);
+
+  /* the filter with its output channels padded to coutp */
+  float *wp = calloc((size_t)K * coutp, sizeof(float));
+  if (!wp) return -1;
+  for (int k = 0; k < K; k++) memcpy(wp + (size_t)k * coutp, w + (size_t)k * cout, sizeof(float) * cout);
+
+  int failed = 0;
+#pragma omp parallel num_threads(threads)
+  {
+    float *buf = malloc(sizeof(float) * (size_t)p.hp * p.rowlen);
+    float tile_out[8 * 32];
+    if (!buf) {
+#pragma omp atomic write
+      failed = 1;
+    }
+#pragma omp for schedule(static)
+    for (int b = 0; b < g->n; b++) {
+      if (!buf) continue;
+      SFX(pad_image)(x + (size_t)b * g->h * g->w * g->c, buf, g, p);
+      for (int oy = 0; oy < g->oh; oy++) {
+        const float *arow = buf + (size_t)oy * g->sh * p.rowlen;
+        float *yrow = y + ((size_t)b * g->oh + oy) * g->ow * cout;
+        for (int ox0 = 0; ox0 < g->ow; ox0 += R) {
+          const int rows = g->ow - ox0 < R ? g->ow - ox0 : R;
+          for (int cb = 0; cb < coutp; cb += cb_step) {
+            tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, tile_out);
+            const int cols = cout - cb < cb_step ? cout - cb : cb_step;
+            for (int r = 0; r < rows; r++) SFX(copy_floats)(yrow + (size_t)(ox0 + r) * cout + cb, tile_out + r * cb_step, cols);
+          }
+        }
+      }
+    }
+    free(buf);
+  }
+  free(wp);
+  return failed ? -1 : 0;
+}
+
+static int SFX(conv_direct_filter_grad)(const float *x, const float *dy, float *dw, int cout, const window_geom *g,
+                            int threads) {
+  static const SFX(filter_tile_fn) tiles[] = {SFX(filter_tile_k8v1), SFX(filter_tile_k6v2), SFX(filter_tile_k4v3), SFX(filter_tile_k3v4)};
+  static const int entries_per_tile[] = {8, 6, 4, 3};
+  const int nv = SFX(vectors_for)(cout), KB = entries_per_tile[nv - 1];
+  const SFX(filter_tile_fn) tile = tiles[nv - 1];
+  const int cb_step = 8 * nv, coutp = ROUND_UP(cout, cb_step);
+  const int kwc = g->kw * g->c, kwcp = ROUND_UP(kwc, KB);
+  /* slack: a tile may read up to KB - 1 entries past the last window run (into padding) */
+  const padded_layout p = SFX(layout_for)(g, g->ow, KB);
+  const size_t acc_len = (size_t)g->kh * kwcp * coutp;
+  if (threads < 1) threads = 1;
+  float *accs = calloc(acc_len * threads, sizeof(float));
+  if (!accs) return -1;
+
+  int failed = 0;
+#pragma omp parallel num_threads(threads)
+  {
+#ifdef _OPENMP
+    float *acc = accs + acc_len * omp_get_thread_num();
+#else
+    float *acc = accs;
+#endif
+    float *buf = malloc(sizeof(float) * (size_t)p.hp * p.rowlen);
+    float *dyp = calloc((size_t)g->oh * g->ow * coutp, sizeof(float));
+    if (!buf || !dyp) {
+#pragma omp atomic write
+      failed = 1;
+    }
+#pragma omp for schedule(static)
+    for (int b = 0; b < g->n; b++) {
+      if (!buf || !dyp) continue;
+      SFX(pad_image)(x + (size_t)b * g->h * g->w * g->c, buf, g, p);
+      const float *dyb = dy + (size_t)b * g->oh * g->ow * cout;
+      for (int i = 0; i < g->oh * g->ow; i++) SFX(copy_floats)(dyp + (size_t)i * coutp, dyb + (size_t)i * cout, cout);
+      for (int ky = 0; ky < g->kh; ky++)
+        for (int k0 = 0; k0 < kwc; k0 += KB)
+          for (int cb = 0; cb < coutp; cb += cb_step)
+            tile(buf + (size_t)ky * p.rowlen + k0, g->sh * p.rowlen, g->oh, g->ow, g->sw * g->c, dyp + cb, coutp,
+                 acc + ((size_t)ky * kwcp + k0) * coutp + cb);
+    }
+    free(buf);
+    free(dyp);
+  }
+  if (!failed) {
+    for (int t = 1; t < threads; t++)
+      for (size_t i = 0; i < acc_len; i++) accs[i] += accs[acc_len * t + i];
+    for (int ky = 0; ky < g->kh; ky++)
+      for (int k = 0; k < kwc; k++)
+        memcpy(dw + ((size_t)ky * kwc + k) * cout, accs + ((size_t)ky * kwcp + k) * coutp, sizeof(float) * cout);
+  }
+  free(accs);
+  return failed ? -1 : 0;
+}
+
+static int SFX(conv_direct_input_grad)(const float *dy, const float *w, float *dx, int cout, const window_geom *g,
+                           int threads) {
+  if (g->sh != 1 || g->sw != 1 || g->pad_top > g->kh - 1 || g->pad_left > g->kw - 1) return -2;
+  const int c = g->c;
+  /* wt[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co] */
+  float *wt = malloc(sizeof(float) * (size_t)g->kh * g->kw * c * cout);
+  if (!wt) return -1;
+  for (int ky = 0; ky < g->kh; ky++)
+    for (int kx = 0; kx < g->kw; kx++) {
+      const float *src = w + ((size_t)(g->kh - 1 - ky) * g->kw + (g->kw - 1 - kx)) * c * cout;
+      float *dst = wt + ((size_t)ky * g->kw + kx) * cout * c;
+      for (int ci = 0; ci < c; ci++)
+        for (int co = 0; co < cout; co++) dst[(size_t)co * c + ci] = src[(size_t)ci * cout + co];
+    }
+  window_geom t = {.n = g->n,
+                   .h = g->oh,
+                   .w = g->ow,
+                   .c = cout,
+                   .kh = g->kh,
+                   .kw = g->kw,
+                   .sh = 1,
+                   .sw = 1,
+                   .pad_top = g->kh - 1 - g->pad_top,
+                   .pad_left = g->kw - 1 - g->pad_left,
+                   .oh = g->h,
+                   .ow = g->w};
+  const int rc = SFX(conv_direct_forward)(dy, wt, dx, c, &t, threads);
+  free(wt);
+  return rc;
+}
