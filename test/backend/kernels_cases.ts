@@ -242,6 +242,9 @@ CASES.push({
       tf.slice(xt, b, s),
       tf.slice(tf.reshape(xt, [shape[0]!, -1]), [b[0]!, Math.min(1, cols - 1)], [s[0]!, 1]),
       tf.slice(tf.reshape(xt, [-1]), [b[1]!], [s[1]!]),
+      // whole trailing axes (a crop): copied as one run per outer index
+      tf.slice(xt, [0, b[1]!, 0, 0], [shape[0]!, s[1]!, shape[2]!, shape[3]!]),
+      tf.slice(xt, [b[0]!, b[1]!, b[2]!, 0], [s[0]!, s[1]!, s[2]!, shape[3]!]),
       tf.cast(tf.slice(tf.cast(tf.mul(xt, 10), 'int32'), b, s), 'float32'),
       ...tf.grads((u) => sumSq(tf.slice(u, b, s)))([xt]),
     ]);

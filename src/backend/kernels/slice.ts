@@ -24,15 +24,20 @@ export function sliceKernel(args: KernelArgs): tf.TensorInfo {
     dst.set(src.subarray(start, start + dst.length));
     return out;
   }
-  // Strided: copy the innermost contiguous run (the last axis) for every index of the outer axes.
-  const inner = size_[rank - 1]!;
-  const outer = dst.length / Math.max(inner, 1);
-  const index = new Array<number>(rank - 1).fill(0);
+  // Strided: trailing axes taken whole merge with the last partial axis k into one contiguous run
+  // (a [n, 34, 34, 3] -> [n, 32, 32, 3] crop copies runs of 32 * 3 floats); loop over axes < k.
+  let k = rank - 1;
+  while (k > 0 && begin_[k] === 0 && size_[k] === x.shape[k]) k--;
+  const run = size_[k]! * (strides[k] ?? 1);
+  const outer = dst.length / Math.max(run, 1);
+  const index = new Array<number>(k).fill(0);
   for (let row = 0; row < outer; row++) {
-    let offset = begin_[rank - 1]!;
-    for (let a = 0; a < rank - 1; a++) offset += (begin_[a]! + index[a]!) * strides[a]!;
-    dst.set(src.subarray(offset, offset + inner), row * inner);
-    for (let a = rank - 2; a >= 0; a--) {
+    let offset = begin_[k]! * (strides[k] ?? 1);
+    for (let a = 0; a < k; a++) offset += (begin_[a]! + index[a]!) * strides[a]!;
+    const at = row * run;
+    if (run < 16) for (let i = 0; i < run; i++) dst[at + i] = src[offset + i]!;
+    else dst.set(src.subarray(offset, offset + run), at);
+    for (let a = k - 1; a >= 0; a--) {
       if (++index[a]! < size_[a]!) break;
       index[a] = 0;
     }
