@@ -164,7 +164,6 @@ static int conv_threads(const window_geom *g, int cout) {
 
 static napi_value direct_result(call_ctx *c, int rc) {
   if (rc == -1) fail(c, "poisonlab_native: out of memory in a direct convolution");
-  if (rc == -2) fail(c, "poisonlab_native: direct input gradient needs stride 1 and padding < kernel size");
   return c->failed ? NULL : undefined(c->env);
 }
 
@@ -192,7 +191,7 @@ static napi_value js_conv_filter_grad(napi_env env, napi_callback_info info) {
   return direct_result(&c, conv_direct_filter_grad(x, dy, dw, cout, &g, conv_threads(&g, cout)));
 }
 
-/* convInputGrad(buf, dyOff, wOff, dxOff, cout, ...geometry): dx of a stride-1 conv2d, no col2im. */
+/* convInputGrad(buf, dyOff, wOff, dxOff, cout, ...geometry): dx of conv2d, no col2im. */
 static napi_value js_conv_input_grad(napi_env env, napi_callback_info info) {
   call_ctx c;
   if (!begin(&c, env, info, 17)) return NULL;

@@ -12,8 +12,8 @@ int conv_direct_forward(const float *x, const float *w, float *y, int cout, cons
 int conv_direct_filter_grad(const float *x, const float *dy, float *dw, int cout, const window_geom *g,
                             int threads);
 
-/* dx = the gradient of conv_direct_forward with respect to x, for stride 1 only (dx overwritten):
-   a forward convolution of dy, padded by (k - 1 - pad), with the flipped, transposed filter. */
+/* dx = the gradient of conv_direct_forward with respect to x (dx overwritten): every output pixel
+   scatters W^T dy[pixel] into a padded copy of dx, whose interior is then copied out. */
 int conv_direct_input_grad(const float *dy, const float *w, float *dx, int cout, const window_geom *g,
                            int threads);
 

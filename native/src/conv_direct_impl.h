@@ -203,33 +203,105 @@ static int SFX(conv_direct_filter_grad)(const float *x, const float *dy, float *
   return failed ? -1 : 0;
 }
 
+/* acc[R, 8*NV] = sum_co dy[r*cout + co] * wt[co*kwcp + 0..8*NV); then run[r*xstep + 0..8*NV) += acc[r].
+   The runs of neighbouring pixels overlap (stride < kernel), so the adds go pixel by pixel. */
+#define SCATTER_TILE(NAME, R, NV)                                                                         \
+  static void NAME(const float *dy, int cout, const float *wt, int kwcp, float *run, int xstep, int rows) { \
+    v8 acc[R][NV];                                                                                       \
+    for (int r = 0; r < R; r++)                                                                          \
+      for (int v = 0; v < NV; v++) acc[r][v] = SFX(bc)(0.0f);                                            \
+    for (int co = 0; co < cout; co++) {                                                                  \
+      v8 wv[NV];                                                                                         \
+      for (int v = 0; v < NV; v++) wv[v] = SFX(ld)(wt + (size_t)co * kwcp + 8 * v);                       \
+      for (int r = 0; r < R; r++) {                                                                      \
+        const v8 d = SFX(bc)(dy[r * cout + co]);                                                         \
+        for (int v = 0; v < NV; v++) acc[r][v] += d * wv[v];                                             \
+      }                                                                                                  \
+    }                                                                                                    \
+    for (int r = 0; r < rows; r++)                                                                       \
+      for (int v = 0; v < NV; v++) {                                                                     \
+        float *o = run + (size_t)r * xstep + 8 * v;                                                      \
+        SFX(st)(o, SFX(ld)(o) + acc[r][v]);                                                              \
+      }                                                                                                  \
+  }
+
+SCATTER_TILE(SFX(scatter_tile_r8v1), 8, 1)
+SCATTER_TILE(SFX(scatter_tile_r6v2), 6, 2)
+SCATTER_TILE(SFX(scatter_tile_r4v3), 4, 3)
+SCATTER_TILE(SFX(scatter_tile_r3v4), 3, 4)
+
+/* dx[b, iy, ix, ci] = sum over the windows containing (iy, ix) of dy[b, oy, ox, co] * w[ky, kx, ci, co]:
+   each output pixel adds W_ky^T dy[pixel] (kw*c values) to the padded dx row oy*sh + ky at column
+   ox*sw*c, for any stride and padding; the interior of the padded image is then copied to dx. */
 static int SFX(conv_direct_input_grad)(const float *dy, const float *w, float *dx, int cout, const window_geom *g,
-                           int threads) {
-  if (g->sh != 1 || g->sw != 1 || g->pad_top > g->kh - 1 || g->pad_left > g->kw - 1) return -2;
-  const int c = g->c;
-  /* wt[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co] */
-  float *wt = malloc(sizeof(float) * (size_t)g->kh * g->kw * c * cout);
+                                       int threads) {
+  static const int rows_per_tile[] = {8, 6, 4, 3};
+  const int c = g->c, kwc = g->kw * c, kwcp = ROUND_UP(kwc, 8), R = 8; /* R: the widest tile's rows */
+  const int owp = ROUND_UP(g->ow, R);
+  const int hp = (g->oh - 1) * g->sh + g->kh;
+  const int rowlen = ROUND_UP((owp - 1) * g->sw * c + kwcp, 8);
+  /* wt[ky, co, j] = w[ky, kx, ci, co] with j = kx*c + ci, zero for j >= kwc */
+  float *wt = calloc((size_t)g->kh * cout * kwcp, sizeof(float));
   if (!wt) return -1;
   for (int ky = 0; ky < g->kh; ky++)
-    for (int kx = 0; kx < g->kw; kx++) {
-      const float *src = w + ((size_t)(g->kh - 1 - ky) * g->kw + (g->kw - 1 - kx)) * c * cout;
-      float *dst = wt + ((size_t)ky * g->kw + kx) * cout * c;
-      for (int ci = 0; ci < c; ci++)
-        for (int co = 0; co < cout; co++) dst[(size_t)co * c + ci] = src[(size_t)ci * cout + co];
+    for (int j = 0; j < kwc; j++)
+      for (int co = 0; co < cout; co++)
+        wt[((size_t)ky * cout + co) * kwcp + j] = w[((size_t)ky * kwc + j) * cout + co];
+
+  int failed = 0;
+#pragma omp parallel num_threads(threads)
+  {
+    float *pad = malloc(sizeof(float) * (size_t)hp * rowlen);
+    float *dyrow = calloc((size_t)(g->ow + 8) * cout, sizeof(float)); /* zeros past ow: tiles read up to 7 more pixels */
+    if (!pad || !dyrow) {
+#pragma omp atomic write
+      failed = 1;
     }
-  window_geom t = {.n = g->n,
-                   .h = g->oh,
-                   .w = g->ow,
-                   .c = cout,
-                   .kh = g->kh,
-                   .kw = g->kw,
-                   .sh = 1,
-                   .sw = 1,
-                   .pad_top = g->kh - 1 - g->pad_top,
-                   .pad_left = g->kw - 1 - g->pad_left,
-                   .oh = g->h,
-                   .ow = g->w};
-  const int rc = SFX(conv_direct_forward)(dy, wt, dx, c, &t, threads);
+#pragma omp for schedule(static)
+    for (int b = 0; b < g->n; b++) {
+      if (!pad || !dyrow) continue;
+      memset(pad, 0, sizeof(float) * (size_t)hp * rowlen);
+      for (int oy = 0; oy < g->oh; oy++) {
+        memcpy(dyrow, dy + ((size_t)b * g->oh + oy) * g->ow * cout, sizeof(float) * (size_t)g->ow * cout);
+        for (int ky = 0; ky < g->kh; ky++) {
+          float *prow = pad + (size_t)(oy * g->sh + ky) * rowlen;
+          const float *wk = wt + (size_t)ky * cout * kwcp;
+          for (int jb = 0; jb < kwcp; ) {
+            const int left = (kwcp - jb) / 8, nv = left < 4 ? left : 4, rt = rows_per_tile[nv - 1];
+            for (int ox0 = 0; ox0 < g->ow; ox0 += rt) {
+              const int rows = g->ow - ox0 < rt ? g->ow - ox0 : rt;
+              const float *d = dyrow + (size_t)ox0 * cout;
+              float *run = prow + (size_t)ox0 * g->sw * c + jb;
+              switch (nv) {
+                case 1: SFX(scatter_tile_r8v1)(d, cout, wk + jb, kwcp, run, g->sw * c, rows); break;
+                case 2: SFX(scatter_tile_r6v2)(d, cout, wk + jb, kwcp, run, g->sw * c, rows); break;
+                case 3: SFX(scatter_tile_r4v3)(d, cout, wk + jb, kwcp, run, g->sw * c, rows); break;
+                default: SFX(scatter_tile_r3v4)(d, cout, wk + jb, kwcp, run, g->sw * c, rows); break;
+              }
+            }
+            jb += 8 * nv;
+          }
+        }
+      }
+      /* dx = the padded image's interior; input rows/columns no window reaches get 0 */
+      float *db = dx + (size_t)b * g->h * g->w * c;
+      for (int iy = 0; iy < g->h; iy++) {
+        float *drow = db + (size_t)iy * g->w * c;
+        const int yp = iy + g->pad_top;
+        if (yp >= hp) {
+          memset(drow, 0, sizeof(float) * (size_t)g->w * c);
+          continue;
+        }
+        const float *src = pad + (size_t)yp * rowlen + (size_t)g->pad_left * c;
+        const int room = rowlen / c - g->pad_left; /* columns the padded row holds */
+        const int cols = g->w < room ? g->w : room;
+        memcpy(drow, src, sizeof(float) * (size_t)cols * c);
+        if (cols < g->w) memset(drow + (size_t)cols * c, 0, sizeof(float) * (size_t)(g->w - cols) * c);
+      }
+    }
+    free(pad);
+    free(dyrow);
+  }
   free(wt);
-  return rc;
+  return failed ? -1 : 0;
 }

@@ -53,7 +53,7 @@ export interface DirectConvOps {
   forward(be: WasmBackend, x: number, w: number, y: number, cout: number, g: WindowGeom): void;
   /** dw[kh,kw,c,cout] of the conv (overwritten). */
   filterGrad(be: WasmBackend, x: number, dy: number, dw: number, cout: number, g: WindowGeom): void;
-  /** dx[n,h,w,c] of the conv (overwritten); stride 1 and padding < kernel size only. */
+  /** dx[n,h,w,c] of the conv (overwritten). */
   inputGrad(be: WasmBackend, dy: number, w: number, dx: number, cout: number, g: WindowGeom): void;
 }
 

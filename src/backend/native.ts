@@ -44,7 +44,7 @@ export interface NativeAddon {
     cout: number,
     ...geom: number[]
   ): void;
-  /** dx of a stride-1 conv2d with padding < kernel size, without col2im (dx overwritten). */
+  /** dx of conv2d without col2im (dx overwritten). */
   convInputGrad(
     buf: ArrayBuffer,
     dyOff: number,

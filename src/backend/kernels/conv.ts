@@ -176,8 +176,9 @@ export function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
     ops.gemm(be, false, true, g.n * g.h * g.w, K, cout, offsetOf(be, dy), w, dx.off, 0);
     return dx.info;
   }
-  // the input gradient of a stride-1 conv is itself a conv producing c channels
-  const direct = g.sh === 1 && g.sw === 1 && g.padTop < g.kh && g.padLeft < g.kw ? directFor(g, g.c) : null;
+  // the direct input gradient vectorises over the kw*c entries of a window row: with fewer than 16
+  // (a first layer's 5x1 or 3x3 rows) its tiles are mostly padding, and im2col wins
+  const direct = g.kw * g.c >= 16 ? directFor(g, g.c) : null;
   if (direct) {
     direct.inputGrad(be, offsetOf(be, dy), w, dx.off, cout, g);
     return dx.info;

@@ -39,7 +39,10 @@ export function register(program: Command): void {
       '--json [file]',
       'write the results as JSON to FILE (or print one JSON object when no file is given)',
     )
-    .option('--only <names>', 'comma-separated workload names (or substrings) to run')
+    .option(
+      '--only <names>',
+      'comma-separated workload names to run (a name that is not exact matches as a substring)',
+    )
     .option('--steps <n>', 'timed steps per workload (median reported)', parseNumberOption('--steps'), 10)
     .option('--warmup <n>', 'untimed warm-up steps', parseNumberOption('--warmup'), 2)
     .option(
@@ -53,7 +56,11 @@ export function register(program: Command): void {
       const toStdout = f.json === true;
       const backend = await initBackend({ quiet: toStdout });
       const wanted = f.only?.split(',').map((s) => s.trim());
-      const selected = wanted ? WORKLOADS.filter((w) => wanted.some((n) => w.name.includes(n))) : WORKLOADS;
+      // an exact workload name selects just that one (m100 is a prefix of m1000); others match as substrings
+      const isName = (n: string) => WORKLOADS.some((w) => w.name === n);
+      const selected = wanted
+        ? WORKLOADS.filter((w) => wanted.some((n) => w.name === n || (!isName(n) && w.name.includes(n))))
+        : WORKLOADS;
       check(
         selected.length > 0,
         `--only ${f.only}: no workload matches; known: ${WORKLOADS.map((w) => w.name).join(', ')}`,
