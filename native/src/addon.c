@@ -167,16 +167,16 @@ static napi_value direct_result(call_ctx *c, int rc) {
   return c->failed ? NULL : undefined(c->env);
 }
 
-/* convForward(buf, xOff, wOff, yOff, cout, ...geometry): y = conv2d(x, w), no im2col. */
+/* convForward(buf, xOff, wOff, biasOff | -1, yOff, cout, ...geometry): y = conv2d(x, w) + bias, no im2col. */
 static napi_value js_conv_forward(napi_env env, napi_callback_info info) {
   call_ctx c;
-  if (!begin(&c, env, info, 17)) return NULL;
-  const int cout = (int)num(&c, 4);
-  window_geom g = geom(&c, 5);
+  if (!begin(&c, env, info, 18)) return NULL;
+  const int cout = (int)num(&c, 5);
+  window_geom g = geom(&c, 6);
   float *x = region(&c, 1, IN_SIZE(g)), *w = region(&c, 2, FILTER_SIZE(g, cout)),
-        *y = region(&c, 3, OUT_CH_SIZE(g, cout));
+        *bias = num(&c, 3) < 0 ? NULL : region(&c, 3, cout), *y = region(&c, 4, OUT_CH_SIZE(g, cout));
   if (c.failed) return NULL;
-  return direct_result(&c, conv_direct_forward(x, w, y, cout, &g, conv_threads(&g, cout)));
+  return direct_result(&c, conv_direct_forward(x, w, bias, y, cout, &g, conv_threads(&g, cout)));
 }
 
 /* convFilterGrad(buf, xOff, dyOff, dwOff, cout, ...geometry): dw of conv2d, no im2col. */

@@ -60,8 +60,9 @@ static int use_avx2(void) {
 #define DISPATCH(fn, ...) fn##_base(__VA_ARGS__)
 #endif
 
-int conv_direct_forward(const float *x, const float *w, float *y, int cout, const window_geom *g, int threads) {
-  return DISPATCH(conv_direct_forward, x, w, y, cout, g, threads);
+int conv_direct_forward(const float *x, const float *w, const float *bias, float *y, int cout, const window_geom *g,
+                        int threads) {
+  return DISPATCH(conv_direct_forward, x, w, bias, y, cout, g, threads);
 }
 
 int conv_direct_filter_grad(const float *x, const float *dy, float *dw, int cout, const window_geom *g,

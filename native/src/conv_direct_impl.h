@@ -101,7 +101,8 @@ FILTER_TILE(SFX(filter_tile_k3v4), 3, 4)
 
 typedef void (*SFX(filter_tile_fn))(const float *, int, int, int, int, const float *, int, float *);
 
-static int SFX(conv_direct_forward)(const float *x, const float *w, float *y, int cout, const window_geom *g, int threads) {
+static int SFX(conv_direct_forward)(const float *x, const float *w, const float *bias, float *y, int cout,
+                                    const window_geom *g, int threads) {
   static const SFX(forward_tile_fn) tiles[] = {SFX(forward_tile_r8v1), SFX(forward_tile_r6v2), SFX(forward_tile_r4v3),
                                           SFX(forward_tile_r3v4)};
   static const int rows_per_tile[] = {8, 6, 4, 3};
@@ -115,6 +116,12 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, float *y, in
   float *wp = calloc((size_t)K * coutp, sizeof(float));
   if (!wp) return -1;
   for (int k = 0; k < K; k++) memcpy(wp + (size_t)k * coutp, w + (size_t)k * cout, sizeof(float) * cout);
+  float *biasp = calloc((size_t)coutp, sizeof(float)); /* the bias padded to coutp */
+  if (!biasp) {
+    free(wp);
+    return -1;
+  }
+  if (bias) memcpy(biasp, bias, sizeof(float) * cout);
 
   int failed = 0;
 #pragma omp parallel num_threads(threads)
@@ -136,6 +143,9 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, float *y, in
           const int rows = g->ow - ox0 < R ? g->ow - ox0 : R;
           for (int cb = 0; cb < coutp; cb += cb_step) {
             tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, tile_out);
+            if (bias)
+              for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cb_step; j++) tile_out[r * cb_step + j] += biasp[cb + j];
             const int cols = cout - cb < cb_step ? cout - cb : cb_step;
             for (int r = 0; r < rows; r++) SFX(copy_floats)(yrow + (size_t)(ox0 + r) * cout + cb, tile_out + r * cb_step, cols);
           }
@@ -145,6 +155,7 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, float *y, in
     free(buf);
   }
   free(wp);
+  free(biasp);
   return failed ? -1 : 0;
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { conv2dBias } from '../../src/backend/conv2d_bias.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn } from './compare.js';
 
@@ -116,6 +117,37 @@ for (const stride of [1, 2, 3]) {
       },
     });
   }
+}
+
+for (const [stride, pad] of [
+  [1, 'valid'],
+  [2, 'same'],
+] as const) {
+  CASES.push({
+    name: `conv2dBias stride ${stride} ${pad} (one kernel; + input, filter and bias gradients)`,
+    run: (rng) => {
+      const [n, h, w, cin, cout] = [
+        1 + rng.int(3),
+        6 + rng.int(6),
+        6 + rng.int(6),
+        1 + rng.int(12),
+        1 + rng.int(40),
+      ];
+      const [kh, kw] = [1 + rng.int(5), 1 + rng.int(5)];
+      return compareWithCpu(
+        [randn(rng, [n, h, w, cin]), randn(rng, [kh, kw, cin, cout]), randn(rng, [cout])],
+        (xt, ft, bt) => {
+          const f = (u: tf.Tensor, v: tf.Tensor, b: tf.Tensor) =>
+            conv2dBias(u as tf.Tensor4D, v as tf.Tensor4D, b as tf.Tensor1D, [stride, stride], pad);
+          return [
+            f(xt, ft, bt),
+            ...tf.grads((u, v, b) => sumSq(f(u, v, b)))([xt, ft, bt]),
+            ...tf.grads((v, b) => sumSq(f(xt, v, b)))([ft, bt]),
+          ];
+        },
+      );
+    },
+  });
 }
 
 CASES.push({

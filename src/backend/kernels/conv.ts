@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import type { DirectConvOps } from '../heap_ops.js';
-import { geomFromInfo, type WindowGeom } from '../window_geom.js';
+import { ACTIVATION_CODES, geomFromInfo, type WindowGeom } from '../window_geom.js';
 import { keepCol, takeCol } from './col_cache.js';
 import { applyEpilogue } from './epilogue.js';
 import { COL_CHUNK_FLOATS, directConvEnabled, heapOps, runShipped } from './state.js';
@@ -77,8 +77,17 @@ function convInfo(
   );
 }
 
-/** y = conv2d(x, filter) on the heap, or null if the geometry is not covered. */
-function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+/**
+ * y = conv2d(x, filter) (+ bias, a vector of the output channels, when given) on the heap, or null
+ * if the geometry is not covered.
+ */
+export function conv2dOnHeap(
+  be: WasmBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+  bias?: tf.TensorInfo,
+): tf.TensorInfo | null {
   const info = convInfo(x.shape, filter.shape, attrs);
   const g = geometry(info);
   if (!g || x.dtype !== 'float32') return null;
@@ -87,14 +96,20 @@ function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, 
   const out = makeFloatOutput(be, [g.n, g.oh, g.ow, cout]);
   const ops = heapOps();
   const w = offsetOf(be, filter);
-  if (isPointwise(g)) {
-    ops.gemm(be, false, false, g.n * g.h * g.w, cout, K, offsetOf(be, x), w, out.off, 0);
+  const direct = isPointwise(g) ? null : directFor(g, cout);
+  if (direct) {
+    // the direct kernel adds the bias as it stores each tile
+    direct.forward(be, offsetOf(be, x), w, bias ? offsetOf(be, bias) : -1, out.off, cout, g);
     return out.info;
   }
-  const direct = directFor(g, cout);
-  if (direct) {
-    direct.forward(be, offsetOf(be, x), w, out.off, cout, g);
-    return out.info;
+  const rows = g.n * g.oh * g.ow;
+  const withBias = (y: tf.TensorInfo) => {
+    if (bias) ops.biasAct(be, out.off, rows, cout, offsetOf(be, bias), ACTIVATION_CODES.linear, 0, -1, 1);
+    return y;
+  };
+  if (isPointwise(g)) {
+    ops.gemm(be, false, false, g.n * g.h * g.w, cout, K, offsetOf(be, x), w, out.off, 0);
+    return withBias(out.info);
   }
   const colBytes = g.n * g.oh * g.ow * K * 4;
   if (colBytes <= COL_CHUNK_FLOATS * 4) {
@@ -108,7 +123,7 @@ function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, 
       throw e;
     }
     if (!keepCol(be, x.dataId, g, col, colBytes)) heapFree(be, col);
-    return out.info;
+    return withBias(out.info);
   }
   forChunks(be, g, (n0, count, col) => {
     const xo = offsetOf(be, x) + n0 * g.h * g.w * g.c * 4;
@@ -126,7 +141,7 @@ function conv2dOnHeap(be: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, 
       0,
     );
   });
-  return out.info;
+  return withBias(out.info);
 }
 
 /** Conv2D for 'wasm' (NHWC, dilation 1; anything else goes to the shipped kernel). */
@@ -145,14 +160,16 @@ export function fusedConv2dKernel(args: KernelArgs): tf.TensorInfo {
   const { x, filter } = args.inputs;
   const { bias, preluActivationWeights } = args.inputs as Partial<typeof args.inputs>;
   const attrs = args.attrs ?? {};
-  const y = conv2dOnHeap(be, x, filter, attrs);
+  // a per-channel bias goes into the convolution itself; any other broadcast to the epilogue
+  const cout = filter.shape[3]!;
+  const channelBias = bias && tf.util.sizeFromShape(bias.shape) === cout ? bias : undefined;
+  const y = conv2dOnHeap(be, x, filter, attrs, channelBias);
   if (!y) return runShipped('FusedConv2D', { inputs: args.inputs, backend: be, attrs });
-  const cout = y.shape[3];
   return applyEpilogue(
     be,
     y,
     cout,
-    bias,
+    channelBias ? undefined : bias,
     preluActivationWeights,
     attrs.activation as string | undefined,
     attrs.leakyreluAlpha as number | undefined,

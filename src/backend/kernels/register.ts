@@ -7,6 +7,7 @@ import {
   conv2dKernel,
   fusedConv2dKernel,
 } from './conv.js';
+import { CONV2D_BIAS, conv2dBiasKernel } from './conv_bias.js';
 import { identityKernel } from './identity.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
@@ -22,6 +23,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   _FusedMatMul: fusedMatMulKernel as tf.KernelFunc,
   Conv2D: conv2dKernel as tf.KernelFunc,
   FusedConv2D: fusedConv2dKernel as tf.KernelFunc,
+  [CONV2D_BIAS]: conv2dBiasKernel as tf.KernelFunc,
   Conv2DBackpropInput: conv2dBackpropInputKernel as tf.KernelFunc,
   Conv2DBackpropFilter: conv2dBackpropFilterKernel as tf.KernelFunc,
   MaxPool: maxPoolKernel as tf.KernelFunc,
@@ -53,6 +55,7 @@ export function registerProjectKernels(ops: HeapOps): void {
     const k = tf.getKernel(name, 'wasm');
     if (k) shipped.set(name, k.kernelFunc);
   }
+  // (the project's own kernel names, such as PoisonlabConv2DBias, have no shipped version)
   for (const [name, kernelFunc] of Object.entries(KERNELS)) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
