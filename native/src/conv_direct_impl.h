@@ -41,27 +41,37 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
   }
 }
 
-/* out[r, 8*NV] = sum_{ky,k} a[ky*rowlen + r*xstep + k] * w[(ky*kwc + k)*coutp + 0..8*NV). */
+/* y[r*ystride + 0..cols) = bias + sum_{ky,k} a[ky*rowlen + r*xstep + k] * w[(ky*kwc + k)*coutp + 0..8*NV)
+   for r < rows. A pixel whose channels end mid-vector is stored whole when `spill` allows (its tail
+   lands in the next pixel's first channels, stored right after); otherwise through a bounce buffer. */
 #define FORWARD_TILE(NAME, R, NV)                                                                         \
   static void NAME(const float *a, int rowlen, int kh, int kwc, int xstep, const float *w, int coutp,   \
-                   float *out) {                                                                         \
+                   const float *bias, float *y, int ystride, int rows, int cols, int spill) {           \
     v8 acc[R][NV];                                                                                       \
     for (int r = 0; r < R; r++)                                                                          \
-      for (int v = 0; v < NV; v++) acc[r][v] = SFX(bc)(0.0f);                                                 \
+      for (int v = 0; v < NV; v++) acc[r][v] = SFX(ld)(bias + 8 * v);                                    \
     for (int ky = 0; ky < kh; ky++) {                                                                    \
       const float *ar = a + (size_t)ky * rowlen;                                                         \
       const float *wr = w + (size_t)ky * kwc * coutp;                                                    \
       for (int k = 0; k < kwc; k++) {                                                                    \
         v8 wv[NV];                                                                                       \
-        for (int v = 0; v < NV; v++) wv[v] = SFX(ld)(wr + (size_t)k * coutp + 8 * v);                         \
+        for (int v = 0; v < NV; v++) wv[v] = SFX(ld)(wr + (size_t)k * coutp + 8 * v);                    \
         for (int r = 0; r < R; r++) {                                                                    \
-          const v8 xb = SFX(bc)(ar[r * xstep + k]);                                                           \
+          const v8 xb = SFX(bc)(ar[r * xstep + k]);                                                      \
           for (int v = 0; v < NV; v++) acc[r][v] += xb * wv[v];                                          \
         }                                                                                                \
       }                                                                                                  \
     }                                                                                                    \
-    for (int r = 0; r < R; r++)                                                                          \
-      for (int v = 0; v < NV; v++) SFX(st)(out + (r * NV + v) * 8, acc[r][v]);                                \
+    for (int r = 0; r < rows; r++) {                                                                     \
+      float *yr = y + (size_t)r * ystride;                                                               \
+      if (cols == 8 * NV || spill || r + 1 < rows) {                                                     \
+        for (int v = 0; v < NV; v++) SFX(st)(yr + 8 * v, acc[r][v]);                                    \
+      } else {                                                                                           \
+        float t[8 * NV];                                                                                 \
+        for (int v = 0; v < NV; v++) SFX(st)(t + 8 * v, acc[r][v]);                                      \
+        SFX(copy_floats)(yr, t, cols);                                                                   \
+      }                                                                                                  \
+    }                                                                                                    \
   }
 
 FORWARD_TILE(SFX(forward_tile_r8v1), 8, 1)
@@ -69,21 +79,24 @@ FORWARD_TILE(SFX(forward_tile_r6v2), 6, 2)
 FORWARD_TILE(SFX(forward_tile_r4v3), 4, 3)
 FORWARD_TILE(SFX(forward_tile_r3v4), 3, 4)
 
-typedef void (*SFX(forward_tile_fn))(const float *, int, int, int, int, const float *, int, float *);
+typedef void (*SFX(forward_tile_fn))(const float *, int, int, int, int, const float *, int, const float *, float *,
+                                     int, int, int, int);
 
-/* acc[KB, 8*NV] += sum_{oy,ox} a[(oy*sh)*rowlen + ox*xstep + j] * d[(oy*ow + ox)*coutp + 0..8*NV). */
+/* acc[KB, 8*NV] += sum_{oy,ox} a[(oy*sh)*rowlen + ox*xstep + j] * d[(oy*ow + ox)*dstride + 0..8*NV).
+   With dstride < 8*NV the lanes past a pixel's channels read the next pixel's: they only feed
+   accumulator columns >= cout, which are dropped. */
 #define FILTER_TILE(NAME, KB, NV)                                                                        \
-  static void NAME(const float *a, int rowstep, int oh, int ow, int xstep, const float *d, int coutp,   \
-                   float *acc_io) {                                                                      \
+  static void NAME(const float *a, int rowstep, int oh, int ow, int xstep, const float *d, int dstride, \
+                   int coutp, float *acc_io) {                                                           \
     v8 acc[KB][NV];                                                                                      \
     for (int j = 0; j < KB; j++)                                                                         \
       for (int v = 0; v < NV; v++) acc[j][v] = SFX(ld)(acc_io + (size_t)j * coutp + 8 * v);                   \
     for (int oy = 0; oy < oh; oy++) {                                                                    \
       const float *ar = a + (size_t)oy * rowstep;                                                        \
-      const float *dr = d + (size_t)oy * ow * coutp;                                                     \
+      const float *dr = d + (size_t)oy * ow * dstride;                                                   \
       for (int ox = 0; ox < ow; ox++) {                                                                  \
         v8 dv[NV];                                                                                       \
-        for (int v = 0; v < NV; v++) dv[v] = SFX(ld)(dr + (size_t)ox * coutp + 8 * v);                        \
+        for (int v = 0; v < NV; v++) dv[v] = SFX(ld)(dr + (size_t)ox * dstride + 8 * v);                 \
         for (int j = 0; j < KB; j++) {                                                                   \
           const v8 xb = SFX(bc)(ar[ox * xstep + j]);                                                          \
           for (int v = 0; v < NV; v++) acc[j][v] += xb * dv[v];                                          \
@@ -99,7 +112,7 @@ FILTER_TILE(SFX(filter_tile_k6v2), 6, 2)
 FILTER_TILE(SFX(filter_tile_k4v3), 4, 3)
 FILTER_TILE(SFX(filter_tile_k3v4), 3, 4)
 
-typedef void (*SFX(filter_tile_fn))(const float *, int, int, int, int, const float *, int, float *);
+typedef void (*SFX(filter_tile_fn))(const float *, int, int, int, int, const float *, int, int, float *);
 
 static int SFX(conv_direct_forward)(const float *x, const float *w, const float *bias, float *y, int cout,
                                     const window_geom *g, int threads) {
@@ -127,7 +140,6 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, const float 
 #pragma omp parallel num_threads(threads)
   {
     float *buf = malloc(sizeof(float) * (size_t)p.hp * p.rowlen);
-    float tile_out[8 * 32];
     if (!buf) {
 #pragma omp atomic write
       failed = 1;
@@ -141,13 +153,13 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, const float 
         float *yrow = y + ((size_t)b * g->oh + oy) * g->ow * cout;
         for (int ox0 = 0; ox0 < g->ow; ox0 += R) {
           const int rows = g->ow - ox0 < R ? g->ow - ox0 : R;
+          /* with one channel block, a whole-vector store may run into the next pixel of this row,
+             which is stored later; never past the row (another thread may own the next image) */
+          const int spill = coutp == cb_step && ox0 + rows < g->ow;
           for (int cb = 0; cb < coutp; cb += cb_step) {
-            tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, tile_out);
-            if (bias)
-              for (int r = 0; r < rows; r++)
-                for (int j = 0; j < cb_step; j++) tile_out[r * cb_step + j] += biasp[cb + j];
             const int cols = cout - cb < cb_step ? cout - cb : cb_step;
-            for (int r = 0; r < rows; r++) SFX(copy_floats)(yrow + (size_t)(ox0 + r) * cout + cb, tile_out + r * cb_step, cols);
+            tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, biasp + cb,
+                 yrow + (size_t)ox0 * cout + cb, cout, rows, cols, spill);
           }
         }
       }
@@ -193,11 +205,19 @@ static int SFX(conv_direct_filter_grad)(const float *x, const float *dy, float *
       if (!buf || !dyp) continue;
       SFX(pad_image)(x + (size_t)b * g->h * g->w * g->c, buf, g, p);
       const float *dyb = dy + (size_t)b * g->oh * g->ow * cout;
-      for (int i = 0; i < g->oh * g->ow; i++) SFX(copy_floats)(dyp + (size_t)i * coutp, dyb + (size_t)i * cout, cout);
+      /* dy is read in place; only the last image, whose last pixel's vector loads would run past
+         the end of dy, goes through the channel-padded copy */
+      const float *d = dyb;
+      int dstride = cout;
+      if (b == g->n - 1 && coutp != cout) {
+        for (int i = 0; i < g->oh * g->ow; i++) SFX(copy_floats)(dyp + (size_t)i * coutp, dyb + (size_t)i * cout, cout);
+        d = dyp;
+        dstride = coutp;
+      }
       for (int ky = 0; ky < g->kh; ky++)
         for (int k0 = 0; k0 < kwc; k0 += KB)
           for (int cb = 0; cb < coutp; cb += cb_step)
-            tile(buf + (size_t)ky * p.rowlen + k0, g->sh * p.rowlen, g->oh, g->ow, g->sw * g->c, dyp + cb, coutp,
+            tile(buf + (size_t)ky * p.rowlen + k0, g->sh * p.rowlen, g->oh, g->ow, g->sw * g->c, d + cb, dstride, coutp,
                  acc + ((size_t)ky * kwcp + k0) * coutp + cb);
     }
     free(buf);
