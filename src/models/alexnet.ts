@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
+import { asConvBias } from './convBias.js';
 import { SeededDropout } from './seededDropout.js';
 import { checkImageShape, outSize } from './shapes.js';
 
@@ -19,11 +20,13 @@ export function buildAlexNet(
   checkImageShape('alexnet', inputShape, 3, 16);
   const dropoutSeeds = new Rng(seed ^ 0x5eed);
   const conv = (filters: number, name: string) =>
-    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name });
+    asConvBias(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name }));
   return tf.sequential({
     layers: [
       tf.layers.zeroPadding2d({ inputShape: [...inputShape], padding: 1, name: 'pad1' }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv1' }),
+      asConvBias(
+        tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv1' }),
+      ),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
       conv(192, 'conv2'),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),

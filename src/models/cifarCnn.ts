@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { asConvBias } from './convBias.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 
 /**
@@ -14,15 +15,18 @@ export function buildCifarCnn(
   checkImageShape('cifar-cnn', inputShape, 3, 16);
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({
-        inputShape: [...inputShape],
-        filters: 6,
-        kernelSize: 5,
-        activation: 'relu',
-        name: 'conv1',
-      }),
+      // conv + bias as one kernel, then the activation (see asConvBias)
+      asConvBias(
+        tf.layers.conv2d({
+          inputShape: [...inputShape],
+          filters: 6,
+          kernelSize: 5,
+          activation: 'relu',
+          name: 'conv1',
+        }),
+      ),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu', name: 'conv2' }),
+      asConvBias(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu', name: 'conv2' })),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
       tf.layers.flatten({ name: 'flatten' }),
       tf.layers.dense({ units: 120, activation: 'relu', name: 'fc1' }),

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { withoutInputGradient } from './inputConv.js';
+import { asConvBias } from './convBias.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 
 /**
@@ -15,13 +15,13 @@ export function buildMnistCnn(
   checkImageShape('mnist-cnn', inputShape, 1, 16);
   return tf.sequential({
     layers: [
-      // the input needs no gradient: skip it (same weights and outputs)
-      withoutInputGradient(
+      // conv + bias as one kernel; the input's gradient is skipped in training (see asConvBias)
+      asConvBias(
         tf.layers.conv2d({ inputShape: [...inputShape], filters: 10, kernelSize: 5, name: 'conv1' }),
       ),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
       tf.layers.reLU({ name: 'relu1' }),
-      tf.layers.conv2d({ filters: 20, kernelSize: 5, name: 'conv2' }),
+      asConvBias(tf.layers.conv2d({ filters: 20, kernelSize: 5, name: 'conv2' })),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
       tf.layers.reLU({ name: 'relu2' }),
       tf.layers.flatten({ name: 'flatten' }),
