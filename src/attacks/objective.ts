@@ -47,6 +47,24 @@ export function negatedLoss(logits: tf.Tensor, y: tf.Tensor1D, reduction: Reduct
   });
 }
 
+/**
+ * The attack's ascent gradient: d/d(delta) of negatedLoss(f(x + delta), y) for the frozen `model`
+ * (inference mode), with delta of x's shape. Each attack step and the benchmark compute this.
+ */
+export function negatedLossGradient(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  delta: tf.Tensor,
+  y: tf.Tensor1D,
+  reduction: Reduction = 'mean',
+): tf.Tensor {
+  return tf.tidy(() =>
+    tf.grad((d: tf.Tensor) =>
+      negatedLoss(model.apply(tf.add(x, d), { training: false }) as tf.Tensor, y, reduction),
+    )(delta),
+  );
+}
+
 /** Predicted class per sample: argmax of the logits, or logit > 0 for one-logit models. */
 export function predictedClass(logits: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
