@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { perSampleLoss } from './losses.js';
+import { batchLoss } from './losses.js';
 import type { Sgd } from './sgd.js';
 import type { LossKind } from './types.js';
 
@@ -13,7 +13,7 @@ export interface StepResult {
 
 /**
  * One minibatch SGD step, as `train` runs it: forward in training mode, the mean per-sample loss
- * (perSampleLoss) of the batch, its gradients with respect to `vars`, then the optimizer's update.
+ * (perSampleLoss, through batchLoss) of the batch, its gradients with respect to `vars`, then the optimizer's update.
  * `xb` is a batch of inputs, `yb` its class indices (int32). The benchmark times this same function.
  */
 export function sgdStep(
@@ -27,10 +27,9 @@ export function sgdStep(
   return tf.tidy(() => {
     let correct: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const logits = model.apply(xb, { training: true }) as tf.Tensor;
-      const terms = perSampleLoss(logits, yb, kind);
-      correct = tf.keep(tf.sum(terms.correct));
-      return tf.mean(terms.loss) as tf.Scalar;
+      const { loss, correct: c } = batchLoss(model.apply(xb, { training: true }) as tf.Tensor, yb, kind);
+      correct = tf.keep(c);
+      return loss;
     }, vars);
     optimizer.step(vars, grads);
     // `correct` was kept to leave variableGrads' scope; hand the caller a tracked copy

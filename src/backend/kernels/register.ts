@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { LOSS_GRAD_KERNEL, LOSS_KERNEL, lossGradConfig, SGD_UPDATE_KERNEL } from '../fused_ops.js';
 import type { HeapOps } from '../heap_ops.js';
 import { addKernel } from './add.js';
 import {
@@ -8,9 +9,11 @@ import {
   fusedConv2dKernel,
 } from './conv.js';
 import { identityKernel } from './identity.js';
+import { lossGradKernel, lossKernel } from './loss.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
 import { meanKernel, sumKernel } from './reduce.js';
+import { sgdUpdateKernel } from './sgd_update.js';
 import { sliceKernel } from './slice.js';
 import { setHeapOps, shipped } from './state.js';
 
@@ -29,6 +32,10 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   Sum: sumKernel as tf.KernelFunc,
   Mean: meanKernel as tf.KernelFunc,
   Slice: sliceKernel as tf.KernelFunc,
+  // the project's own kernels (no shipped counterpart; see fused_ops.ts)
+  [LOSS_KERNEL]: lossKernel as tf.KernelFunc,
+  [LOSS_GRAD_KERNEL]: lossGradKernel as tf.KernelFunc,
+  [SGD_UPDATE_KERNEL]: sgdUpdateKernel as tf.KernelFunc,
 };
 
 /** Shipped kernels our fallbacks call (kept even though they are not replaced). */
@@ -57,5 +64,6 @@ export function registerProjectKernels(ops: HeapOps): void {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
   }
+  tf.registerGradient(lossGradConfig);
   registered = true;
 }

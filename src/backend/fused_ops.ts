@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Ops that replace chains of small tfjs kernels of a training step with one kernel each: the
+ * loss of a batch of logits (forward and backward) and the SGD update of a variable. Their
+ * kernels exist for the 'wasm' backend (src/backend/kernels); on any other backend, or for
+ * dtypes they do not cover, these functions return null and the caller runs its own tfjs
+ * formulation (the reference the tests compare them with).
+ */
+
+/** One kernel: loss and correctness of a batch of logits (see LossAttrs). */
+export const LOSS_KERNEL = 'PoisonlabLoss';
+/** Its gradient with respect to the logits. */
+export const LOSS_GRAD_KERNEL = 'PoisonlabLossGrad';
+/** One kernel: the SGD update of one variable (new weights, and new velocity with momentum). */
+export const SGD_UPDATE_KERNEL = 'PoisonlabSgdUpdate';
+
+/**
+ * The loss kernel, for logits of shape [B, ...] read as B rows of K values and labels [B] (class
+ * indices, int32 or float32). With z the logits, negated when `negate`:
+ * - crossentropy: l_i = logsumexp(z_i) - z_i[y_i] (z_i[y_i] read as 0 when y_i is not in [0, K)),
+ *   c_i = 1 when argmax z_i (first maximum) is y_i;
+ * - logistic (K = 1): with s_i = 2 y_i - 1, l_i = softplus(-s_i z_i), c_i = 1 when s_i z_i > 0.
+ * Outputs: `loss` = scale * l (shape [B]) for reduction 'none', else scale * mean or sum of l (a
+ * scalar); `correct` = c ([B]) for 'none', else the number of correct rows (a scalar).
+ */
+export interface LossAttrs {
+  kind: 'crossentropy' | 'logistic';
+  reduction: 'none' | 'mean' | 'sum';
+  negate: boolean;
+  scale: number;
+}
+
+/** Whether the current backend has the kernel `name`. */
+export function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/**
+ * The loss kernel on `logits` and `labels` (see LossAttrs), differentiable with respect to the
+ * logits; null when the current backend has no such kernel or the inputs are not covered
+ * (non-float32 logits, labels neither int32 nor float32, shapes that do not match).
+ */
+export function fusedLoss(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  attrs: LossAttrs,
+): { loss: tf.Tensor; correct: tf.Tensor } | null {
+  const b = logits.shape[0];
+  if (
+    !hasKernel(LOSS_KERNEL) ||
+    logits.dtype !== 'float32' ||
+    (labels.dtype !== 'int32' && labels.dtype !== 'float32') ||
+    logits.rank < 1 ||
+    labels.rank !== 1 ||
+    labels.shape[0] !== b ||
+    (attrs.kind === 'logistic' && logits.size !== b)
+  )
+    return null;
+  const [loss, correct] = tf
+    .engine()
+    .runKernel(
+      LOSS_KERNEL,
+      { logits, labels } as unknown as tf.NamedTensorMap,
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor[];
+  return { loss: loss!, correct: correct! };
+}
+
+/** Gradient of LOSS_KERNEL: only the logits get one (labels are class indices). */
+export const lossGradConfig: tf.GradConfig = {
+  kernelName: LOSS_KERNEL,
+  inputsToSave: ['logits', 'labels'],
+  gradFunc: (dy, saved, attrs) => {
+    const [logits, labels] = saved as [tf.Tensor, tf.Tensor];
+    const dLoss = Array.isArray(dy) ? dy[0]! : dy;
+    return {
+      logits: () =>
+        tf
+          .engine()
+          .runKernel(
+            LOSS_GRAD_KERNEL,
+            { logits, labels, dy: dLoss } as unknown as tf.NamedTensorMap,
+            attrs,
+          ) as tf.Tensor,
+      labels: () => tf.zerosLike(labels),
+    };
+  },
+};
+
+/**
+ * PyTorch's SGD update of one variable in one kernel (see train/sgd.ts for the formula): returns
+ * [new w] or, with momentum > 0, [new w, new velocity]; null when the current backend has no such
+ * kernel or the tensors are not float32 of one shape. Nothing is written in place.
+ */
+export function fusedSgdUpdate(
+  w: tf.Tensor,
+  g: tf.Tensor,
+  v: tf.Tensor | undefined,
+  attrs: { lr: number; momentum: number; weightDecay: number },
+): tf.Tensor[] | null {
+  const same = (t: tf.Tensor) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, w.shape);
+  if (!hasKernel(SGD_UPDATE_KERNEL) || !same(w) || !same(g) || (attrs.momentum > 0 && (!v || !same(v))))
+    return null;
+  const inputs = (attrs.momentum > 0 ? { w, g, v } : { w, g }) as tf.NamedTensorMap;
+  return tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, attrs) as tf.Tensor[];
+}

@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { referencePerSampleLoss as attackReference, negatedLoss } from '../../src/attacks/objective.js';
+import {
+  fusedLoss,
+  fusedSgdUpdate,
+  hasKernel,
+  LOSS_KERNEL,
+  type LossAttrs,
+  SGD_UPDATE_KERNEL,
+} from '../../src/backend/fused_ops.js';
+import type { WasmBackend } from '../../src/backend/heap.js';
+import { initBackend } from '../../src/backend/index.js';
+import { sgdJs } from '../../src/backend/kernels/sgd_update.js';
+import { simdLoops, simdModuleBytes } from '../../src/backend/simd.js';
+import { referencePerSampleLoss } from '../../src/train/losses.js';
+import { Sgd } from '../../src/train/sgd.js';
+import { Rng } from '../../src/util/rng.js';
+import { compareWithCpu, randn } from './compare.js';
+
+/** The fused ops must match the tfjs formulation within this (relative to max(1, |reference|)). */
+const TOL = 1e-5;
+
+before(async () => {
+  await initBackend({ quiet: true });
+});
+
+/** The loss of LossAttrs written with tfjs ops (the formulation the fused kernel replaces). */
+function referenceLoss(logits: tf.Tensor, labels: tf.Tensor, a: LossAttrs): tf.Tensor[] {
+  const terms = referencePerSampleLoss(a.negate ? tf.neg(logits) : logits, labels, a.kind);
+  const reduce = (t: tf.Tensor) =>
+    a.reduction === 'none' ? t : a.reduction === 'mean' ? tf.mean(t) : tf.sum(t);
+  return [
+    tf.mul(reduce(terms.loss), a.scale),
+    a.reduction === 'none' ? terms.correct : tf.sum(terms.correct),
+  ];
+}
+
+/** fusedLoss where the backend has it (wasm), the reference elsewhere (cpu). */
+function lossOnBackend(logits: tf.Tensor, labels: tf.Tensor, a: LossAttrs): tf.Tensor[] {
+  const fused = fusedLoss(logits, labels, a);
+  if (tf.getBackend() === 'wasm') assert.ok(fused, 'the fused loss runs on wasm');
+  return fused ? [fused.loss, fused.correct] : referenceLoss(logits, labels, a);
+}
+
+/** Values (loss, correct) and the gradient of sum(r * loss) with respect to the logits, wasm vs cpu. */
+function compareLoss(rng: Rng, a: LossAttrs, logitScale: number, badLabel = false): number {
+  const rows = 1 + rng.int(40);
+  const k = a.kind === 'logistic' ? 1 : 2 + rng.int(11);
+  const logits = randn(rng, a.kind === 'logistic' && rng.int(2) === 0 ? [rows] : [rows, k]);
+  logits.values = logits.values.map((v) => v * logitScale);
+  const labels = Array.from({ length: rows }, () => rng.int(a.kind === 'logistic' ? 2 : k));
+  if (badLabel) labels[0] = k; // no class: oneHot gives a zero row
+  const weights = randn(rng, a.reduction === 'none' ? [rows] : []);
+  const { err } = compareWithCpu([logits, weights], (z, r) => {
+    const y = tf.tensor1d(labels, 'int32');
+    const f = (u: tf.Tensor) => tf.sum(tf.mul(lossOnBackend(u, y, a)[0]!, r!));
+    return [...lossOnBackend(z!, y, a), ...tf.grads(f)([z!])];
+  });
+  return err;
+}
+
+describe('fused loss kernel against the tfjs formulation on cpu (values and gradients)', () => {
+  test('the loss kernels are registered on wasm only', () => {
+    assert.ok(hasKernel(LOSS_KERNEL));
+    assert.equal(tf.getKernel(LOSS_KERNEL, 'cpu'), undefined);
+  });
+
+  for (const kind of ['crossentropy', 'logistic'] as const)
+    for (const reduction of ['none', 'mean', 'sum'] as const)
+      for (const negate of [false, true])
+        test(`${kind}, reduction ${reduction}${negate ? ', negated logits and scale -1' : ''}`, () => {
+          const a: LossAttrs = { kind, reduction, negate, scale: negate ? -1 : 1 };
+          for (let seed = 1; seed <= 6; seed++) {
+            const err = compareLoss(new Rng(seed), a, 1 + seed);
+            assert.ok(err <= TOL, `seed ${seed}: relative error ${err}`);
+          }
+        });
+
+  for (const scale of [50, 1e4, 1e30])
+    test(`extreme logits (scale ${scale}) neither overflow nor lose the gradient`, () => {
+      for (const kind of ['crossentropy', 'logistic'] as const)
+        for (const reduction of ['none', 'mean'] as const) {
+          const err = compareLoss(new Rng(11), { kind, reduction, negate: false, scale: 1 }, scale);
+          assert.ok(err <= TOL, `${kind} ${reduction}: relative error ${err}`);
+        }
+    });
+
+  test('a label outside [0, K) counts as no class (as tf.oneHot does)', () => {
+    const err = compareLoss(
+      new Rng(3),
+      { kind: 'crossentropy', reduction: 'none', negate: false, scale: 1 },
+      2,
+      true,
+    );
+    assert.ok(err <= TOL, `relative error ${err}`);
+  });
+
+  test("the attack's negatedLoss (one kernel on wasm) matches its tfjs formulation and gradient", () => {
+    const rng = new Rng(4);
+    for (const k of [1, 10]) {
+      const z = randn(rng, [17, k]);
+      const labels = Array.from({ length: 17 }, () => rng.int(k === 1 ? 2 : k));
+      for (const reduction of ['mean', 'sum'] as const) {
+        const { err } = compareWithCpu([z], (u) => {
+          const y = tf.tensor1d(labels, 'int32');
+          const f = (t: tf.Tensor) =>
+            tf.getBackend() === 'wasm'
+              ? negatedLoss(t, y, reduction)
+              : tf.neg(tf.mean(attackReference(tf.neg(t), y)).mul(reduction === 'mean' ? 1 : 17));
+          return [f(u!), ...tf.grads(f)([u!])];
+        });
+        assert.ok(err <= TOL, `K ${k} ${reduction}: relative error ${err}`);
+      }
+    }
+  });
+
+  test('inputs the kernel does not cover, and backends without it, give null (the caller falls back)', () => {
+    const z = tf.zeros([4, 3]);
+    assert.equal(
+      fusedLoss(z, tf.zeros([4], 'bool'), {
+        kind: 'crossentropy',
+        reduction: 'none',
+        negate: false,
+        scale: 1,
+      }),
+      null,
+    );
+    assert.equal(
+      fusedLoss(z, tf.zeros([5], 'int32'), {
+        kind: 'crossentropy',
+        reduction: 'none',
+        negate: false,
+        scale: 1,
+      }),
+      null,
+    );
+    assert.equal(
+      fusedLoss(z, tf.zeros([4], 'int32'), { kind: 'logistic', reduction: 'none', negate: false, scale: 1 }),
+      null,
+    );
+    tf.setBackend('cpu');
+    try {
+      assert.equal(
+        fusedLoss(z, tf.zeros([4], 'int32'), {
+          kind: 'crossentropy',
+          reduction: 'none',
+          negate: false,
+          scale: 1,
+        }),
+        null,
+      );
+    } finally {
+      tf.setBackend('wasm');
+    }
+  });
+});
+
+/** The tfjs formula of Sgd before the fused kernel (train/sgd.ts), one step on plain tensors. */
+function oldSgdStep(
+  w: tf.Tensor,
+  g: tf.Tensor,
+  v: tf.Tensor | null,
+  lr: number,
+  m: number,
+  wd: number,
+): { w: tf.Tensor; v: tf.Tensor | null } {
+  const [wNew, vNew] = tf.tidy(() => {
+    let gg = wd > 0 ? tf.add(g, tf.mul(w, wd)) : g;
+    const out: tf.Tensor[] = [];
+    if (m > 0) {
+      gg = tf.add(tf.mul(v!, m), gg);
+      out.push(gg);
+    }
+    return [tf.sub(w, tf.mul(gg, lr)), ...out];
+  });
+  return { w: wNew!, v: vNew ?? null };
+}
+
+describe('fused SGD update', () => {
+  const settings = [
+    { momentum: 0, weightDecay: 0 },
+    { momentum: 0, weightDecay: 5e-4 },
+    { momentum: 0.9, weightDecay: 0 },
+    { momentum: 0.5, weightDecay: 1e-3 },
+  ];
+
+  test('the SIMD module validates and binds to the wasm heap', () => {
+    assert.ok(WebAssembly.validate(simdModuleBytes(false)));
+    assert.ok(WebAssembly.validate(simdModuleBytes(true)));
+    assert.ok(simdLoops(tf.backend() as WasmBackend), 'SIMD loops on the heap');
+    assert.ok(hasKernel(SGD_UPDATE_KERNEL));
+  });
+
+  for (const s of settings)
+    test(`Sgd (momentum ${s.momentum}, weight decay ${s.weightDecay}) gives the bits of the tfjs formula, on wasm and cpu`, () => {
+      const rng = new Rng(7);
+      // odd sizes exercise the scalar tail of the 4-lane loop
+      for (const shape of [[3], [37, 5], [4, 4, 3, 7]]) {
+        const w0 = randn(rng, shape);
+        const grads = [randn(rng, shape), randn(rng, shape), randn(rng, shape)];
+        const run = () => {
+          const w = tf.variable(tf.tensor(w0.values, shape));
+          const opt = new Sgd(0.05, s.momentum, s.weightDecay);
+          for (const g of grads) {
+            const gt = tf.tensor(g.values, shape);
+            opt.step([w], { [w.name]: gt });
+            gt.dispose();
+          }
+          const out = w.dataSync().slice();
+          w.dispose();
+          opt.dispose();
+          return out;
+        };
+        const formula = (backend: string) => {
+          tf.setBackend(backend);
+          try {
+            let w = tf.tensor(w0.values, shape);
+            let v: tf.Tensor | null = s.momentum > 0 ? tf.zeros(shape) : null;
+            for (const g of grads) {
+              const gt = tf.tensor(g.values, shape);
+              const next = oldSgdStep(w, gt, v, 0.05, s.momentum, s.weightDecay);
+              tf.dispose([w, gt, ...(v ? [v] : [])]);
+              w = next.w;
+              v = next.v;
+            }
+            const out = w.dataSync().slice();
+            tf.dispose([w, ...(v ? [v] : [])]);
+            return out;
+          } finally {
+            tf.setBackend('wasm');
+          }
+        };
+        const got = run();
+        assert.deepEqual(got, formula('wasm'), `shape [${shape}] vs wasm`);
+        assert.deepEqual(got, formula('cpu'), `shape [${shape}] vs cpu`);
+      }
+    });
+
+  test('the JS fallback loop computes the same bits as the SIMD loops', () => {
+    const rng = new Rng(9);
+    const n = 1003;
+    for (const s of settings) {
+      const [w, g, v] = [randn(rng, [n]), randn(rng, [n]), randn(rng, [n])];
+      const [got, gotV] = tf.tidy(() => {
+        const out = fusedSgdUpdate(tf.tensor(w.values), tf.tensor(g.values), tf.tensor(v.values), {
+          lr: 0.1,
+          ...s,
+        })!;
+        return out.map((t) => t.dataSync().slice());
+      });
+      const h = new Float32Array(5 * n);
+      h.set(w.values, 0);
+      h.set(g.values, n);
+      h.set(v.values, 2 * n);
+      sgdJs(h, 3 * n, 4 * n, 0, n, 2 * n, n, 0.1, s.momentum, s.weightDecay);
+      assert.deepEqual(got, h.slice(3 * n, 4 * n));
+      if (s.momentum > 0) assert.deepEqual(gotV, h.slice(4 * n, 5 * n));
+    }
+  });
+
+  test('the update leaves its inputs alone and returns fresh tensors', () => {
+    const w = tf.tensor([1, 2, 3, 4, 5]);
+    const g = tf.tensor([1, 1, 1, 1, 1]);
+    const [out] = fusedSgdUpdate(w, g, undefined, { lr: 0.5, momentum: 0, weightDecay: 0 })!;
+    assert.deepEqual(Array.from(out!.dataSync()), [0.5, 1.5, 2.5, 3.5, 4.5]);
+    assert.deepEqual(Array.from(w.dataSync()), [1, 2, 3, 4, 5]);
+    assert.notEqual(out!.dataId, w.dataId);
+    assert.equal(fusedSgdUpdate(w, tf.zeros([4]), undefined, { lr: 1, momentum: 0, weightDecay: 0 }), null);
+    tf.dispose([w, g, out!]);
+  });
+});
