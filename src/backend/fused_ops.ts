@@ -14,6 +14,8 @@ export const LOSS_KERNEL = 'PoisonlabLoss';
 export const LOSS_GRAD_KERNEL = 'PoisonlabLossGrad';
 /** One kernel: the SGD update of one variable (new weights, and new velocity with momentum). */
 export const SGD_UPDATE_KERNEL = 'PoisonlabSgdUpdate';
+/** One kernel: the gradient of relu, dy where x > 0 and 0 elsewhere. */
+export const RELU_GRAD_KERNEL = 'PoisonlabReluGrad';
 
 /**
  * The loss kernel, for logits of shape [B, ...] read as B rows of K values and labels [B] (class
@@ -105,3 +107,29 @@ export function fusedSgdUpdate(
   const inputs = (attrs.momentum > 0 ? { w, g, v } : { w, g }) as tf.NamedTensorMap;
   return tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, attrs) as tf.Tensor[];
 }
+
+/**
+ * The gradient of tfjs's Relu kernel, registered over tfjs's own (which is
+ * dy * cast(step(x)): three kernels and three passes) for every backend: one RELU_GRAD_KERNEL
+ * where the backend has it, tfjs's formula elsewhere. The only difference in values is at
+ * x <= 0 with a non-finite dy, where this gives 0 (as PyTorch) instead of NaN.
+ */
+export const reluGradConfig: tf.GradConfig = {
+  kernelName: 'Relu',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    const d = dy as tf.Tensor;
+    return {
+      x: () =>
+        hasKernel(RELU_GRAD_KERNEL) &&
+        x.dtype === 'float32' &&
+        d.dtype === 'float32' &&
+        tf.util.arraysEqual(x.shape, d.shape)
+          ? (tf
+              .engine()
+              .runKernel(RELU_GRAD_KERNEL, { dy: d, x } as unknown as tf.NamedTensorMap) as tf.Tensor)
+          : tf.mul(d, tf.cast(tf.step(x), 'float32')),
+    };
+  },
+};

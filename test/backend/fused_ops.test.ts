@@ -8,6 +8,7 @@ import {
   hasKernel,
   LOSS_KERNEL,
   type LossAttrs,
+  RELU_GRAD_KERNEL,
   SGD_UPDATE_KERNEL,
 } from '../../src/backend/fused_ops.js';
 import type { WasmBackend } from '../../src/backend/heap.js';
@@ -270,4 +271,20 @@ describe('fused SGD update', () => {
     assert.equal(fusedSgdUpdate(w, tf.zeros([4]), undefined, { lr: 1, momentum: 0, weightDecay: 0 }), null);
     tf.dispose([w, g, out!]);
   });
+});
+
+test('the relu gradient (one kernel on wasm) matches tfjs formula dy * step(x) on cpu', () => {
+  assert.ok(hasKernel(RELU_GRAD_KERNEL));
+  const rng = new Rng(5);
+  for (const shape of [[7], [3, 5, 2], [2, 9, 9, 3], [128, 13]]) {
+    const x = randn(rng, shape);
+    x.values[0] = 0; // the gradient at 0 is 0, as tfjs's step(0) = 0
+    const { err } = compareWithCpu([x, randn(rng, shape)], (u, r) => [
+      tf.relu(u!),
+      ...tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), r!)))([u!]),
+      // a relu inside a layer-like chain, differentiated twice over
+      ...tf.grads((t: tf.Tensor) => tf.sum(tf.relu(tf.mul(tf.relu(t), r!))))([u!]),
+    ]);
+    assert.ok(err === 0, `[${shape}]: error ${err}`);
+  }
 });

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { LOSS_GRAD_KERNEL, LOSS_KERNEL, lossGradConfig, SGD_UPDATE_KERNEL } from '../fused_ops.js';
+import {
+  LOSS_GRAD_KERNEL,
+  LOSS_KERNEL,
+  lossGradConfig,
+  RELU_GRAD_KERNEL,
+  reluGradConfig,
+  SGD_UPDATE_KERNEL,
+} from '../fused_ops.js';
 import type { HeapOps } from '../heap_ops.js';
 import { addKernel } from './add.js';
 import {
@@ -13,6 +20,7 @@ import { lossGradKernel, lossKernel } from './loss.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
 import { meanKernel, sumKernel } from './reduce.js';
+import { reluGradKernel } from './relu_grad.js';
 import { sgdUpdateKernel } from './sgd_update.js';
 import { sliceKernel } from './slice.js';
 import { setHeapOps, shipped } from './state.js';
@@ -36,6 +44,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   [LOSS_KERNEL]: lossKernel as tf.KernelFunc,
   [LOSS_GRAD_KERNEL]: lossGradKernel as tf.KernelFunc,
   [SGD_UPDATE_KERNEL]: sgdUpdateKernel as tf.KernelFunc,
+  [RELU_GRAD_KERNEL]: reluGradKernel as tf.KernelFunc,
 };
 
 /** Shipped kernels our fallbacks call (kept even though they are not replaced). */
@@ -65,5 +74,7 @@ export function registerProjectKernels(ops: HeapOps): void {
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
   }
   tf.registerGradient(lossGradConfig);
+  // over tfjs's own Relu gradient, for every backend (it falls back to tfjs's formula)
+  tf.registerGradient(reluGradConfig);
   registered = true;
 }
