@@ -28,6 +28,8 @@ export interface SimdLoops {
   ): void;
   /** out = x > 0 ? dy : 0 (the gradient of relu at x), n floats. */
   reluGrad(out: number, x: number, dy: number, n: number): void;
+  /** out = a + b, n floats (out may be a or b). */
+  add(out: number, a: number, b: number, n: number): void;
 }
 
 // ---- a minimal WebAssembly binary writer (just what the loops below need) ----
@@ -227,6 +229,14 @@ const FUNCTIONS: LoopFn[] = [
     body: [{ store: 0, value: { op: 'ifPos', a: { load: 1 }, b: { load: 2 } } }],
     temps: 0,
   },
+  // add(out, a, b, n)
+  {
+    name: 'add',
+    params: [I32, I32, I32, I32],
+    n: 3,
+    body: [{ store: 0, value: { op: 'add', a: { load: 1 }, b: { load: 2 } } }],
+    temps: 0,
+  },
 ];
 
 /** The module's bytes; it imports env.memory (shared when the backend's heap is). */
@@ -243,9 +253,8 @@ export function simdModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-type Exports = Record<'sgd' | 'sgdWd' | 'sgdMom' | 'sgdWdMom', SimdLoops['sgd']> & {
-  reluGrad: SimdLoops['reluGrad'];
-};
+type Exports = Record<'sgd' | 'sgdWd' | 'sgdMom' | 'sgdWdMom', SimdLoops['sgd']> &
+  Pick<SimdLoops, 'reluGrad' | 'add'>;
 
 const instances = new WeakMap<WebAssembly.Memory, SimdLoops | null>();
 let lastError: string | undefined;
@@ -279,6 +288,7 @@ export function simdLoops(be: WasmBackend): SimdLoops | null {
       sgd: (outW, outV, w, g, v, n, lr, momentum, wd) =>
         variants[(wd > 0 ? 1 : 0) + (momentum > 0 ? 2 : 0)]!(outW, outV, w, g, v, n, lr, momentum, wd),
       reluGrad: ex.reluGrad,
+      add: ex.add,
     };
   } catch (e) {
     lastError = (e as Error).message;

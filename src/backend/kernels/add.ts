@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
+import { simdLoops } from '../simd.js';
 import { ACTIVATION_CODES } from '../window_geom.js';
+import { biasAddSimd } from './bias.js';
 import { heapOps, type KernelArgs, runShipped } from './state.js';
 
 /**
  * Add for 'wasm'. The bias add of an unfused layer, y[r, j] = x[r, j] + b[j] (x float32 of rank >= 2,
- * b a vector of x's last dimension, either order), is a copy plus the in-place bias loop; the
- * shipped kernel's general broadcast is several times slower on it. Every other case goes to the
- * shipped kernel.
+ * b a vector of x's last dimension, either order), is one SIMD pass (biasAddSimd; else a copy plus
+ * the in-place bias loop); the shipped kernel's general broadcast is several times slower on it.
+ * Every other case goes to the shipped kernel.
  */
 export function addKernel(args: KernelArgs): tf.TensorInfo {
   const be = args.backend as WasmBackend;
@@ -23,6 +25,11 @@ export function addKernel(args: KernelArgs): tf.TensorInfo {
   const cols = bias.shape[0]!;
   const size = tf.util.sizeFromShape(x.shape);
   const out = makeFloatOutput(be, [...x.shape]);
+  const loops = simdLoops(be);
+  if (loops) {
+    biasAddSimd(be, loops, offsetOf(be, x), offsetOf(be, bias), out.off, cols === 0 ? 0 : size / cols, cols);
+    return out.info;
+  }
   const xo = offsetOf(be, x) >> 2;
   heapF32(be).copyWithin(out.off >> 2, xo, xo + size);
   heapOps().biasAct(
