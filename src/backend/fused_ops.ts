@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { WasmBackend } from './heap.js';
+import { sgdUpdateInPlace } from './kernels/sgd_update.js';
 
 /**
  * Ops that replace chains of small tfjs kernels of a training step with one kernel each: the
@@ -91,21 +93,32 @@ export const lossGradConfig: tf.GradConfig = {
 };
 
 /**
- * PyTorch's SGD update of one variable in one kernel (see train/sgd.ts for the formula): returns
- * [new w] or, with momentum > 0, [new w, new velocity]; null when the current backend has no such
- * kernel or the tensors are not float32 of one shape. Nothing is written in place.
+ * PyTorch's SGD update of the variable `w` (and its velocity `v` when momentum > 0; see
+ * train/sgd.ts for the formula) in one pass. When the backend is wasm and neither variable's data
+ * is shared with any other tensor (backend reference count 1: no clone, reshape or saved copy of
+ * it is alive), the pass writes the new values over the old ones; otherwise SGD_UPDATE_KERNEL
+ * writes fresh tensors that the variables take over (Variable.assign). Returns false, having
+ * done nothing, when the backend has no such kernel or the tensors are not float32 of one shape.
  */
 export function fusedSgdUpdate(
-  w: tf.Tensor,
+  w: tf.Variable,
   g: tf.Tensor,
-  v: tf.Tensor | undefined,
+  v: tf.Variable | undefined,
   attrs: { lr: number; momentum: number; weightDecay: number },
-): tf.Tensor[] | null {
+): boolean {
   const same = (t: tf.Tensor) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, w.shape);
-  if (!hasKernel(SGD_UPDATE_KERNEL) || !same(w) || !same(g) || (attrs.momentum > 0 && (!v || !same(v))))
-    return null;
-  const inputs = (attrs.momentum > 0 ? { w, g, v } : { w, g }) as tf.NamedTensorMap;
-  return tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, attrs) as tf.Tensor[];
+  const vel = attrs.momentum > 0 ? v : undefined;
+  if (!hasKernel(SGD_UPDATE_KERNEL) || !same(w) || !same(g) || (attrs.momentum > 0 && (!vel || !same(vel))))
+    return false;
+  if (tf.getBackend() === 'wasm' && sgdUpdateInPlace(tf.backend() as WasmBackend, w, g, vel, attrs))
+    return true;
+  tf.tidy(() => {
+    const inputs = (vel ? { w, g, v: vel } : { w, g }) as tf.NamedTensorMap;
+    const [wNew, vNew] = tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, attrs) as tf.Tensor[];
+    w.assign(wNew!);
+    if (vel) vel.assign(vNew!);
+  });
+  return true;
 }
 
 /**

@@ -21,8 +21,8 @@ export class Sgd {
 
   /**
    * Apply one update to every variable of `vars` with its gradient in `grads` (keyed by variable name).
-   * On the wasm backend each variable's update is one kernel (fusedSgdUpdate, bit-identical to the
-   * tfjs formula below, which runs on other backends).
+   * On the wasm backend each variable's update is one pass (fusedSgdUpdate, in place when the
+   * variable's data is not shared; bit-identical to the tfjs formula below, which runs elsewhere).
    */
   step(vars: readonly tf.Variable[], grads: tf.NamedTensorMap): void {
     tf.tidy(() => {
@@ -33,20 +33,13 @@ export class Sgd {
         if (this.momentum > 0) {
           v = this.velocity.get(w.name);
           if (!v) {
-            v = tf.variable(tf.zerosLike(w), false);
+            // in its own tidy, so that no other tensor shares its data (see fusedSgdUpdate)
+            v = tf.tidy(() => tf.variable(tf.zerosLike(w), false));
             this.velocity.set(w.name, v);
           }
         }
-        const fused = fusedSgdUpdate(w, grad, v, {
-          lr: this.lr,
-          momentum: this.momentum,
-          weightDecay: this.weightDecay,
-        });
-        if (fused) {
-          w.assign(fused[0]!);
-          if (v) v.assign(fused[1]!);
-          continue;
-        }
+        const attrs = { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay };
+        if (fusedSgdUpdate(w, grad, v, attrs)) continue;
         let g = this.weightDecay > 0 ? tf.add(grad, tf.mul(w, this.weightDecay)) : grad;
         if (v) {
           v.assign(tf.add(tf.mul(v, this.momentum), g));

@@ -195,60 +195,67 @@ describe('fused SGD update', () => {
   });
 
   for (const s of settings)
-    test(`Sgd (momentum ${s.momentum}, weight decay ${s.weightDecay}) gives the bits of the tfjs formula, on wasm and cpu`, () => {
-      const rng = new Rng(7);
-      // odd sizes exercise the scalar tail of the 4-lane loop
-      for (const shape of [[3], [37, 5], [4, 4, 3, 7]]) {
-        const w0 = randn(rng, shape);
-        const grads = [randn(rng, shape), randn(rng, shape), randn(rng, shape)];
-        const run = () => {
-          const w = tf.variable(tf.tensor(w0.values, shape));
-          const opt = new Sgd(0.05, s.momentum, s.weightDecay);
-          for (const g of grads) {
-            const gt = tf.tensor(g.values, shape);
-            opt.step([w], { [w.name]: gt });
-            gt.dispose();
-          }
-          const out = w.dataSync().slice();
-          w.dispose();
-          opt.dispose();
-          return out;
-        };
-        const formula = (backend: string) => {
-          tf.setBackend(backend);
-          try {
-            let w = tf.tensor(w0.values, shape);
-            let v: tf.Tensor | null = s.momentum > 0 ? tf.zeros(shape) : null;
+    for (const shared of [false, true])
+      test(`Sgd (momentum ${s.momentum}, weight decay ${s.weightDecay}) gives the bits of the tfjs formula, on wasm and cpu${shared ? ' (weights shared: fresh outputs)' : ' (in place)'}`, () => {
+        const rng = new Rng(7);
+        // odd sizes exercise the scalar tail of the 4-lane loop
+        for (const shape of [[3], [37, 5], [4, 4, 3, 7]]) {
+          const w0 = randn(rng, shape);
+          const grads = [randn(rng, shape), randn(rng, shape), randn(rng, shape)];
+          const run = () => {
+            // built in a tidy: the initial tensor would otherwise share the variable's data
+            const w = tf.tidy(() => tf.variable(tf.tensor(w0.values, shape)));
+            const opt = new Sgd(0.05, s.momentum, s.weightDecay);
             for (const g of grads) {
               const gt = tf.tensor(g.values, shape);
-              const next = oldSgdStep(w, gt, v, 0.05, s.momentum, s.weightDecay);
-              tf.dispose([w, gt, ...(v ? [v] : [])]);
-              w = next.w;
-              v = next.v;
+              // a clone shares the weights' data (the Identity kernel): the update must not write over it
+              const snapshot = shared ? tf.clone(w) : undefined;
+              const previous = w.dataSync().slice();
+              const before = w.dataId;
+              opt.step([w], { [w.name]: gt });
+              assert.equal(w.dataId === before, !shared, 'in place exactly when unshared');
+              if (snapshot) assert.deepEqual(snapshot.dataSync(), previous);
+              snapshot?.dispose();
+              gt.dispose();
             }
             const out = w.dataSync().slice();
-            tf.dispose([w, ...(v ? [v] : [])]);
+            w.dispose();
+            opt.dispose();
             return out;
-          } finally {
-            tf.setBackend('wasm');
-          }
-        };
-        const got = run();
-        assert.deepEqual(got, formula('wasm'), `shape [${shape}] vs wasm`);
-        assert.deepEqual(got, formula('cpu'), `shape [${shape}] vs cpu`);
-      }
-    });
+          };
+          const formula = (backend: string) => {
+            tf.setBackend(backend);
+            try {
+              let w = tf.tensor(w0.values, shape);
+              let v: tf.Tensor | null = s.momentum > 0 ? tf.zeros(shape) : null;
+              for (const g of grads) {
+                const gt = tf.tensor(g.values, shape);
+                const next = oldSgdStep(w, gt, v, 0.05, s.momentum, s.weightDecay);
+                tf.dispose([w, gt, ...(v ? [v] : [])]);
+                w = next.w;
+                v = next.v;
+              }
+              const out = w.dataSync().slice();
+              tf.dispose([w, ...(v ? [v] : [])]);
+              return out;
+            } finally {
+              tf.setBackend('wasm');
+            }
+          };
+          const got = run();
+          assert.deepEqual(got, formula('wasm'), `shape [${shape}] vs wasm`);
+          assert.deepEqual(got, formula('cpu'), `shape [${shape}] vs cpu`);
+        }
+      });
 
-  test('the JS fallback loop computes the same bits as the SIMD loops', () => {
+  test('the update kernel (fresh outputs) and its JS fallback loop compute the same bits', () => {
     const rng = new Rng(9);
     const n = 1003;
     for (const s of settings) {
       const [w, g, v] = [randn(rng, [n]), randn(rng, [n]), randn(rng, [n])];
       const [got, gotV] = tf.tidy(() => {
-        const out = fusedSgdUpdate(tf.tensor(w.values), tf.tensor(g.values), tf.tensor(v.values), {
-          lr: 0.1,
-          ...s,
-        })!;
+        const inputs = { w: tf.tensor(w.values), g: tf.tensor(g.values), v: tf.tensor(v.values) };
+        const out = tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, { lr: 0.1, ...s }) as tf.Tensor[];
         return out.map((t) => t.dataSync().slice());
       });
       const h = new Float32Array(5 * n);
@@ -261,15 +268,28 @@ describe('fused SGD update', () => {
     }
   });
 
-  test('the update leaves its inputs alone and returns fresh tensors', () => {
-    const w = tf.tensor([1, 2, 3, 4, 5]);
+  test('in place only when nothing else shares the weights; a snapshot keeps its values', () => {
     const g = tf.tensor([1, 1, 1, 1, 1]);
-    const [out] = fusedSgdUpdate(w, g, undefined, { lr: 0.5, momentum: 0, weightDecay: 0 })!;
-    assert.deepEqual(Array.from(out!.dataSync()), [0.5, 1.5, 2.5, 3.5, 4.5]);
-    assert.deepEqual(Array.from(w.dataSync()), [1, 2, 3, 4, 5]);
-    assert.notEqual(out!.dataId, w.dataId);
-    assert.equal(fusedSgdUpdate(w, tf.zeros([4]), undefined, { lr: 1, momentum: 0, weightDecay: 0 }), null);
-    tf.dispose([w, g, out!]);
+    const attrs = { lr: 0.5, momentum: 0, weightDecay: 0 };
+    const w = tf.tidy(() => tf.variable(tf.tensor([1, 2, 3, 4, 5])));
+    const id = w.dataId;
+    assert.ok(fusedSgdUpdate(w, g, undefined, attrs));
+    assert.equal(w.dataId, id);
+    assert.deepEqual(Array.from(w.dataSync()), [0.5, 1.5, 2.5, 3.5, 4.5]);
+    const snapshot = tf.clone(w);
+    const flat = tf.reshape(w, [5, 1]);
+    assert.ok(fusedSgdUpdate(w, g, undefined, attrs));
+    assert.notEqual(w.dataId, id);
+    assert.deepEqual(Array.from(w.dataSync()), [0, 1, 2, 3, 4]);
+    assert.deepEqual(Array.from(snapshot.dataSync()), [0.5, 1.5, 2.5, 3.5, 4.5]);
+    assert.deepEqual(Array.from(flat.dataSync()), [0.5, 1.5, 2.5, 3.5, 4.5]);
+    // the gradient itself sharing the weights' data (d/dw of w^2 / 2 is w) is no exception
+    const same = tf.clone(w);
+    assert.ok(fusedSgdUpdate(w, same, undefined, attrs));
+    assert.deepEqual(Array.from(w.dataSync()), [0, 0.5, 1, 1.5, 2]);
+    assert.deepEqual(Array.from(same.dataSync()), [0, 1, 2, 3, 4]);
+    assert.equal(fusedSgdUpdate(w, tf.zeros([4]), undefined, attrs), false);
+    tf.dispose([w, g, snapshot, flat, same]);
   });
 });
 

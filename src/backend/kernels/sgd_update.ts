@@ -36,6 +36,28 @@ export function sgdUpdateKernel(args: KernelArgs): tf.TensorInfo[] {
   return outV ? [outW.info, outV.info] : [outW.info];
 }
 
+/**
+ * The same update written over w (and v) in place, when the backend's reference count of each is 1,
+ * i.e. no other tensor (clone, reshape, a tape's saved copy, the gradient itself) shares its data,
+ * so nothing but the variable can observe the write. Returns false, having done nothing, otherwise.
+ * Saves the output allocation and a third of the memory traffic on large layers.
+ */
+export function sgdUpdateInPlace(
+  be: WasmBackend,
+  w: tf.TensorInfo,
+  g: tf.TensorInfo,
+  v: tf.TensorInfo | undefined,
+  attrs: { lr: number; momentum: number; weightDecay: number },
+): boolean {
+  const loops = simdLoops(be);
+  if (!loops || be.refCount(w.dataId) !== 1 || (v && be.refCount(v.dataId) !== 1)) return false;
+  const wo = offsetOf(be, w);
+  const vo = v ? offsetOf(be, v) : 0;
+  const n = tf.util.sizeFromShape(w.shape);
+  loops.sgd(wo, vo, wo, offsetOf(be, g), vo, n, attrs.lr, attrs.momentum, attrs.weightDecay);
+  return true;
+}
+
 /** The same update in JS (float offsets; the fallback without SIMD), rounding to float32 after every operation as tfjs does. */
 export function sgdJs(
   h: Float32Array,
