@@ -4,10 +4,10 @@ import { sgdUpdateInPlace } from './kernels/sgd_update.js';
 
 /**
  * Ops that replace chains of small tfjs kernels of a training step with one kernel each: the
- * loss of a batch of logits (forward and backward) and the SGD update of a variable. Their
- * kernels exist for the 'wasm' backend (src/backend/kernels); on any other backend, or for
- * dtypes they do not cover, these functions return null and the caller runs its own tfjs
- * formulation (the reference the tests compare them with).
+ * loss of a batch of logits (forward and backward), the SGD update of a variable and relu's
+ * gradient. Their kernels exist for the 'wasm' backend (src/backend/kernels); on any other
+ * backend, or for inputs they do not cover, fusedLoss returns null and fusedSgdUpdate false, and
+ * the caller runs its own tfjs formulation (the reference the tests compare them with).
  */
 
 /** One kernel: loss and correctness of a batch of logits (see LossAttrs). */

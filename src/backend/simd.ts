@@ -257,7 +257,12 @@ type Exports = Record<'sgd' | 'sgdWd' | 'sgdMom' | 'sgdWdMom', SimdLoops['sgd']>
   Pick<SimdLoops, 'reluGrad' | 'add'>;
 
 const instances = new WeakMap<WebAssembly.Memory, SimdLoops | null>();
-let lastError: string | undefined;
+
+/** POISONLAB_SIMD=0 turns the SIMD loops off (the kernels then run their JS loops); tests switch it both ways. */
+let enabled = process.env.POISONLAB_SIMD !== '0';
+export function setSimdEnabled(on: boolean): void {
+  enabled = on;
+}
 
 /** The backend's WebAssembly.Memory (the heap), when its emscripten module exposes it. */
 function memoryOf(be: WasmBackend): WebAssembly.Memory | undefined {
@@ -267,15 +272,13 @@ function memoryOf(be: WasmBackend): WebAssembly.Memory | undefined {
 }
 
 /**
- * The SIMD loops bound to `be`'s heap, or null when they cannot be instantiated there (no SIMD, or a
- * heap this build cannot reach); callers then run their JS loops. Built once per heap.
+ * The SIMD loops bound to `be`'s heap, or null when they are turned off or cannot be instantiated
+ * there (no SIMD, or a heap this build cannot reach); callers then run their JS loops. Built once
+ * per heap.
  */
 export function simdLoops(be: WasmBackend): SimdLoops | null {
-  const memory = memoryOf(be);
-  if (!memory) {
-    lastError = 'the wasm backend does not expose its memory';
-    return null;
-  }
+  const memory = enabled ? memoryOf(be) : undefined;
+  if (!memory) return null;
   const known = instances.get(memory);
   if (known !== undefined) return known;
   let loops: SimdLoops | null = null;
@@ -290,14 +293,9 @@ export function simdLoops(be: WasmBackend): SimdLoops | null {
       reluGrad: ex.reluGrad,
       add: ex.add,
     };
-  } catch (e) {
-    lastError = (e as Error).message;
+  } catch {
+    // no SIMD in this engine: the JS loops
   }
   instances.set(memory, loops);
   return loops;
-}
-
-/** Why simdLoops returned null, if it did. */
-export function simdError(): string | undefined {
-  return lastError;
 }

@@ -14,11 +14,12 @@ import {
 import type { WasmBackend } from '../../src/backend/heap.js';
 import { initBackend } from '../../src/backend/index.js';
 import { sgdJs } from '../../src/backend/kernels/sgd_update.js';
-import { simdLoops, simdModuleBytes } from '../../src/backend/simd.js';
+import { setSimdEnabled, simdLoops, simdModuleBytes } from '../../src/backend/simd.js';
 import { referencePerSampleLoss } from '../../src/train/losses.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn } from './compare.js';
+import { CASES, TOL as KERNEL_TOL } from './kernels_cases.js';
 
 /** The fused ops must match the tfjs formulation within this (relative to max(1, |reference|)). */
 const TOL = 1e-5;
@@ -306,5 +307,44 @@ test('the relu gradient (one kernel on wasm) matches tfjs formula dy * step(x) o
       ...tf.grads((t: tf.Tensor) => tf.sum(tf.relu(tf.mul(tf.relu(t), r!))))([u!]),
     ]);
     assert.ok(err === 0, `[${shape}]: error ${err}`);
+  }
+});
+
+test('without SIMD the kernels run their JS loops: same values (bias add, sums, relu and SGD)', () => {
+  const rng = new Rng(8);
+  const shape = [37, 11];
+  const [w0, g0, x0, dy0] = [randn(rng, shape), randn(rng, shape), randn(rng, shape), randn(rng, shape)];
+  const run = () =>
+    tf.tidy(() => {
+      const w = tf.tensor(w0.values, shape);
+      const g = tf.tensor(g0.values, shape);
+      const x = tf.tensor(x0.values, shape);
+      const b = tf.tensor(g0.values.slice(0, 11));
+      const sgd = tf.engine().runKernel(
+        SGD_UPDATE_KERNEL,
+        { w, g, v: x },
+        {
+          lr: 0.1,
+          momentum: 0.9,
+          weightDecay: 1e-3,
+        },
+      ) as tf.Tensor[];
+      const relu = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor(dy0.values, shape))))([x]);
+      return [...sgd, ...relu, tf.add(x, b), tf.sum(x, 0)].map((t) => Array.from(t.dataSync()));
+    });
+  const simd = run();
+  setSimdEnabled(false);
+  try {
+    assert.equal(simdLoops(tf.backend() as WasmBackend), null);
+    const js = run();
+    // the same float32 operations in the same order, except the column sum's order of terms
+    simd.slice(0, -1).forEach((a, i) => {
+      assert.deepEqual(js[i], a, `output ${i}`);
+    });
+    assert.ok(js.at(-1)!.every((v, j) => Math.abs(v - simd.at(-1)![j]!) <= 1e-5 * Math.max(1, Math.abs(v))));
+    for (const c of CASES.filter((k) => k.name.startsWith('bias add and leading-axes')))
+      assert.ok(c.run(new Rng(3)).err <= KERNEL_TOL, c.name);
+  } finally {
+    setSimdEnabled(true);
   }
 });
