@@ -14,11 +14,12 @@ import {
 import type { WasmBackend } from '../../src/backend/heap.js';
 import { initBackend } from '../../src/backend/index.js';
 import { sgdJs } from '../../src/backend/kernels/sgd_update.js';
+import { setDirectConv } from '../../src/backend/kernels/state.js';
 import { setSimdEnabled, simdLoops, simdModuleBytes } from '../../src/backend/simd.js';
 import { referencePerSampleLoss } from '../../src/train/losses.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { Rng } from '../../src/util/rng.js';
-import { compareWithCpu, randn } from './compare.js';
+import { compareWithCpu, randn, relError } from './compare.js';
 import { CASES, TOL as KERNEL_TOL } from './kernels_cases.js';
 
 /** The fused ops must match the tfjs formulation within this (relative to max(1, |reference|)). */
@@ -266,6 +267,53 @@ describe('fused SGD update', () => {
       sgdJs(h, 3 * n, 4 * n, 0, n, 2 * n, n, 0.1, s.momentum, s.weightDecay);
       assert.deepEqual(got, h.slice(3 * n, 4 * n));
       if (s.momentum > 0) assert.deepEqual(gotV, h.slice(4 * n, 5 * n));
+    }
+  });
+
+  test("an in-place update drops a conv's kept im2col of the variable (no stale filter gradient)", () => {
+    setDirectConv(false); // the im2col path, which keeps the forward's col matrix
+    try {
+      const rng = new Rng(12);
+      const x = tf.tidy(() => tf.variable(tf.tensor(randn(rng, [2, 7, 7, 2]).values, [2, 7, 7, 2])));
+      const f = tf.tensor(randn(rng, [3, 3, 2, 4]).values, [3, 3, 2, 4]);
+      const dy = tf.tensor(randn(rng, [2, 5, 5, 4]).values, [2, 5, 5, 4]);
+      const filterGrad = () =>
+        tf.engine().runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          {
+            strides: 1,
+            pad: 'valid',
+            dataFormat: 'NHWC',
+            dilations: 1,
+            filterShape: [3, 3, 2, 4],
+          },
+        ) as tf.Tensor;
+      tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid').dispose(); // keeps col(x)
+      const id = x.dataId;
+      assert.ok(fusedSgdUpdate(x, tf.onesLike(x), undefined, { lr: 0.5, momentum: 0, weightDecay: 0 }));
+      assert.equal(x.dataId, id, 'in place');
+      const got = filterGrad(); // would read the kept col matrix of the old x
+      const [xs, fs, dys] = [x, f, dy].map((t) => ({ values: t.dataSync() as Float32Array, shape: t.shape }));
+      tf.setBackend('cpu');
+      let want: Float32Array;
+      try {
+        want = tf.tidy(() => {
+          const [xc, fc, dyc] = [xs, fs, dys].map((d) => tf.tensor(d!.values, d!.shape));
+          const conv = (u: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(xc as tf.Tensor4D, u as tf.Tensor4D, 1, 'valid'), dyc!));
+          return tf.grad(conv)(fc!).dataSync() as Float32Array;
+        });
+      } finally {
+        tf.setBackend('wasm');
+      }
+      assert.ok(
+        relError(got.dataSync(), want) <= 1e-5,
+        `filter gradient error ${relError(got.dataSync(), want)}`,
+      );
+      tf.dispose([x, f, dy, got]);
+    } finally {
+      setDirectConv(true);
     }
   });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import { simdLoops } from '../simd.js';
+import { forgetCol } from './col_cache.js';
 import type { KernelArgs } from './state.js';
 
 /**
@@ -51,6 +52,7 @@ export function sgdUpdateInPlace(
 ): boolean {
   const loops = simdLoops(be);
   if (!loops || be.refCount(w.dataId) !== 1 || (v && be.refCount(v.dataId) !== 1)) return false;
+  forgetCol(be, w.dataId); // a conv's kept im2col of w (w as a conv input) would go stale
   const wo = offsetOf(be, w);
   const vo = v ? offsetOf(be, v) : 0;
   const n = tf.util.sizeFromShape(w.shape);
