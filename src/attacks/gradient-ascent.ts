@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { negatedLoss, type Reduction } from './objective.js';
+import { negatedLossGradient, type Reduction } from './objective.js';
 
 /** When the budget projection runs. */
 export type ProjectEvery = 'epoch' | 'step';
@@ -73,9 +73,7 @@ export function projectedGradientAscent(
       const xb = tf.gather(x, idx);
       const db = tf.gather(delta, idx);
       const yb = tf.gather(y, idx) as tf.Tensor1D;
-      const objective = (d: tf.Tensor) =>
-        negatedLoss(model.apply(tf.add(xb, d), { training: false }) as tf.Tensor, yb, opts.reduction);
-      const g = tf.grad(objective)(db);
+      const g = negatedLossGradient(model, xb, db, yb, opts.reduction);
       const dir = opts.direction === 'normalised' ? normalisePerSample(g) : g;
       const next = tf.add(db, tf.mul(dir, opts.step));
       if (!opts.clip) return next;

@@ -3,6 +3,7 @@
  * and the "negated loss" that the original's projected gradient ascent climbs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedLoss } from '../backend/fused_ops.js';
 
 /** How the per-sample losses of a minibatch are combined. */
 export type Reduction = 'mean' | 'sum';
@@ -19,6 +20,19 @@ export function isBinaryOutput(model: tf.LayersModel): boolean {
  * - 1 logit (binary, class 0 = label -1, class 1 = label +1): logistic loss softplus(-s z), s = 2y - 1.
  */
 export function perSampleLoss(logits: tf.Tensor, y: tf.Tensor1D): tf.Tensor1D {
+  const fused = fusedLoss(logits, y, { kind: lossKind(logits), reduction: 'none', negate: false, scale: 1 });
+  if (!fused) return referencePerSampleLoss(logits, y);
+  fused.correct.dispose();
+  return fused.loss as tf.Tensor1D;
+}
+
+/** Cross-entropy for K > 1 logits per sample, the logistic loss for one. */
+function lossKind(logits: tf.Tensor): 'crossentropy' | 'logistic' {
+  return logits.size === (logits.shape[0] ?? 0) ? 'logistic' : 'crossentropy';
+}
+
+/** perSampleLoss written with tfjs ops (any backend): the fallback, and the tests' reference. */
+export function referencePerSampleLoss(logits: tf.Tensor, y: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const z = logits.reshape([logits.shape[0]!, -1]) as tf.Tensor2D;
     const k = z.shape[1];
@@ -39,12 +53,36 @@ export function perSampleLoss(logits: tf.Tensor, y: tf.Tensor1D): tf.Tensor1D {
  * replaced by the logistic loss of -f: L = -softplus(s * f), s = +-1.
  * `reduction` 'mean' (the default, as torch's CrossEntropyLoss in the original) divides by the
  * batch size, so each sample's gradient is 1/batch of its own; 'sum' does not.
+ * One kernel on wasm (negation, loss, reduction and sign together); tfjs ops elsewhere.
  */
 export function negatedLoss(logits: tf.Tensor, y: tf.Tensor1D, reduction: Reduction = 'mean'): tf.Scalar {
+  const fused = fusedLoss(logits, y, { kind: lossKind(logits), reduction, negate: true, scale: -1 });
+  if (fused) {
+    fused.correct.dispose();
+    return fused.loss as tf.Scalar;
+  }
   return tf.tidy(() => {
-    const losses = perSampleLoss(tf.neg(logits), y);
+    const losses = referencePerSampleLoss(tf.neg(logits), y);
     return tf.neg(reduction === 'mean' ? tf.mean(losses) : tf.sum(losses)) as tf.Scalar;
   });
+}
+
+/**
+ * The attack's ascent gradient: d/d(delta) of negatedLoss(f(x + delta), y) for the frozen `model`
+ * (inference mode), with delta of x's shape. Each attack step and the benchmark compute this.
+ */
+export function negatedLossGradient(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  delta: tf.Tensor,
+  y: tf.Tensor1D,
+  reduction: Reduction = 'mean',
+): tf.Tensor {
+  return tf.tidy(() =>
+    tf.grad((d: tf.Tensor) =>
+      negatedLoss(model.apply(tf.add(x, d), { training: false }) as tf.Tensor, y, reduction),
+    )(delta),
+  );
 }
 
 /** Predicted class per sample: argmax of the logits, or logit > 0 for one-logit models. */

@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { negatedLossGradient } from '../attacks/objective.js';
 import { createModel } from '../models/index.js';
+import { defaultLoss } from '../train/losses.js';
+import { Sgd } from '../train/sgd.js';
+import { sgdStep } from '../train/step.js';
 
 /**
  * The workloads of ../shared/bench/torch_reference.py, with the same names and shapes, so that
@@ -16,15 +20,17 @@ export interface Workload {
 
 const BATCH = 128;
 
-function randomInputs(shape: number[], classes: number, binary: boolean) {
+/** A fixed batch: uniform inputs and class indices (int32; 0 / 1 for the binary two-layer net). */
+function randomInputs(shape: number[], classes: number) {
   const x = tf.randomUniform([BATCH, ...shape], 0, 1, 'float32', 1);
-  const y = binary
-    ? tf.tidy(() => tf.randomUniform([BATCH], 0, 2, 'int32', 2).mul(2).sub(1).toFloat())
-    : tf.oneHot(tf.randomUniform([BATCH], 0, classes, 'int32', 2), classes).toFloat();
+  const y = tf.randomUniform([BATCH], 0, classes, 'int32', 2) as tf.Tensor1D;
   return { x, y };
 }
 
-/** One SGD step (lr 0.01, as the reference) on cross-entropy, or logistic loss for one-logit models. */
+/**
+ * One step of `train` (sgdStep: Sgd with lr 0.01, as the reference, on the trainer's loss: cross-entropy,
+ * or the logistic loss for the one-logit two-layer net) on a fixed batch.
+ */
 function trainWorkload(name: string, model: string, inputShape: number[], width?: number): Workload {
   const binary = model === 'twolayer';
   return {
@@ -34,25 +40,19 @@ function trainWorkload(name: string, model: string, inputShape: number[], width?
       const net = createModel(model, {
         ...(width !== undefined && { width }),
         inputShape,
-        // the two-layer net is the theory's binary model: one logit, labels +-1
+        // the two-layer net is the theory's binary model: one logit, classes 0 / 1 (labels -1 / +1)
         numClasses: binary ? 2 : 10,
         seed: 0,
       });
-      const { x, y } = randomInputs(inputShape, 10, binary);
-      const opt = tf.train.sgd(0.01);
+      const { x, y } = randomInputs(inputShape, binary ? 2 : 10);
+      const kind = defaultLoss(net);
+      const opt = new Sgd(0.01);
       const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
-      const loss = () =>
-        tf.tidy(() => {
-          const out = net.apply(x, { training: true }) as tf.Tensor;
-          return binary
-            ? (tf.mean(tf.softplus(tf.neg(tf.mul(y, tf.reshape(out, [BATCH]))))) as tf.Scalar)
-            : (tf.losses.softmaxCrossEntropy(y, out) as tf.Scalar);
-        });
       return {
         step: () => {
-          const l = opt.minimize(loss, true, vars);
-          l?.dataSync();
-          l?.dispose();
+          tf.tidy(() => {
+            sgdStep(net, vars, opt, x, y, kind).loss.dataSync();
+          });
         },
         dispose: () => {
           tf.dispose([x, y]);
@@ -64,7 +64,10 @@ function trainWorkload(name: string, model: string, inputShape: number[], width?
   };
 }
 
-/** One step of the poisoning attack: gradient of -CE(-f(x + d), y) w.r.t. d, then d += 0.1 g. */
+/**
+ * One step of the poisoning attack: the attack's gradient (negatedLossGradient, the gradient of
+ * -CE(-f(x + d), y) with respect to d), then d += 0.1 g.
+ */
 function attackWorkload(name: string, model: string, inputShape: number[], width?: number): Workload {
   return {
     name,
@@ -76,17 +79,12 @@ function attackWorkload(name: string, model: string, inputShape: number[], width
         numClasses: 10,
         seed: 0,
       });
-      const { x, y } = randomInputs(inputShape, 10, false);
+      const { x, y } = randomInputs(inputShape, 10);
       const delta = tf.variable(tf.zerosLike(x));
-      const grad = tf.grad((d: tf.Tensor) =>
-        tf.neg(
-          tf.losses.softmaxCrossEntropy(y, tf.neg(net.apply(tf.add(x, d), { training: false }) as tf.Tensor)),
-        ),
-      );
       return {
         step: () => {
           tf.tidy(() => {
-            delta.assign(tf.add(delta, tf.mul(0.1, grad(delta))));
+            delta.assign(tf.add(delta, tf.mul(0.1, negatedLossGradient(net, x, delta, y))));
           });
           delta.dataSync();
         },

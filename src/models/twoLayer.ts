@@ -53,7 +53,35 @@ export function buildTwoLayer(width: number, inputShape: readonly number[], seed
   model.getLayer('output').setWeights([outputInit]);
   hiddenInit.dispose();
   outputInit.dispose();
+  plainHead(model.getLayer('output'), model.getLayer('scale'));
   return model;
+}
+
+/**
+ * Runs the fixed head, relu(W x) -> a . h -> h / sqrt(m), as one plain matMul and one multiply.
+ * tfjs-layers would run the frozen `output` layer as a fused matMul, whose gradient also computes
+ * the unused gradient of `a` (a [m, batch] x [batch, 1] product, plus wrappers), and the rescaling
+ * as x * scale + offset with its zero offset; as tf.matMul the tape prunes a's gradient. The
+ * layers' classes, configs, weights and values are unchanged; only how their forward is recorded.
+ */
+function plainHead(output: tf.layers.Layer, scale: tf.layers.Layer): void {
+  const dense = output as unknown as { kernel: tf.LayerVariable; call: tf.layers.Layer['call'] };
+  const rescale = scale as unknown as { scale: number; offset: number; call: tf.layers.Layer['call'] };
+  const one = (inputs: tf.Tensor | tf.Tensor[]) => (Array.isArray(inputs) ? inputs[0]! : inputs);
+  const denseCall = dense.call.bind(output);
+  dense.call = (inputs, kwargs) => {
+    const x = one(inputs);
+    return x.rank === 2 && x.dtype === 'float32'
+      ? tf.matMul(x as tf.Tensor2D, dense.kernel.read() as tf.Tensor2D)
+      : denseCall(inputs, kwargs);
+  };
+  const scaleCall = rescale.call.bind(scale);
+  rescale.call = (inputs, kwargs) => {
+    const x = one(inputs);
+    return rescale.offset === 0 && x.dtype === 'float32'
+      ? tf.mul(x, rescale.scale)
+      : scaleCall(inputs, kwargs);
+  };
 }
 
 /** Parameter count of buildTwoLayer (W plus the fixed a). */

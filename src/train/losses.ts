@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedLoss } from '../backend/fused_ops.js';
 import type { Dataset } from '../data/dataset.js';
 import { check } from '../util/errors.js';
 import type { LossKind } from './types.js';
@@ -43,8 +44,38 @@ export function checkCompatible(model: tf.LayersModel, ds: Dataset, loss: LossKi
  * - crossentropy: loss_i = logsumexp(f_i) - f_i[y_i]; correct when argmax f_i = y_i.
  * - logistic: with s_i = +1 for class 1 and -1 for class 0, loss_i = softplus(-s_i f(x_i)) (the same as
  *   binary cross-entropy on the logit); correct when s_i f(x_i) > 0 (the theory's error is P(y f(x) < 0)).
+ * On the wasm backend this is one kernel (forward and gradient, see backend/fused_ops.ts);
+ * elsewhere the tfjs formulation of referencePerSampleLoss.
  */
 export function perSampleLoss(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  kind: LossKind,
+): { loss: tf.Tensor1D; correct: tf.Tensor1D } {
+  const fused = fusedLoss(logits, labels, { kind, reduction: 'none', negate: false, scale: 1 });
+  if (fused) return fused as { loss: tf.Tensor1D; correct: tf.Tensor1D };
+  return referencePerSampleLoss(logits, labels, kind);
+}
+
+/**
+ * The batch's mean loss and its number of correct predictions, as perSampleLoss would give them
+ * through tf.mean and tf.sum (one kernel on wasm, whose gradient includes the 1/batch).
+ */
+export function batchLoss(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  kind: LossKind,
+): { loss: tf.Scalar; correct: tf.Scalar } {
+  const fused = fusedLoss(logits, labels, { kind, reduction: 'mean', negate: false, scale: 1 });
+  if (fused) return fused as { loss: tf.Scalar; correct: tf.Scalar };
+  return tf.tidy(() => {
+    const terms = referencePerSampleLoss(logits, labels, kind);
+    return { loss: tf.mean(terms.loss) as tf.Scalar, correct: tf.sum(terms.correct) as tf.Scalar };
+  });
+}
+
+/** perSampleLoss written with tfjs ops (any backend): the fallback, and the tests' reference. */
+export function referencePerSampleLoss(
   logits: tf.Tensor,
   labels: tf.Tensor,
   kind: LossKind,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedSgdUpdate } from '../backend/fused_ops.js';
 
 /**
  * PyTorch's torch.optim.SGD (dampening 0, no Nesterov), on tfjs variables:
@@ -18,19 +19,29 @@ export class Sgd {
     private readonly weightDecay = 0,
   ) {}
 
-  /** Apply one update to every variable of `vars` with its gradient in `grads` (keyed by variable name). */
+  /**
+   * Apply one update to every variable of `vars` with its gradient in `grads` (keyed by variable name).
+   * On the wasm backend each variable's update is one pass (fusedSgdUpdate, in place when the
+   * variable's data is not shared; bit-identical to the tfjs formula below, which runs elsewhere).
+   */
   step(vars: readonly tf.Variable[], grads: tf.NamedTensorMap): void {
     tf.tidy(() => {
       for (const w of vars) {
         const grad = grads[w.name];
         if (!grad) continue;
-        let g = this.weightDecay > 0 ? tf.add(grad, tf.mul(w, this.weightDecay)) : grad;
+        let v: tf.Variable | undefined;
         if (this.momentum > 0) {
-          let v = this.velocity.get(w.name);
+          v = this.velocity.get(w.name);
           if (!v) {
-            v = tf.variable(tf.zerosLike(w), false);
+            // in its own tidy, so that no other tensor shares its data (see fusedSgdUpdate)
+            v = tf.tidy(() => tf.variable(tf.zerosLike(w), false));
             this.velocity.set(w.name, v);
           }
+        }
+        const attrs = { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay };
+        if (fusedSgdUpdate(w, grad, v, attrs)) continue;
+        let g = this.weightDecay > 0 ? tf.add(grad, tf.mul(w, this.weightDecay)) : grad;
+        if (v) {
           v.assign(tf.add(tf.mul(v, this.momentum), g));
           g = v;
         }

@@ -3,8 +3,9 @@ import { numSamples } from '../data/dataset.js';
 import { check, checkNumber } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { type DeviceData, evaluateDevice, upload } from './evaluate.js';
-import { checkCompatible, defaultLoss, perSampleLoss } from './losses.js';
+import { checkCompatible, defaultLoss } from './losses.js';
 import { Sgd } from './sgd.js';
+import { sgdStep } from './step.js';
 import { isTwoLayer, trainTwoLayerOnline } from './twoLayerFast.js';
 import type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';
 
@@ -158,17 +159,8 @@ function runEpoch(
     const next = tf.tidy(() => {
       const xb = tf.gather(train.x, idx);
       const yb = tf.gather(train.y, idx);
-      let correct: tf.Tensor | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = model.apply(xb, { training: true }) as tf.Tensor;
-        const terms = perSampleLoss(logits, yb, kind);
-        correct = tf.keep(tf.sum(terms.correct));
-        return tf.mean(terms.loss) as tf.Scalar;
-      }, vars);
-      optimizer.step(vars, grads);
-      const out = [tf.add(lossSum, tf.mul(value, size)), tf.add(correctSum, correct!)];
-      correct!.dispose();
-      return out;
+      const { loss, correct } = sgdStep(model, vars, optimizer, xb, yb, kind);
+      return [tf.add(lossSum, tf.mul(loss, size)), tf.add(correctSum, correct)];
     });
     idx.dispose();
     lossSum.dispose();

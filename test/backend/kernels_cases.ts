@@ -295,6 +295,23 @@ CASES.push({
   },
 });
 
+CASES.push({
+  name: 'bias add and leading-axes sum / mean over several tiles (odd widths, tail chunks) (+ gradients)',
+  run: (rng) => {
+    const c = [1, 3, 6, 10, 37, 1000][rng.int(6)]!;
+    const rows = Math.ceil((5000 + rng.int(60000)) / c);
+    const x = randn(rng, [rows, c]);
+    const b = randn(rng, [c]);
+    return compareWithCpu([x, b], (xt, bt) => [
+      tf.add(xt, bt),
+      tf.add(tf.reshape(xt, [1, rows, c]), bt),
+      tf.sum(xt, 0),
+      tf.mean(xt, 0, true),
+      ...tf.grads((u, v) => sumSq(tf.add(u, v)))([xt, bt]),
+    ]);
+  },
+});
+
 /** Runs every case with several seeds and asserts the error bound. */
 export function checkAllCases(seeds: number[]): void {
   for (const c of CASES) {

@@ -223,6 +223,39 @@ describe('twolayer: the theory network', () => {
   });
 });
 
+describe('twolayer: the head runs as a plain matMul and multiply', () => {
+  it("gives the layers' values and W-gradient, and no product for the frozen a's gradient", async () => {
+    const [d, m, n] = [6, 33, 5];
+    const model = createModel('twolayer', { width: m, inputShape: [d], numClasses: 2, seed: 4 });
+    const W = model.getLayer('hidden').getWeights()[0]!;
+    const a = model.getLayer('output').getWeights()[0]!;
+    const x = tf.randomNormal([n, d], 0, 1, 'float32', 1);
+    const r = tf.randomNormal([n, 1], 0, 1, 'float32', 2);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const loss = () => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, vars);
+    // the same function written with tfjs's ops, W as an ordinary input
+    const byOps = (w: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.mul(tf.matMul(tf.relu(tf.matMul(x, w as tf.Tensor2D)), a as tf.Tensor2D), 1 / Math.sqrt(m)),
+          r,
+        ),
+      );
+    const [gW] = tf.grads(byOps)([W]);
+    assert.ok(Math.abs(value.dataSync()[0]! - byOps(W).dataSync()[0]!) < 1e-5);
+    const got = grads[vars[0]!.name]!.dataSync();
+    const want = gW!.dataSync();
+    assert.ok(got.every((g, i) => Math.abs(g - want[i]!) < 1e-5));
+    const profile = await tf.profile(() => tf.dispose(tf.variableGrads(loss, vars).grads));
+    const products = profile.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul');
+    // forward x W and h a; backward dy a^T and x^T dh (no h^T dy for a)
+    assert.equal(products.length, 4, products.map((k) => JSON.stringify(k.inputShapes)).join(' '));
+    tf.dispose([x, r, value, gW!, ...Object.values(grads)]);
+    model.dispose();
+  });
+});
+
 describe('createModel refuses bad requests with one-line errors', () => {
   const expectError = (fn: () => unknown, pattern: RegExp) => {
     assert.throws(fn, (e: unknown) => {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { negatedLossGradient } from '../../src/attacks/objective.js';
 import { initBackend } from '../../src/backend/index.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { gaussianToy } from '../../src/data/toy.js';
 import { createModel } from '../../src/models/index.js';
 import { evaluate, perSampleLoss, train } from '../../src/train/index.js';
+import { Sgd } from '../../src/train/sgd.js';
+import { sgdStep } from '../../src/train/step.js';
 import type { EpochMetrics } from '../../src/train/types.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -91,6 +94,55 @@ describe('reproducibility and memory', () => {
     );
     assert.equal(tf.memory().numTensors, start);
     model.dispose();
+  });
+});
+
+describe('the shared train step', () => {
+  it('tf.memory().numTensors is constant over 1,000 sgdStep calls (logistic and cross-entropy, momentum, decay)', () => {
+    const rng = new Rng(3);
+    const cases = [
+      {
+        model: createModel('twolayer', { width: 32, inputShape: [8], numClasses: 2, seed: 0 }),
+        kind: 'logistic' as const,
+        classes: 2,
+      },
+      {
+        model: tf.sequential({
+          layers: [
+            tf.layers.dense({ inputShape: [8], units: 16, activation: 'relu' }),
+            tf.layers.dense({ units: 10 }),
+          ],
+        }),
+        kind: 'crossentropy' as const,
+        classes: 10,
+      },
+    ];
+    for (const { model, kind, classes } of cases) {
+      const x = tf.tensor2d(
+        Array.from({ length: 6 * 8 }, () => rng.normal()),
+        [6, 8],
+      );
+      const y = tf.tensor1d(
+        Array.from({ length: 6 }, () => rng.int(classes)),
+        'int32',
+      );
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const opt = new Sgd(0.01, 0.9, 1e-4);
+      const step = () => {
+        const { loss, correct } = sgdStep(model, vars, opt, x, y, kind);
+        tf.dispose([loss, correct]);
+      };
+      step(); // the first step creates the momentum buffers
+      const start = tf.memory().numTensors;
+      for (let i = 0; i < 1000; i++) step();
+      assert.equal(tf.memory().numTensors, start, `${kind}: tensors after 1,000 steps`);
+      const grad = () => tf.tidy(() => void negatedLossGradient(model, x, tf.zerosLike(x), y));
+      for (let i = 0; i < 1000; i++) grad();
+      assert.equal(tf.memory().numTensors, start, `${kind}: tensors after 1,000 attack gradients`);
+      tf.dispose([x, y]);
+      opt.dispose();
+      model.dispose();
+    }
   });
 });
 

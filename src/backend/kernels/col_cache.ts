@@ -3,7 +3,8 @@ import type { WindowGeom } from '../window_geom.js';
 
 // A training step computes im2col(x) twice for every conv: in the forward (y = col . W) and again
 // in the filter gradient (dW = col^T . dy). The forward keeps its col matrix here, keyed by the
-// input's dataId (tfjs never changes the data under a dataId) and the geometry, and the filter
+// input's dataId (tfjs never changes the data under a dataId; the one writer in place, the SGD
+// update, calls forgetCol) and the geometry, and the filter
 // gradient takes it back instead of rebuilding it. Entries are few and bounded in bytes; the
 // oldest go first. Only whole-batch matrices (one chunk) are kept.
 
@@ -66,4 +67,11 @@ export function takeCol(be: WasmBackend, dataId: object, g: WindowGeom): number 
   if (i < 0) return null;
   const [e] = entries.splice(i, 1);
   return e!.off;
+}
+
+/** Frees the kept col matrices of input `dataId`: its data is about to change in place. */
+export function forgetCol(be: WasmBackend, dataId: object): void {
+  if (owner !== be) return;
+  for (const e of entries) if (e.dataId === dataId) heapFree(be, e.off);
+  entries = entries.filter((e) => e.dataId !== dataId);
 }

@@ -1,4 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  LOSS_GRAD_KERNEL,
+  LOSS_KERNEL,
+  lossGradConfig,
+  RELU_GRAD_KERNEL,
+  reluGradConfig,
+  SGD_UPDATE_KERNEL,
+} from '../fused_ops.js';
 import type { HeapOps } from '../heap_ops.js';
 import { addKernel } from './add.js';
 import {
@@ -9,9 +17,12 @@ import {
 } from './conv.js';
 import { CONV2D_BIAS, conv2dBiasKernel } from './conv_bias.js';
 import { identityKernel } from './identity.js';
+import { lossGradKernel, lossKernel } from './loss.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
 import { meanKernel, sumKernel } from './reduce.js';
+import { reluGradKernel } from './relu_grad.js';
+import { sgdUpdateKernel } from './sgd_update.js';
 import { sliceKernel } from './slice.js';
 import { setHeapOps, shipped } from './state.js';
 
@@ -31,6 +42,11 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   Sum: sumKernel as tf.KernelFunc,
   Mean: meanKernel as tf.KernelFunc,
   Slice: sliceKernel as tf.KernelFunc,
+  // the project's own kernels (no shipped counterpart; see fused_ops.ts)
+  [LOSS_KERNEL]: lossKernel as tf.KernelFunc,
+  [LOSS_GRAD_KERNEL]: lossGradKernel as tf.KernelFunc,
+  [SGD_UPDATE_KERNEL]: sgdUpdateKernel as tf.KernelFunc,
+  [RELU_GRAD_KERNEL]: reluGradKernel as tf.KernelFunc,
 };
 
 /** Shipped kernels our fallbacks call (kept even though they are not replaced). */
@@ -60,5 +76,8 @@ export function registerProjectKernels(ops: HeapOps): void {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
   }
+  tf.registerGradient(lossGradConfig);
+  // over tfjs's own Relu gradient, for every backend (it falls back to tfjs's formula)
+  tf.registerGradient(reluGradConfig);
   registered = true;
 }
