@@ -232,6 +232,18 @@ static napi_value js_bias_add(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* flipFilter(buf, wOff, outOff, kh, kw, c, cout) */
+static napi_value js_flip_filter(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 7)) return NULL;
+  const int kh = (int)num(&c, 3), kw = (int)num(&c, 4), ch = (int)num(&c, 5), cout = (int)num(&c, 6);
+  const double size = (double)kh * kw * ch * cout;
+  float *w = region(&c, 1, size), *out = region(&c, 2, size);
+  if (c.failed) return NULL;
+  flip_filter(w, out, kh, kw, ch, cout);
+  return undefined(env);
+}
+
 /* colSum(buf, xOff, outOff, rows, cols) */
 static napi_value js_col_sum(napi_env env, napi_callback_info info) {
   call_ctx c;
@@ -288,6 +300,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", NULL, js_conv_input_grad, NULL, NULL, NULL, napi_default, NULL},
       {"maxPool", NULL, js_max_pool, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, js_max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"flipFilter", NULL, js_flip_filter, NULL, NULL, NULL, napi_default, NULL},
       {"biasAdd", NULL, js_bias_add, NULL, NULL, NULL, napi_default, NULL},
       {"biasAct", NULL, js_bias_act, NULL, NULL, NULL, napi_default, NULL},
       {"colSum", NULL, js_col_sum, NULL, NULL, NULL, napi_default, NULL},

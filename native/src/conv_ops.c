@@ -280,3 +280,16 @@ void bias_act(float *y, int rows, int cols, const float *bias, int act, float al
     }
   }
 }
+
+void flip_filter(const float *w, float *out, int kh, int kw, int c, int cout) {
+  for (int ky = 0; ky < kh; ky++)
+    for (int kx = 0; kx < kw; kx++) {
+      const float *src = w + ((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * c * cout;
+      float *dst = out + ((size_t)ky * kw + kx) * cout * c;
+      /* a [c, cout] block transposed to [cout, c], in 16x16 tiles */
+      for (int i0 = 0; i0 < c; i0 += 16)
+        for (int j0 = 0; j0 < cout; j0 += 16)
+          for (int i = i0; i < c && i < i0 + 16; i++)
+            for (int j = j0; j < cout && j < j0 + 16; j++) dst[(size_t)j * c + i] = src[(size_t)i * cout + j];
+    }
+}

@@ -23,6 +23,9 @@ void max_pool_grad(const float *x, const float *dy, float *dx, const window_geom
 /* y[r, j] = x[r, j] + bias[j] (y may not overlap x). */
 void bias_add(const float *x, const float *bias, float *y, int rows, int cols);
 
+/* out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co]: the filter of a stride-1 conv's input gradient. */
+void flip_filter(const float *w, float *out, int kh, int kw, int c, int cout);
+
 /* out[j] = sum over rows of x[r, j]. */
 void col_sum(const float *x, float *out, int rows, int cols);
 

@@ -1,6 +1,14 @@
 import type * as tf from '@tensorflow/tfjs';
 import { heapBuffer, heapF32, makeFloatOutput, offsetOf, type WasmBackend } from './heap.js';
-import { biasActJs, col2imJs, colSumJs, im2colJs, maxPoolGradJs, maxPoolJs } from './js_loops.js';
+import {
+  biasActJs,
+  col2imJs,
+  colSumJs,
+  flipFilterJs,
+  im2colJs,
+  maxPoolGradJs,
+  maxPoolJs,
+} from './js_loops.js';
 import type { NativeAddon } from './native.js';
 import { geomArgs, type WindowGeom } from './window_geom.js';
 
@@ -31,6 +39,8 @@ export interface HeapOps {
   maxPoolGrad(be: WasmBackend, x: number, dy: number, dx: number, g: WindowGeom): void;
   /** out[j] = sum_r x[r, j] for a [rows, cols] matrix. */
   colSum(be: WasmBackend, x: number, out: number, rows: number, cols: number): void;
+  /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co] (the filter of a stride-1 conv's input gradient). */
+  flipFilter(be: WasmBackend, w: number, out: number, kh: number, kw: number, c: number, cout: number): void;
   /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x (y a separate array). */
   biasAdd(be: WasmBackend, x: number, bias: number, y: number, rows: number, cols: number): void;
   /** y[r,j] = act(y[r,j] + bias[j]); bias / prelu < 0 mean none; preluLen is 1 or cols. */
@@ -77,6 +87,7 @@ export function nativeOps(addon: NativeAddon): HeapOps {
     maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
     maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
     colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),
+    flipFilter: (be, w, out, kh, kw, c, cout) => addon.flipFilter(heapBuffer(be), w, out, kh, kw, c, cout),
     biasAdd: (be, x, bias, y, rows, cols) => addon.biasAdd(heapBuffer(be), x, bias, y, rows, cols),
     biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
       addon.biasAct(heapBuffer(be), y, rows, cols, bias, act, alpha, prelu, preluLen),
@@ -142,6 +153,7 @@ export function wasmOps(shippedBatchMatMul: tf.KernelFunc): HeapOps {
     maxPool: (be, x, y, g) => maxPoolJs(heapF32(be), x >> 2, y >> 2, g),
     maxPoolGrad: (be, x, dy, dx, g) => maxPoolGradJs(heapF32(be), x >> 2, dy >> 2, dx >> 2, g),
     colSum: (be, x, out, rows, cols) => colSumJs(heapF32(be), x >> 2, out >> 2, rows, cols),
+    flipFilter: (be, w, out, kh, kw, c, cout) => flipFilterJs(heapF32(be), w >> 2, out >> 2, kh, kw, c, cout),
     biasAdd(be, x, bias, y, rows, cols) {
       const h = heapF32(be);
       h.copyWithin(y >> 2, x >> 2, (x >> 2) + rows * cols);

@@ -172,3 +172,22 @@ export function colSumJs(h: Float32Array, x: number, out: number, rows: number, 
   }
   for (let j = 0; j < cols; j++) h[out + j] = acc[j];
 }
+
+/** h[out + ((ky*kw + kx)*cout + co)*c + ci] = h[w + (((kh-1-ky)*kw + kw-1-kx)*c + ci)*cout + co]. */
+export function flipFilterJs(
+  h: Float32Array,
+  w: number,
+  out: number,
+  kh: number,
+  kw: number,
+  c: number,
+  cout: number,
+): void {
+  for (let ky = 0; ky < kh; ky++)
+    for (let kx = 0; kx < kw; kx++) {
+      const src = w + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * c * cout;
+      const dst = out + (ky * kw + kx) * cout * c;
+      for (let ci = 0; ci < c; ci++)
+        for (let co = 0; co < cout; co++) h[dst + co * c + ci] = h[src + ci * cout + co]!;
+    }
+}

@@ -55,6 +55,16 @@ export interface NativeAddon {
   ): void;
   maxPool(buf: ArrayBuffer, xOff: number, yOff: number, ...geom: number[]): void;
   maxPoolGrad(buf: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, ...geom: number[]): void;
+  /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co]. */
+  flipFilter(
+    buf: ArrayBuffer,
+    wOff: number,
+    outOff: number,
+    kh: number,
+    kw: number,
+    c: number,
+    cout: number,
+  ): void;
   /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x. */
   biasAdd(buf: ArrayBuffer, xOff: number, biasOff: number, yOff: number, rows: number, cols: number): void;
   biasAct(
