@@ -232,6 +232,19 @@ static napi_value js_bias_add(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* sgd(buf, outWOff, outVOff, wOff, gOff, vOff, n, lr, momentum, weightDecay); v offsets unused without momentum */
+static napi_value js_sgd(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 10)) return NULL;
+  const double n = num(&c, 6);
+  const float lr = (float)num(&c, 7), momentum = (float)num(&c, 8), wd = (float)num(&c, 9);
+  float *ow = region(&c, 1, n), *w = region(&c, 3, n), *g = region(&c, 4, n);
+  float *ov = momentum > 0.f ? region(&c, 2, n) : NULL, *v = momentum > 0.f ? region(&c, 5, n) : NULL;
+  if (c.failed) return NULL;
+  sgd_update(ow, ov, w, g, v, (size_t)n, lr, momentum, wd);
+  return undefined(env);
+}
+
 /* flipFilter(buf, wOff, outOff, kh, kw, c, cout) */
 static napi_value js_flip_filter(napi_env env, napi_callback_info info) {
   call_ctx c;
@@ -300,6 +313,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", NULL, js_conv_input_grad, NULL, NULL, NULL, napi_default, NULL},
       {"maxPool", NULL, js_max_pool, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, js_max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"sgd", NULL, js_sgd, NULL, NULL, NULL, napi_default, NULL},
       {"flipFilter", NULL, js_flip_filter, NULL, NULL, NULL, napi_default, NULL},
       {"biasAdd", NULL, js_bias_add, NULL, NULL, NULL, napi_default, NULL},
       {"biasAct", NULL, js_bias_act, NULL, NULL, NULL, napi_default, NULL},

@@ -293,3 +293,20 @@ void flip_filter(const float *w, float *out, int kh, int kw, int c, int cout) {
             for (int j = j0; j < cout && j < j0 + 16; j++) dst[(size_t)j * c + i] = src[(size_t)i * cout + j];
     }
 }
+
+/* No contraction into fused multiply-adds here: the update must round exactly like tfjs's separate
+   Multiply / Add / Sub kernels (and the project's wasm SIMD loop), bit for bit. */
+__attribute__((optimize("fp-contract=off"))) void sgd_update(float *out_w, float *out_v, const float *w,
+                                                              const float *g, const float *v, size_t n, float lr,
+                                                              float momentum, float wd) {
+#pragma omp parallel for schedule(static) if (n > 4000000)
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i];
+    if (wd > 0.f) gi = gi + w[i] * wd;
+    if (momentum > 0.f) {
+      gi = v[i] * momentum + gi;
+      out_v[i] = gi;
+    }
+    out_w[i] = w[i] - gi * lr;
+  }
+}

@@ -2,6 +2,8 @@
 #ifndef POISONLAB_CONV_OPS_H
 #define POISONLAB_CONV_OPS_H
 
+#include <stddef.h>
+
 /* Geometry of a 2-D window op over an NHWC tensor (batch n, input h x w x c, output oh x ow). */
 typedef struct {
   int n, h, w, c;       /* input */
@@ -25,6 +27,11 @@ void bias_add(const float *x, const float *bias, float *y, int rows, int cols);
 
 /* out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co]: the filter of a stride-1 conv's input gradient. */
 void flip_filter(const float *w, float *out, int kh, int kw, int c, int cout);
+
+/* PyTorch's SGD step: g' = g + wd*w (wd > 0); v' = momentum*v + g' (momentum > 0, to out_v);
+   out_w = w - lr*(v' or g'). Outputs may alias w / v (in-place update). */
+void sgd_update(float *out_w, float *out_v, const float *w, const float *g, const float *v, size_t n, float lr,
+                float momentum, float wd);
 
 /* out[j] = sum over rows of x[r, j]. */
 void col_sum(const float *x, float *out, int rows, int cols);

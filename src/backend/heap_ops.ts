@@ -39,6 +39,22 @@ export interface HeapOps {
   maxPoolGrad(be: WasmBackend, x: number, dy: number, dx: number, g: WindowGeom): void;
   /** out[j] = sum_r x[r, j] for a [rows, cols] matrix. */
   colSum(be: WasmBackend, x: number, out: number, rows: number, cols: number): void;
+  /**
+   * PyTorch's SGD step over n floats, threaded (native only; elsewhere the wasm SIMD loop of
+   * src/backend/simd.ts): outW = w - lr * (momentum * v + g + wd * w), outV the new velocity.
+   */
+  readonly sgd?: (
+    be: WasmBackend,
+    outW: number,
+    outV: number,
+    w: number,
+    g: number,
+    v: number,
+    n: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+  ) => void;
   /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co] (the filter of a stride-1 conv's input gradient). */
   flipFilter(be: WasmBackend, w: number, out: number, kh: number, kw: number, c: number, cout: number): void;
   /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x (y a separate array). */
@@ -87,6 +103,8 @@ export function nativeOps(addon: NativeAddon): HeapOps {
     maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
     maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
     colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),
+    sgd: (be, outW, outV, w, g, v, n, lr, momentum, wd) =>
+      addon.sgd(heapBuffer(be), outW, outV, w, g, v, n, lr, momentum, wd),
     flipFilter: (be, w, out, kh, kw, c, cout) => addon.flipFilter(heapBuffer(be), w, out, kh, kw, c, cout),
     biasAdd: (be, x, bias, y, rows, cols) => addon.biasAdd(heapBuffer(be), x, bias, y, rows, cols),
     biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>

@@ -55,6 +55,19 @@ export interface NativeAddon {
   ): void;
   maxPool(buf: ArrayBuffer, xOff: number, yOff: number, ...geom: number[]): void;
   maxPoolGrad(buf: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, ...geom: number[]): void;
+  /** One SGD step over n floats (see sgd_update in native/src/conv_ops.h); outputs may alias w / v. */
+  sgd(
+    buf: ArrayBuffer,
+    outW: number,
+    outV: number,
+    w: number,
+    g: number,
+    v: number,
+    n: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+  ): void;
   /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co]. */
   flipFilter(
     buf: ArrayBuffer,
