@@ -132,17 +132,19 @@ export const reluGradConfig: tf.GradConfig = {
   inputsToSave: ['x'],
   gradFunc: (dy, saved) => {
     const [x] = saved as [tf.Tensor];
-    const d = dy as tf.Tensor;
-    return {
-      x: () =>
-        hasKernel(RELU_GRAD_KERNEL) &&
-        x.dtype === 'float32' &&
-        d.dtype === 'float32' &&
-        tf.util.arraysEqual(x.shape, d.shape)
-          ? (tf
-              .engine()
-              .runKernel(RELU_GRAD_KERNEL, { dy: d, x } as unknown as tf.NamedTensorMap) as tf.Tensor)
-          : tf.mul(d, tf.cast(tf.step(x), 'float32')),
-    };
+    return { x: () => reluGradient(dy as tf.Tensor, x) };
   },
 };
+
+/**
+ * dy where x > 0, else 0: relu's gradient at x (x may also be relu's output, positive exactly where
+ * its input is). One RELU_GRAD_KERNEL where the backend has it, tfjs's formula elsewhere.
+ */
+export function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return hasKernel(RELU_GRAD_KERNEL) &&
+    x.dtype === 'float32' &&
+    dy.dtype === 'float32' &&
+    tf.util.arraysEqual(x.shape, dy.shape)
+    ? (tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor)
+    : tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+}

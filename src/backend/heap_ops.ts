@@ -75,8 +75,17 @@ export interface HeapOps {
 
 /** Convolutions computed without a column matrix (see native/src/conv_direct.c). */
 export interface DirectConvOps {
-  /** y[n,oh,ow,cout] = conv2d(x, w) + bias, w is [kh, kw, c, cout]; bias < 0 for none. */
-  forward(be: WasmBackend, x: number, w: number, bias: number, y: number, cout: number, g: WindowGeom): void;
+  /** y[n,oh,ow,cout] = act(conv2d(x, w) + bias), w is [kh, kw, c, cout]; bias < 0 for none; act relu or identity. */
+  forward(
+    be: WasmBackend,
+    x: number,
+    w: number,
+    bias: number,
+    relu: boolean,
+    y: number,
+    cout: number,
+    g: WindowGeom,
+  ): void;
   /** dw[kh,kw,c,cout] of the conv (overwritten). */
   filterGrad(be: WasmBackend, x: number, dy: number, dw: number, cout: number, g: WindowGeom): void;
   /** dx[n,h,w,c] of the conv (overwritten). */
@@ -93,8 +102,8 @@ export function nativeOps(addon: NativeAddon): HeapOps {
     im2col: (be, x, col, g) => addon.im2col(heapBuffer(be), x, col, ...geomArgs(g)),
     col2im: (be, col, dx, g) => addon.col2im(heapBuffer(be), col, dx, ...geomArgs(g)),
     direct: {
-      forward: (be, x, w, bias, y, cout, g) =>
-        addon.convForward(heapBuffer(be), x, w, bias, y, cout, ...geomArgs(g)),
+      forward: (be, x, w, bias, relu, y, cout, g) =>
+        addon.convForward(heapBuffer(be), x, w, bias, +relu, y, cout, ...geomArgs(g)),
       filterGrad: (be, x, dy, dw, cout, g) =>
         addon.convFilterGrad(heapBuffer(be), x, dy, dw, cout, ...geomArgs(g)),
       inputGrad: (be, dy, w, dx, cout, g) =>

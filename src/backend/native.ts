@@ -26,11 +26,13 @@ export interface NativeAddon {
   ): void;
   im2col(buf: ArrayBuffer, xOff: number, colOff: number, ...geom: number[]): void;
   col2im(buf: ArrayBuffer, colOff: number, dxOff: number, ...geom: number[]): void;
-  /** y = conv2d(x, w) without im2col; w is [kh, kw, c, cout]. */
+  /** y = act(conv2d(x, w) + bias) without im2col; w is [kh, kw, c, cout]; biasOff -1 for none; relu 1 or 0. */
   convForward(
     buf: ArrayBuffer,
     xOff: number,
     wOff: number,
+    biasOff: number,
+    relu: number,
     yOff: number,
     cout: number,
     ...geom: number[]

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { asConvBias } from './convBias.js';
+import { asConvBias, asDenseBias } from './fusedLayers.js';
 import { SeededDropout } from './seededDropout.js';
 import { checkImageShape, outSize } from './shapes.js';
 
@@ -36,10 +36,10 @@ export function buildAlexNet(
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool3' }),
       tf.layers.flatten({ name: 'flatten' }),
       new SeededDropout({ rate: 0.5, seed: dropoutSeeds.seed(), name: 'drop1' }),
-      tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }),
+      asDenseBias(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' })),
       new SeededDropout({ rate: 0.5, seed: dropoutSeeds.seed(), name: 'drop2' }),
-      tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }),
-      tf.layers.dense({ units: numClasses, name: 'fc3' }),
+      asDenseBias(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' })),
+      asDenseBias(tf.layers.dense({ units: numClasses, name: 'fc3' })),
     ],
   });
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { asConvBias } from './convBias.js';
+import { asConvBias, asDenseBias } from './fusedLayers.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 
 /**
@@ -15,7 +15,7 @@ export function buildCifarCnn(
   checkImageShape('cifar-cnn', inputShape, 3, 16);
   return tf.sequential({
     layers: [
-      // conv + bias as one kernel, then the activation (see asConvBias)
+      // conv + bias + relu as one kernel (see asConvBias)
       asConvBias(
         tf.layers.conv2d({
           inputShape: [...inputShape],
@@ -29,9 +29,9 @@ export function buildCifarCnn(
       asConvBias(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu', name: 'conv2' })),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
       tf.layers.flatten({ name: 'flatten' }),
-      tf.layers.dense({ units: 120, activation: 'relu', name: 'fc1' }),
-      tf.layers.dense({ units: width, activation: 'relu', name: 'fc2' }),
-      tf.layers.dense({ units: numClasses, name: 'fc3' }),
+      asDenseBias(tf.layers.dense({ units: 120, activation: 'relu', name: 'fc1' })),
+      asDenseBias(tf.layers.dense({ units: width, activation: 'relu', name: 'fc2' })),
+      asDenseBias(tf.layers.dense({ units: numClasses, name: 'fc3' })),
     ],
   });
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { asConvBias } from './convBias.js';
+import { asConvBias, asDenseBias } from './fusedLayers.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 
 /**
@@ -25,8 +25,8 @@ export function buildMnistCnn(
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
       tf.layers.reLU({ name: 'relu2' }),
       tf.layers.flatten({ name: 'flatten' }),
-      tf.layers.dense({ units: width, activation: 'relu', name: 'fc1' }),
-      tf.layers.dense({ units: numClasses, name: 'fc2' }),
+      asDenseBias(tf.layers.dense({ units: width, activation: 'relu', name: 'fc1' })),
+      asDenseBias(tf.layers.dense({ units: numClasses, name: 'fc2' })),
     ],
   });
 }

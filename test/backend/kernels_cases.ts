@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBias } from '../../src/backend/conv2d_bias.js';
+import { conv2dBias, denseBias } from '../../src/backend/layer_ops.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn } from './compare.js';
 
@@ -119,12 +119,13 @@ for (const stride of [1, 2, 3]) {
   }
 }
 
-for (const [stride, pad] of [
-  [1, 'valid'],
-  [2, 'same'],
+for (const [stride, pad, act] of [
+  [1, 'valid', 'linear'],
+  [2, 'same', 'relu'],
+  [1, 'same', 'relu'],
 ] as const) {
   CASES.push({
-    name: `conv2dBias stride ${stride} ${pad} (one kernel; + input, filter and bias gradients)`,
+    name: `conv2dBias stride ${stride} ${pad} ${act} (one kernel; + input, filter and bias gradients)`,
     run: (rng) => {
       const [n, h, w, cin, cout] = [
         1 + rng.int(3),
@@ -138,7 +139,7 @@ for (const [stride, pad] of [
         [randn(rng, [n, h, w, cin]), randn(rng, [kh, kw, cin, cout]), randn(rng, [cout])],
         (xt, ft, bt) => {
           const f = (u: tf.Tensor, v: tf.Tensor, b: tf.Tensor) =>
-            conv2dBias(u as tf.Tensor4D, v as tf.Tensor4D, b as tf.Tensor1D, [stride, stride], pad);
+            conv2dBias(u as tf.Tensor4D, v as tf.Tensor4D, b as tf.Tensor1D, [stride, stride], pad, act);
           return [
             f(xt, ft, bt),
             ...tf.grads((u, v, b) => sumSq(f(u, v, b)))([xt, ft, bt]),
@@ -146,6 +147,25 @@ for (const [stride, pad] of [
           ];
         },
       );
+    },
+  });
+}
+
+for (const act of ['linear', 'relu'] as const) {
+  CASES.push({
+    name: `denseBias ${act} (one kernel; + input, weight and bias gradients)`,
+    run: (rng) => {
+      const [m, k, n] = [1 + rng.int(40), 1 + rng.int(70), 1 + rng.int(50)];
+      return compareWithCpu([randn(rng, [m, k]), randn(rng, [k, n]), randn(rng, [n])], (xt, wt, bt) => {
+        const f = (u: tf.Tensor, v: tf.Tensor, b: tf.Tensor | null) =>
+          denseBias(u as tf.Tensor2D, v as tf.Tensor2D, b as tf.Tensor1D | null, act);
+        return [
+          f(xt, wt, bt),
+          f(xt, wt, null),
+          ...tf.grads((u, v, b) => sumSq(f(u, v, b)))([xt, wt, bt]),
+          ...tf.grads((v) => sumSq(f(xt, v, null)))([wt]),
+        ];
+      });
     },
   });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBias } from '../../src/backend/conv2d_bias.js';
 import { backendInfo, initBackend, setNativeEnabled } from '../../src/backend/index.js';
 import { setDirectConv } from '../../src/backend/kernels/state.js';
+import { conv2dBias } from '../../src/backend/layer_ops.js';
 import { loadNative } from '../../src/backend/native.js';
 import { CASES, checkAllCases } from './kernels_cases.js';
 

@@ -78,8 +78,8 @@ function convInfo(
 }
 
 /**
- * y = conv2d(x, filter) (+ bias, a vector of the output channels, when given) on the heap, or null
- * if the geometry is not covered.
+ * y = conv2d(x, filter) (+ bias, a vector of the output channels, when given; then relu when asked)
+ * on the heap, or null if the geometry is not covered.
  */
 export function conv2dOnHeap(
   be: WasmBackend,
@@ -87,6 +87,7 @@ export function conv2dOnHeap(
   filter: tf.TensorInfo,
   attrs: tf.NamedAttrMap,
   bias?: tf.TensorInfo,
+  relu = false,
 ): tf.TensorInfo | null {
   const info = convInfo(x.shape, filter.shape, attrs);
   const g = geometry(info);
@@ -98,13 +99,14 @@ export function conv2dOnHeap(
   const w = offsetOf(be, filter);
   const direct = isPointwise(g) ? null : directFor(g, cout);
   if (direct) {
-    // the direct kernel adds the bias as it stores each tile
-    direct.forward(be, offsetOf(be, x), w, bias ? offsetOf(be, bias) : -1, out.off, cout, g);
+    // the direct kernel adds the bias (and applies relu) as it stores each tile
+    direct.forward(be, offsetOf(be, x), w, bias ? offsetOf(be, bias) : -1, relu, out.off, cout, g);
     return out.info;
   }
   const rows = g.n * g.oh * g.ow;
   const withBias = (y: tf.TensorInfo) => {
-    if (bias) ops.biasAct(be, out.off, rows, cout, offsetOf(be, bias), ACTIVATION_CODES.linear, 0, -1, 1);
+    const act = relu ? ACTIVATION_CODES.relu : ACTIVATION_CODES.linear;
+    if (bias || relu) ops.biasAct(be, out.off, rows, cout, bias ? offsetOf(be, bias) : -1, act, 0, -1, 1);
     return y;
   };
   if (isPointwise(g)) {
@@ -160,11 +162,13 @@ export function fusedConv2dKernel(args: KernelArgs): tf.TensorInfo {
   const { x, filter } = args.inputs;
   const { bias, preluActivationWeights } = args.inputs as Partial<typeof args.inputs>;
   const attrs = args.attrs ?? {};
-  // a per-channel bias goes into the convolution itself; any other broadcast to the epilogue
+  // a per-channel bias (and a relu after it) go into the convolution itself; the rest to the epilogue
   const cout = filter.shape[3]!;
   const channelBias = bias && tf.util.sizeFromShape(bias.shape) === cout ? bias : undefined;
-  const y = conv2dOnHeap(be, x, filter, attrs, channelBias);
+  const relu = attrs.activation === 'relu' && (channelBias !== undefined || !bias);
+  const y = conv2dOnHeap(be, x, filter, attrs, channelBias, relu);
   if (!y) return runShipped('FusedConv2D', { inputs: args.inputs, backend: be, attrs });
+  if (relu) return y;
   return applyEpilogue(
     be,
     y,

@@ -16,6 +16,7 @@ import {
   fusedConv2dKernel,
 } from './conv.js';
 import { CONV2D_BIAS, conv2dBiasKernel } from './conv_bias.js';
+import { DENSE_BIAS, denseBiasKernel } from './dense_bias.js';
 import { identityKernel } from './identity.js';
 import { lossGradKernel, lossKernel } from './loss.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
@@ -35,6 +36,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   Conv2D: conv2dKernel as tf.KernelFunc,
   FusedConv2D: fusedConv2dKernel as tf.KernelFunc,
   [CONV2D_BIAS]: conv2dBiasKernel as tf.KernelFunc,
+  [DENSE_BIAS]: denseBiasKernel as tf.KernelFunc,
   Conv2DBackpropInput: conv2dBackpropInputKernel as tf.KernelFunc,
   Conv2DBackpropFilter: conv2dBackpropFilterKernel as tf.KernelFunc,
   MaxPool: maxPoolKernel as tf.KernelFunc,
