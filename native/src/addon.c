@@ -167,16 +167,17 @@ static napi_value direct_result(call_ctx *c, int rc) {
   return c->failed ? NULL : undefined(c->env);
 }
 
-/* convForward(buf, xOff, wOff, biasOff | -1, yOff, cout, ...geometry): y = conv2d(x, w) + bias, no im2col. */
+/* convForward(buf, xOff, wOff, biasOff | -1, relu, yOff, cout, ...geometry): y = act(conv2d(x, w) + bias),
+   act = relu when relu != 0; no im2col. */
 static napi_value js_conv_forward(napi_env env, napi_callback_info info) {
   call_ctx c;
-  if (!begin(&c, env, info, 18)) return NULL;
-  const int cout = (int)num(&c, 5);
-  window_geom g = geom(&c, 6);
+  if (!begin(&c, env, info, 19)) return NULL;
+  const int relu = num(&c, 4) != 0, cout = (int)num(&c, 6);
+  window_geom g = geom(&c, 7);
   float *x = region(&c, 1, IN_SIZE(g)), *w = region(&c, 2, FILTER_SIZE(g, cout)),
-        *bias = num(&c, 3) < 0 ? NULL : region(&c, 3, cout), *y = region(&c, 4, OUT_CH_SIZE(g, cout));
+        *bias = num(&c, 3) < 0 ? NULL : region(&c, 3, cout), *y = region(&c, 5, OUT_CH_SIZE(g, cout));
   if (c.failed) return NULL;
-  return direct_result(&c, conv_direct_forward(x, w, bias, y, cout, &g, conv_threads(&g, cout)));
+  return direct_result(&c, conv_direct_forward(x, w, bias, relu, y, cout, &g, conv_threads(&g, cout)));
 }
 
 /* convFilterGrad(buf, xOff, dyOff, dwOff, cout, ...geometry): dw of conv2d, no im2col. */

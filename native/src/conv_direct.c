@@ -17,6 +17,7 @@
 #endif
 
 typedef float v8 __attribute__((vector_size(32)));
+typedef int vi8 __attribute__((vector_size(32)));
 
 #define ROUND_UP(a, b) (((a) + (b)-1) / (b) * (b))
 
@@ -60,9 +61,9 @@ static int use_avx2(void) {
 #define DISPATCH(fn, ...) fn##_base(__VA_ARGS__)
 #endif
 
-int conv_direct_forward(const float *x, const float *w, const float *bias, float *y, int cout, const window_geom *g,
-                        int threads) {
-  return DISPATCH(conv_direct_forward, x, w, bias, y, cout, g, threads);
+int conv_direct_forward(const float *x, const float *w, const float *bias, int relu, float *y, int cout,
+                        const window_geom *g, int threads) {
+  return DISPATCH(conv_direct_forward, x, w, bias, relu, y, cout, g, threads);
 }
 
 int conv_direct_filter_grad(const float *x, const float *dy, float *dw, int cout, const window_geom *g,

@@ -4,11 +4,11 @@
 
 #include "conv_ops.h"
 
-/* y[b,oy,ox,co] = sum_{ky,kx,ci} x[b, oy*sh-pt+ky, ox*sw-pl+kx, ci] * w[ky,kx,ci,co] (0 outside) + bias[co].
-   g describes x and the output size; w is [kh,kw,c,cout]; bias may be NULL. Returns 0, or -1 when
-   out of memory. */
-int conv_direct_forward(const float *x, const float *w, const float *bias, float *y, int cout, const window_geom *g,
-                        int threads);
+/* y[b,oy,ox,co] = act(sum_{ky,kx,ci} x[b, oy*sh-pt+ky, ox*sw-pl+kx, ci] * w[ky,kx,ci,co] (0 outside) + bias[co]),
+   act = relu when `relu`, else the identity. g describes x and the output size; w is [kh,kw,c,cout];
+   bias may be NULL. Returns 0, or -1 when out of memory. */
+int conv_direct_forward(const float *x, const float *w, const float *bias, int relu, float *y, int cout,
+                        const window_geom *g, int threads);
 
 /* dw[ky,kx,ci,co] = sum_{b,oy,ox} x[b, oy*sh-pt+ky, ox*sw-pl+kx, ci] * dy[b,oy,ox,co] (dw overwritten). */
 int conv_direct_filter_grad(const float *x, const float *dy, float *dw, int cout, const window_geom *g,

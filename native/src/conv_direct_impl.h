@@ -46,7 +46,7 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
    lands in the next pixel's first channels, stored right after); otherwise through a bounce buffer. */
 #define FORWARD_TILE(NAME, R, NV)                                                                         \
   static void NAME(const float *a, int rowlen, int kh, int kwc, int xstep, const float *w, int coutp,   \
-                   const float *bias, float *y, int ystride, int rows, int cols, int spill) {           \
+                   const float *bias, int relu, float *y, int ystride, int rows, int cols, int spill) { \
     v8 acc[R][NV];                                                                                       \
     for (int r = 0; r < R; r++)                                                                          \
       for (int v = 0; v < NV; v++) acc[r][v] = SFX(ld)(bias + 8 * v);                                    \
@@ -62,6 +62,9 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
         }                                                                                                \
       }                                                                                                  \
     }                                                                                                    \
+    if (relu)                                                                                            \
+      for (int r = 0; r < R; r++)                                                                        \
+        for (int v = 0; v < NV; v++) acc[r][v] = (v8)((vi8)acc[r][v] & (acc[r][v] > 0.0f));              \
     for (int r = 0; r < rows; r++) {                                                                     \
       float *yr = y + (size_t)r * ystride;                                                               \
       if (cols == 8 * NV || spill || r + 1 < rows) {                                                     \
@@ -79,8 +82,8 @@ FORWARD_TILE(SFX(forward_tile_r6v2), 6, 2)
 FORWARD_TILE(SFX(forward_tile_r4v3), 4, 3)
 FORWARD_TILE(SFX(forward_tile_r3v4), 3, 4)
 
-typedef void (*SFX(forward_tile_fn))(const float *, int, int, int, int, const float *, int, const float *, float *,
-                                     int, int, int, int);
+typedef void (*SFX(forward_tile_fn))(const float *, int, int, int, int, const float *, int, const float *, int,
+                                     float *, int, int, int, int);
 
 /* acc[KB, 8*NV] += sum_{oy,ox} a[(oy*sh)*rowlen + ox*xstep + j] * d[(oy*ow + ox)*dstride + 0..8*NV).
    With dstride < 8*NV the lanes past a pixel's channels read the next pixel's: they only feed
@@ -114,7 +117,7 @@ FILTER_TILE(SFX(filter_tile_k3v4), 3, 4)
 
 typedef void (*SFX(filter_tile_fn))(const float *, int, int, int, int, const float *, int, int, float *);
 
-static int SFX(conv_direct_forward)(const float *x, const float *w, const float *bias, float *y, int cout,
+static int SFX(conv_direct_forward)(const float *x, const float *w, const float *bias, int relu, float *y, int cout,
                                     const window_geom *g, int threads) {
   static const SFX(forward_tile_fn) tiles[] = {SFX(forward_tile_r8v1), SFX(forward_tile_r6v2), SFX(forward_tile_r4v3),
                                           SFX(forward_tile_r3v4)};
@@ -158,7 +161,7 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, const float 
           const int spill = coutp == cb_step && ox0 + rows < g->ow;
           for (int cb = 0; cb < coutp; cb += cb_step) {
             const int cols = cout - cb < cb_step ? cout - cb : cb_step;
-            tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, biasp + cb,
+            tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, biasp + cb, relu,
                  yrow + (size_t)ox0 * cout + cb, cout, rows, cols, spill);
           }
         }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { asDenseBias } from './fusedLayers.js';
 
 /**
  * The theory's two-layer ReLU network of width m with one output logit:
@@ -32,13 +33,16 @@ export function buildTwoLayer(width: number, inputShape: readonly number[], seed
   const model = tf.sequential({
     layers: [
       ...first,
-      tf.layers.dense({
-        units: width,
-        useBias: false,
-        activation: 'relu',
-        kernelInitializer: 'zeros',
-        name: 'hidden',
-      }),
+      // relu(x W) as one kernel (see asDenseBias)
+      asDenseBias(
+        tf.layers.dense({
+          units: width,
+          useBias: false,
+          activation: 'relu',
+          kernelInitializer: 'zeros',
+          name: 'hidden',
+        }),
+      ),
       tf.layers.dense({
         units: 1,
         useBias: false,
