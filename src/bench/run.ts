@@ -10,16 +10,23 @@ export interface BenchRow {
 }
 
 /**
- * Time a workload: `warmup` untimed steps, then `steps` timed ones (stopping early once
- * `maxSeconds` have passed, after at least 3); reports the median step time.
+ * Time a workload: at least `warmup` untimed steps and `warmupSeconds` of them (the JIT, the heap's
+ * growth and the BLAS threads settle over the first steps), then `steps` timed ones (stopping early
+ * once `maxSeconds` have passed, after at least 3); reports the median step time.
  */
 export function runWorkload(
   w: Workload,
-  opts: { warmup: number; steps: number; maxSeconds: number },
+  opts: { warmup: number; warmupSeconds?: number; steps: number; maxSeconds: number },
 ): BenchRow {
   const { step, dispose } = w.setup();
   try {
-    for (let i = 0; i < opts.warmup; i++) step();
+    const warmStart = performance.now();
+    for (
+      let i = 0;
+      i < opts.warmup || (performance.now() - warmStart) / 1000 < (opts.warmupSeconds ?? 0);
+      i++
+    )
+      step();
     const times: number[] = [];
     const start = performance.now();
     while (times.length < opts.steps) {

@@ -12,6 +12,7 @@ interface BenchFlags {
   only?: string;
   steps: number;
   warmup: number;
+  warmupSeconds: number;
   maxSeconds: number;
   compare?: string;
 }
@@ -43,13 +44,19 @@ export function register(program: Command): void {
       '--only <names>',
       'comma-separated workload names to run (a name that is not exact matches as a substring)',
     )
-    .option('--steps <n>', 'timed steps per workload (median reported)', parseNumberOption('--steps'), 10)
-    .option('--warmup <n>', 'untimed warm-up steps', parseNumberOption('--warmup'), 2)
+    .option('--steps <n>', 'timed steps per workload (median reported)', parseNumberOption('--steps'), 30)
+    .option('--warmup <n>', 'untimed warm-up steps (at least)', parseNumberOption('--warmup'), 3)
+    .option(
+      '--warmup-seconds <s>',
+      'untimed warm-up time per workload (at least)',
+      parseNumberOption('--warmup-seconds'),
+      1,
+    )
     .option(
       '--max-seconds <s>',
       'stop timing a workload after this long (at least 3 steps)',
       parseNumberOption('--max-seconds'),
-      20,
+      4,
     )
     .option('--compare <torch.json>', 'print the ratio against the JSON written by torch_reference.py --json')
     .action(async (f: BenchFlags) => {
@@ -70,7 +77,12 @@ export function register(program: Command): void {
       const path = `${backend.backend}${backend.native ? '+openblas' : ''}`;
       if (!toStdout) console.log(`backend: ${path}`);
       for (const w of selected) {
-        const row = runWorkload(w, { warmup: f.warmup, steps: f.steps, maxSeconds: f.maxSeconds });
+        const row = runWorkload(w, {
+          warmup: f.warmup,
+          warmupSeconds: f.warmupSeconds,
+          steps: f.steps,
+          maxSeconds: f.maxSeconds,
+        });
         const ref = torch?.[w.name];
         const full: BenchRow & { torchSamplesPerSecond?: number; ratio?: number } = ref
           ? { ...row, torchSamplesPerSecond: ref, ratio: row.samplesPerSecond / ref }
