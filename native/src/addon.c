@@ -10,6 +10,7 @@
 
 #include "conv_direct.h"
 #include "conv_ops.h"
+#include "two_layer.h"
 
 #define MAX_ARGS 20
 
@@ -246,6 +247,29 @@ static napi_value js_sgd(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* twoLayerStep(buf, xOff, yOff, wOff, aOff, hOff, batch, d, m, lr, scale) -> [summed loss, correct]:
+   one fused SGD step of the two-layer net, W updated in place (two_layer.c). */
+static napi_value js_two_layer_step(napi_env env, napi_callback_info info) {
+  call_ctx c;
+  if (!begin(&c, env, info, 11)) return NULL;
+  const int batch = (int)num(&c, 6), d = (int)num(&c, 7), m = (int)num(&c, 8);
+  const float lr = (float)num(&c, 9), scale = (float)num(&c, 10);
+  float *x = region(&c, 1, (double)batch * d), *w = region(&c, 3, (double)d * m), *a = region(&c, 4, m),
+        *h = region(&c, 5, (double)batch * m);
+  int32_t *y = (int32_t *)region(&c, 2, batch);
+  if (c.failed) return NULL;
+  double out[2];
+  use_threads_for((double)batch * d * m);
+  two_layer_step(x, y, w, a, h, batch, d, m, lr, scale, out);
+  napi_value arr, v;
+  napi_create_array_with_length(env, 2, &arr);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_create_double(env, out[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
 /* flipFilter(buf, wOff, outOff, kh, kw, c, cout) */
 static napi_value js_flip_filter(napi_env env, napi_callback_info info) {
   call_ctx c;
@@ -314,6 +338,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", NULL, js_conv_input_grad, NULL, NULL, NULL, napi_default, NULL},
       {"maxPool", NULL, js_max_pool, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, js_max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"twoLayerStep", NULL, js_two_layer_step, NULL, NULL, NULL, napi_default, NULL},
       {"sgd", NULL, js_sgd, NULL, NULL, NULL, napi_default, NULL},
       {"flipFilter", NULL, js_flip_filter, NULL, NULL, NULL, napi_default, NULL},
       {"biasAdd", NULL, js_bias_add, NULL, NULL, NULL, napi_default, NULL},

@@ -55,6 +55,22 @@ export interface HeapOps {
     momentum: number,
     weightDecay: number,
   ) => void;
+  /**
+   * One fused minibatch SGD step of the theory's two-layer net (native only, native/src/two_layer.c):
+   * x [batch, d], int32 labels y in {0, 1}, w [d, m] updated IN PLACE, a [m], scratch h [batch, m].
+   * Returns the batch's summed logistic loss and its number of correct signs, before the update.
+   */
+  readonly twoLayerStep?: (
+    be: WasmBackend,
+    x: number,
+    y: number,
+    w: number,
+    a: number,
+    h: number,
+    dims: { batch: number; d: number; m: number },
+    lr: number,
+    scale: number,
+  ) => [number, number];
   /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co] (the filter of a stride-1 conv's input gradient). */
   flipFilter(be: WasmBackend, w: number, out: number, kh: number, kw: number, c: number, cout: number): void;
   /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x (y a separate array). */
@@ -112,6 +128,8 @@ export function nativeOps(addon: NativeAddon): HeapOps {
     maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
     maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
     colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),
+    twoLayerStep: (be, x, y, w, a, h, { batch, d, m }, lr, scale) =>
+      addon.twoLayerStep(heapBuffer(be), x, y, w, a, h, batch, d, m, lr, scale),
     sgd: (be, outW, outV, w, g, v, n, lr, momentum, wd) =>
       addon.sgd(heapBuffer(be), outW, outV, w, g, v, n, lr, momentum, wd),
     flipFilter: (be, w, out, kh, kw, c, cout) => addon.flipFilter(heapBuffer(be), w, out, kh, kw, c, cout),

@@ -57,6 +57,20 @@ export interface NativeAddon {
   ): void;
   maxPool(buf: ArrayBuffer, xOff: number, yOff: number, ...geom: number[]): void;
   maxPoolGrad(buf: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, ...geom: number[]): void;
+  /** One fused SGD step of the two-layer net, W in place (native/src/two_layer.c); returns [summed loss, correct]. */
+  twoLayerStep(
+    buf: ArrayBuffer,
+    xOff: number,
+    yOff: number,
+    wOff: number,
+    aOff: number,
+    hOff: number,
+    batch: number,
+    d: number,
+    m: number,
+    lr: number,
+    scale: number,
+  ): [number, number];
   /** One SGD step over n floats (see sgd_update in native/src/conv_ops.h); outputs may alias w / v. */
   sgd(
     buf: ArrayBuffer,

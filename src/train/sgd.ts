@@ -19,6 +19,11 @@ export class Sgd {
     private readonly weightDecay = 0,
   ) {}
 
+  /** The learning rate when this is plain SGD (no momentum, no weight decay), else null. */
+  plainLearningRate(): number | null {
+    return this.momentum === 0 && this.weightDecay === 0 ? this.lr : null;
+  }
+
   /**
    * Apply one update to every variable of `vars` with its gradient in `grads` (keyed by variable name).
    * On the wasm backend each variable's update is one pass (fusedSgdUpdate, in place when the

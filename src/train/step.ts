@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchLoss } from './losses.js';
 import type { Sgd } from './sgd.js';
+import { twoLayerBatchStep } from './twoLayerBatch.js';
 import type { LossKind } from './types.js';
 
 /** What one SGD step reports about its batch (both owned by the caller). */
@@ -15,6 +16,7 @@ export interface StepResult {
  * One minibatch SGD step, as `train` runs it: forward in training mode, the mean per-sample loss
  * (perSampleLoss, through batchLoss) of the batch, its gradients with respect to `vars`, then the optimizer's update.
  * `xb` is a batch of inputs, `yb` its class indices (int32). The benchmark times this same function.
+ * The theory's two-layer net with plain SGD takes a fused path (twoLayerBatch.ts) with the same update.
  */
 export function sgdStep(
   model: tf.LayersModel,
@@ -24,6 +26,8 @@ export function sgdStep(
   yb: tf.Tensor,
   kind: LossKind,
 ): StepResult {
+  const fused = twoLayerBatchStep(model, vars, optimizer, xb, yb, kind);
+  if (fused) return fused;
   return tf.tidy(() => {
     let correct: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {

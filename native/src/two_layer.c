@@ -1,0 +1,41 @@
+/*
+ * One minibatch SGD step of the theory's two-layer ReLU net on the logistic loss (mean over the
+ * batch, no momentum or weight decay), f(x) = scale * sum_s a_s relu(w_s . x), with W = [w_1 .. w_m]
+ * stored as the tfjs kernel [d, m]:
+ *
+ *   H = X W                                     (one sgemm, [B, m])
+ *   f_i = scale * sum_s a_s relu(H_is);  z_i = s_i f_i with s_i = 2 y_i - 1
+ *   loss_i = softplus(-z_i);  g_i = dloss_i/df_i / B = -s_i sigmoid(-z_i) / B
+ *   dZ_is = g_i * scale * a_s * [H_is > 0]      (written over H)
+ *   W <- W - lr X^T dZ                          (one sgemm, alpha -lr, beta 1: no gradient buffer)
+ *
+ * the same update as the generic tfjs path (forward, tape, gradient, SGD), in two products and one
+ * pass over [B, m].
+ */
+#include "two_layer.h"
+
+#include <cblas.h>
+#include <math.h>
+
+void two_layer_step(const float *x, const int32_t *y, float *w, const float *a, float *h, int batch, int d, int m,
+                    float lr, float scale, double *out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, m, d, 1.0f, x, d, w, m, 0.0f, h, m);
+  double loss = 0, correct = 0;
+#pragma omp parallel for schedule(static) reduction(+ : loss, correct) if ((double)batch * m > 1.0e5)
+  for (int i = 0; i < batch; i++) {
+    float *hi = h + (size_t)i * m;
+    float f = 0;
+    for (int s = 0; s < m; s++) f += a[s] * (hi[s] > 0.f ? hi[s] : 0.f);
+    f *= scale;
+    const double sign = y[i] == 1 ? 1.0 : -1.0, z = sign * f;
+    /* softplus(-z) and sigmoid(-z), stable for large |z| */
+    loss += (z < 0 ? -z : 0) + log1p(exp(-fabs(z)));
+    correct += z > 0;
+    const double sig = z >= 0 ? exp(-z) / (1 + exp(-z)) : 1 / (1 + exp(z));
+    const float g = (float)(-sign * sig / batch) * scale;
+    for (int s = 0; s < m; s++) hi[s] = hi[s] > 0.f ? g * a[s] : 0.f;
+  }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, batch, -lr, x, d, h, m, 1.0f, w, m);
+  out[0] = loss;
+  out[1] = correct;
+}
