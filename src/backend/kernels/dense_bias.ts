@@ -10,7 +10,7 @@ export const DENSE_BIAS = 'PoisonlabDenseBias';
 export function denseBiasKernel(args: KernelArgs): tf.TensorInfo {
   const be = args.backend as WasmBackend;
   const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
-  const relu = (args.attrs ?? {}).activation === 'relu';
+  const relu = args.attrs?.activation === 'relu';
   const [m, k] = x.shape as [number, number];
   const [k2, n] = w.shape as [number, number];
   if (
