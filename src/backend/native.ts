@@ -108,7 +108,7 @@ export interface NativeAddon {
     preluLen: number,
   ): void;
   colSum(buf: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number): void;
-  /** Most OpenBLAS threads a product may use; products under `minMacs` multiply-adds (default 6e7) run on one. */
+  /** Most OpenBLAS threads a product may use; products under `minMacs` multiply-adds (default 1e7) run on one. */
   setThreads(n: number, minMacs?: number): void;
   getThreads(): number;
   config(): string;
