@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo, initBackend } from './index.js';
 import { availableBytes, WASM_HEAP_LIMIT_BYTES } from './memory.js';
-import { nativeLoadError } from './native.js';
+import { loadNative, nativeLoadError } from './native.js';
 
 /** What `poisonlab doctor` reports about the compute backend. */
 export interface DoctorReport {
   backend: string;
   native: boolean;
   blasThreads: number | null;
+  /** OpenBLAS's build and the kernel set (core type) it runs, when the addon is in use. */
+  blas: string | null;
   kernels: string[];
   note: string | null;
   /** GFLOP/s of a 256x784 . 784x4096 product, plain and with both operands transposed. */
@@ -47,6 +49,7 @@ export async function doctorReport(opts: { reps?: number } = {}): Promise<Doctor
     backend: info.backend,
     native: info.native,
     blasThreads: info.blasThreads ?? null,
+    blas: info.native ? (loadNative()?.config() ?? null) : null,
     kernels: info.kernels,
     note: info.note ?? (info.native ? null : nativeLoadError() || null),
     gflops: {

@@ -49,6 +49,7 @@ export function register(program: Command): void {
       if (f.json) return printJson(r);
       console.log(`backend      ${r.backend}${r.native ? ' + OpenBLAS (native addon)' : ' (pure wasm)'}`);
       if (r.blasThreads !== null) console.log(`blas threads ${r.blasThreads}`);
+      if (r.blas) console.log(`blas         ${r.blas}`);
       if (r.note) console.log(`note         ${r.note}`);
       console.log(`kernels      ${r.kernels.join(', ')}`);
       console.log(
