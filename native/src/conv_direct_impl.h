@@ -43,7 +43,7 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
 
 /* y[r*ystride + 0..cols) = bias + sum_{ky,k} a[ky*rowlen + r*xstep + k] * w[(ky*kwc + k)*coutp + 0..8*NV)
    for r < rows. A pixel whose channels end mid-vector is stored whole when `spill` allows (its tail
-   lands in the next pixel's first channels, stored right after); otherwise through a bounce buffer. */
+   lands in the next pixel's first channels, stored right after; see the caller); else via a bounce buffer. */
 #define FORWARD_TILE(NAME, R, NV)                                                                         \
   static void NAME(const float *a, int rowlen, int kh, int kwc, int xstep, const float *w, int coutp,   \
                    const float *bias, int relu, float *y, int ystride, int rows, int cols, int spill) { \
@@ -67,7 +67,7 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
         for (int v = 0; v < NV; v++) acc[r][v] = (v8)((vi8)acc[r][v] & (acc[r][v] > 0.0f));              \
     for (int r = 0; r < rows; r++) {                                                                     \
       float *yr = y + (size_t)r * ystride;                                                               \
-      if (cols == 8 * NV || spill || r + 1 < rows) {                                                     \
+      if (cols == 8 * NV || spill > 0 || (spill == 0 && r + 1 < rows)) {                                 \
         for (int v = 0; v < NV; v++) SFX(st)(yr + 8 * v, acc[r][v]);                                    \
       } else {                                                                                           \
         float t[8 * NV];                                                                                 \
@@ -157,8 +157,10 @@ static int SFX(conv_direct_forward)(const float *x, const float *w, const float 
         for (int ox0 = 0; ox0 < g->ow; ox0 += R) {
           const int rows = g->ow - ox0 < R ? g->ow - ox0 : R;
           /* with one channel block, a whole-vector store may run into the next pixel of this row,
-             which is stored later; never past the row (another thread may own the next image) */
-          const int spill = coutp == cb_step && ox0 + rows < g->ow;
+             which is stored later (1: even from the tile's last pixel; 0: not from that one, as the
+             row ends there and another thread may own the next image); with several blocks a pixel's
+             later blocks are stored after its neighbour's first, so never (-1) */
+          const int spill = coutp != cb_step ? -1 : ox0 + rows < g->ow;
           for (int cb = 0; cb < coutp; cb += cb_step) {
             const int cols = cout - cb < cb_step ? cout - cb : cb_step;
             tile(arow + (size_t)ox0 * g->sw * g->c, p.rowlen, g->kh, kwc, g->sw * g->c, wp + cb, coutp, biasp + cb, relu,
