@@ -33,10 +33,11 @@ function overrideCall(
 ): tf.layers.Layer {
   const own = layer.call.bind(layer);
   const internals = layer as unknown as LayerInternals;
+  // fixed at construction: read once here, not through getConfig() on every forward
+  const act = fusedActivation(layer);
   layer.call = (inputs, kwargs) => {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     if (!fits(x) || x.dtype !== 'float32') return own(inputs, kwargs);
-    const act = fusedActivation(layer);
     return tf.tidy(() => (act ? fast(x, act) : internals.activation.apply(fast(x, 'linear'))));
   };
   return layer;

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import type { DirectConvOps } from '../heap_ops.js';
-import { ACTIVATION_CODES, geomFromInfo, type WindowGeom } from '../window_geom.js';
+import { geomFromInfo, type WindowGeom } from '../window_geom.js';
 import { keepCol, takeCol } from './col_cache.js';
-import { applyEpilogue } from './epilogue.js';
+import { applyEpilogue, biasRelu } from './epilogue.js';
 import { COL_CHUNK_FLOATS, directConvEnabled, heapOps, runShipped } from './state.js';
 
 // Convolutions as matrix products (NHWC, dilation 1). With K = kh*kw*cin and the filter
@@ -97,21 +97,20 @@ export function conv2dOnHeap(
   const out = makeFloatOutput(be, [g.n, g.oh, g.ow, cout]);
   const ops = heapOps();
   const w = offsetOf(be, filter);
-  const direct = isPointwise(g) ? null : directFor(g, cout);
+  const direct = directFor(g, cout);
   if (direct) {
     // the direct kernel adds the bias (and applies relu) as it stores each tile
     direct.forward(be, offsetOf(be, x), w, bias ? offsetOf(be, bias) : -1, relu, out.off, cout, g);
     return out.info;
   }
-  const rows = g.n * g.oh * g.ow;
-  const withBias = (y: tf.TensorInfo) => {
-    const act = relu ? ACTIVATION_CODES.relu : ACTIVATION_CODES.linear;
-    if (bias || relu) ops.biasAct(be, out.off, rows, cout, bias ? offsetOf(be, bias) : -1, act, 0, -1, 1);
-    return y;
+  // the product paths below, then bias and relu in one pass over y
+  const finish = () => {
+    biasRelu(be, out.off, g.n * g.oh * g.ow, cout, bias, relu);
+    return out.info;
   };
   if (isPointwise(g)) {
     ops.gemm(be, false, false, g.n * g.h * g.w, cout, K, offsetOf(be, x), w, out.off, 0);
-    return withBias(out.info);
+    return finish();
   }
   const colBytes = g.n * g.oh * g.ow * K * 4;
   if (colBytes <= COL_CHUNK_FLOATS * 4) {
@@ -125,7 +124,7 @@ export function conv2dOnHeap(
       throw e;
     }
     if (!keepCol(be, x.dataId, g, col, colBytes)) heapFree(be, col);
-    return withBias(out.info);
+    return finish();
   }
   forChunks(be, g, (n0, count, col) => {
     const xo = offsetOf(be, x) + n0 * g.h * g.w * g.c * 4;
@@ -143,7 +142,7 @@ export function conv2dOnHeap(
       0,
     );
   });
-  return withBias(out.info);
+  return finish();
 }
 
 /** Conv2D for 'wasm' (NHWC, dilation 1; anything else goes to the shipped kernel). */

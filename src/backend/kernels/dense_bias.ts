@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import { ACTIVATION_CODES } from '../window_geom.js';
+import { biasRelu } from './epilogue.js';
 import { heapOps, type KernelArgs } from './state.js';
 
 /** Kernel name of a dense layer's act(x . w + b) with per-input gradients (src/backend/layer_ops.ts). */
@@ -26,19 +26,7 @@ export function denseBiasKernel(args: KernelArgs): tf.TensorInfo {
   if (bias && tf.util.sizeFromShape(bias.shape) !== n)
     throw new Error(`dense layer: expected a bias of ${n} values, got [${bias.shape}]`);
   const out = makeFloatOutput(be, [m, n]);
-  const ops = heapOps();
-  ops.gemm(be, false, false, m, n, k, offsetOf(be, x), offsetOf(be, w), out.off, 0);
-  if (bias || relu)
-    ops.biasAct(
-      be,
-      out.off,
-      m,
-      n,
-      bias ? offsetOf(be, bias) : -1,
-      relu ? ACTIVATION_CODES.relu : ACTIVATION_CODES.linear,
-      0,
-      -1,
-      1,
-    );
+  heapOps().gemm(be, false, false, m, n, k, offsetOf(be, x), offsetOf(be, w), out.off, 0);
+  biasRelu(be, out.off, m, n, bias, relu);
   return out.info;
 }

@@ -62,3 +62,20 @@ export function applyEpilogue(
   );
   return out;
 }
+
+/**
+ * out[r, j] = act(out[r, j] + bias[j]) in place over a [rows, cols] output, act relu or the identity,
+ * bias a vector of `cols` values or none: the epilogue of the project's one-kernel layers.
+ */
+export function biasRelu(
+  be: WasmBackend,
+  out: number,
+  rows: number,
+  cols: number,
+  bias: tf.TensorInfo | undefined,
+  relu: boolean,
+): void {
+  if (!bias && !relu) return;
+  const act = relu ? ACTIVATION_CODES.relu : ACTIVATION_CODES.linear;
+  heapOps().biasAct(be, out, rows, cols, bias ? offsetOf(be, bias) : -1, act, 0, -1, 1);
+}

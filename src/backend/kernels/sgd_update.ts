@@ -1,14 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import { simdLoops } from '../simd.js';
+import { type SimdLoops, simdLoops } from '../simd.js';
 import { forgetCol } from './col_cache.js';
 import { heapOps, type KernelArgs } from './state.js';
 
+/** The update as one fast pass over the heap: the addon's when loaded, else the wasm SIMD loop, else null. */
+function fastSgdPass(be: WasmBackend): SimdLoops['sgd'] | null {
+  const native = heapOps().sgd;
+  if (native) return (...args) => native(be, ...args);
+  return simdLoops(be)?.sgd ?? null;
+}
+
 /**
  * PoisonlabSgdUpdate for 'wasm': inputs w, g (and v with momentum), attrs lr, momentum,
- * weightDecay; outputs [w'] or [w', v'] in fresh tensors, in one pass over the heap (native and
- * threaded with the addon, else SIMD when available) instead of two to four elementwise kernels per variable. Same float32 operations in
- * the same order as the tfjs formula of train/sgd.ts, so the same bits.
+ * weightDecay; outputs [w'] or [w', v'] in fresh tensors, in one pass over the heap (fastSgdPass, else
+ * JS) instead of two to four elementwise kernels per variable. Same float32 operations in the same
+ * order as the tfjs formula of train/sgd.ts, so the same bits.
  */
 export function sgdUpdateKernel(args: KernelArgs): tf.TensorInfo[] {
   const be = args.backend as WasmBackend;
@@ -19,10 +26,8 @@ export function sgdUpdateKernel(args: KernelArgs): tf.TensorInfo[] {
   const outW = makeFloatOutput(be, [...w.shape]);
   const outV = momentum > 0 ? makeFloatOutput(be, [...w.shape]) : undefined;
   const [wo, go, vo] = [offsetOf(be, w), offsetOf(be, g), v && momentum > 0 ? offsetOf(be, v) : 0];
-  const native = heapOps().sgd;
-  const loops = native ? null : simdLoops(be);
-  if (native) native(be, outW.off, outV?.off ?? 0, wo, go, vo, n, lr, momentum, weightDecay);
-  else if (loops) loops.sgd(outW.off, outV?.off ?? 0, wo, go, vo, n, lr, momentum, weightDecay);
+  const pass = fastSgdPass(be);
+  if (pass) pass(outW.off, outV?.off ?? 0, wo, go, vo, n, lr, momentum, weightDecay);
   else
     sgdJs(
       heapF32(be),
@@ -52,15 +57,13 @@ export function sgdUpdateInPlace(
   v: tf.TensorInfo | undefined,
   attrs: { lr: number; momentum: number; weightDecay: number },
 ): boolean {
-  const native = heapOps().sgd;
-  const loops = native ? null : simdLoops(be);
-  if ((!native && !loops) || be.refCount(w.dataId) !== 1 || (v && be.refCount(v.dataId) !== 1)) return false;
+  const pass = fastSgdPass(be);
+  if (!pass || be.refCount(w.dataId) !== 1 || (v && be.refCount(v.dataId) !== 1)) return false;
   forgetCol(be, w.dataId); // a conv's kept im2col of w (w as a conv input) would go stale
   const wo = offsetOf(be, w);
   const vo = v ? offsetOf(be, v) : 0;
   const n = tf.util.sizeFromShape(w.shape);
-  if (native) native(be, wo, vo, wo, offsetOf(be, g), vo, n, attrs.lr, attrs.momentum, attrs.weightDecay);
-  else loops?.sgd(wo, vo, wo, offsetOf(be, g), vo, n, attrs.lr, attrs.momentum, attrs.weightDecay);
+  pass(wo, vo, wo, offsetOf(be, g), vo, n, attrs.lr, attrs.momentum, attrs.weightDecay);
   return true;
 }
 
