@@ -151,6 +151,7 @@ export function runPerturbationAttack(
         budget,
         deltaNormSum: measured.sum,
         deltaNormMax: measured.max,
+        budgetSpent: budgetSpent(regime, measured.sum, n, budget),
         samplesChanged: measured.changed,
         labelsFlipped: 0,
         surrogateBefore: before,
@@ -162,6 +163,14 @@ export function runPerturbationAttack(
     x.dispose();
     y.dispose();
   }
+}
+
+/**
+ * The fraction of a perturbation budget spent: regime A's budget is the l2,1 radius C sqrt(n), so
+ * sum ||delta_i|| / (C sqrt(n)); regime B's is per sample, so mean ||delta_i|| / B.
+ */
+export function budgetSpent(regime: Regime, deltaNormSum: number, n: number, budget: number): number {
+  return regime === 'B' ? deltaNormSum / n / budget : deltaNormSum / budget;
 }
 
 /** ||poisoned_i - clean_i||_2 per sample (float64 sums), their sum and max, and how many are non-zero. */

@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { createAttack } from '../attacks/index.js';
+import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
 import { type Dataset, type DatasetSplit, numClasses, numSamples, take } from '../data/dataset.js';
@@ -54,7 +55,8 @@ async function loadData(ctx: TaskContext): Promise<DatasetSplit> {
 }
 
 function surrogatePath(ctx: TaskContext): string {
-  return ctx.config.surrogate?.path ?? sweepPaths(ctx.out).surrogate;
+  const given = ctx.config.surrogate?.path;
+  return given !== undefined ? resolveSurrogatePath(given) : sweepPaths(ctx.out).surrogate;
 }
 
 async function runSurrogate(

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { aggregate, type CellStats } from '../report/aggregate.js';
 import { check, PoisonlabError } from '../util/errors.js';
 import { configHash, type ExperimentConfig } from './config.js';
@@ -88,8 +89,10 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     const surrogatePath = config.surrogate?.path;
     const surrogateNeeded =
       needsSurrogate(poisons) && surrogatePath === undefined && !existsSync(paths.surrogate);
-    if (surrogatePath !== undefined && needsSurrogate(poisons))
-      check(existsSync(surrogatePath), `surrogate.path: ${surrogatePath} does not exist`);
+    if (surrogatePath !== undefined && needsSurrogate(poisons)) {
+      const file = resolveSurrogatePath(surrogatePath);
+      check(existsSync(file), `surrogate.path: ${file} does not exist`);
+    }
     const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), Math.max(1, todo.length)));
     opts.onEvent?.({
       type: 'plan',

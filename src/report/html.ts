@@ -1,5 +1,6 @@
 import { describeFolds, type ExperimentConfig } from '../experiments/config.js';
 import { bestWidths, type CellStats, compareLabels } from './aggregate.js';
+import type { PoisonStats } from './poisons.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -13,6 +14,7 @@ export function reportHtml(
   hash: string,
   cells: readonly CellStats[],
   svg: string,
+  extra: { verdicts?: readonly string[]; poisons?: readonly PoisonStats[] } = {},
 ): string {
   const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
   const labels = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
@@ -30,6 +32,17 @@ export function reportHtml(
     .join('\n');
   const best = bestWidths(cells)
     .map((b) => `<tr><th>${esc(b.label)}</th><td>${b.width}</td><td>${pct(b.mean)} ± ${pct(b.std)}</td></tr>`)
+    .join('\n');
+  const verdicts = (extra.verdicts ?? []).map((v) => `<li>${esc(v)}</li>`).join('\n');
+  const poisons = (extra.poisons ?? [])
+    .map((p) => {
+      const spent = p.budgetSpent ? `${(100 * p.budgetSpent.mean).toFixed(1)} %` : '–';
+      const sur =
+        p.surrogateBefore !== undefined && p.surrogateAfter !== undefined
+          ? `${pct(p.surrogateBefore)} → ${pct(p.surrogateAfter)}`
+          : '–';
+      return `<tr><th>${esc(p.label)}</th><td>${p.count}</td><td>${spent}</td><td>${p.deltaNormSum.toFixed(1)}</td><td>${Math.round(p.labelsFlipped)}</td><td>${sur}</td></tr>`;
+    })
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>poisonlab: ${esc(config.name)}</title>
@@ -50,6 +63,8 @@ ${rows}
 <table><tr><th>regime</th><th>width</th><th>accuracy (%)</th></tr>
 ${best}
 </table>
+${verdicts ? `<h2>Interior maximum per regime</h2>\n<p>Seen when the best width beats both the narrowest and the widest by at least two standard errors of the difference, with at least 3 repetitions.</p>\n<ul>${verdicts}</ul>` : ''}
+${poisons ? `<h2>Poisons</h2>\n<p>Budget spent: A, sum ‖δ<sub>i</sub>‖ / (C √n); B, mean ‖δ<sub>i</sub>‖ / B (mean over repetitions).</p>\n<table><tr><th>regime</th><th>poisons</th><th>budget spent</th><th>sum ‖δ‖</th><th>labels flipped</th><th>surrogate accuracy (%) clean → poisoned</th></tr>\n${poisons}\n</table>` : ''}
 </body></html>
 `;
 }

@@ -8,8 +8,9 @@ import { aggregate, bestWidths, type CellStats } from './aggregate.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
 import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
+import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
-import { summaryMarkdown } from './summary.js';
+import { interiorMaxima, summaryMarkdown, verdictLines } from './summary.js';
 import {
   type TheoryOverlay,
   theoryLayers,
@@ -17,6 +18,8 @@ import {
   theoryOverlayFor,
   theorySubtitle,
 } from './theory-overlay.js';
+
+import type { InteriorMaximum } from './verdict.js';
 
 export { aggregate, bestWidths, type CellStats } from './aggregate.js';
 
@@ -28,6 +31,12 @@ export interface ReportResult {
   runs: number;
   cells: CellStats[];
   best: { label: string; width: number; mean: number; std: number }[];
+  /** Per regime: is there an interior maximum (the U), and by what margin. */
+  interiorMaxima: InteriorMaximum[];
+  /** The same as one line per regime, with the paper's figure at these widths on MNIST. */
+  verdicts: string[];
+  /** Per regime: the poisons' budget spent, norms and the surrogate's accuracy on them. */
+  poisons: PoisonStats[];
   files: {
     csv: string;
     summary: string;
@@ -55,10 +64,12 @@ export async function writeReport(dir: string): Promise<ReportResult> {
   const store = SweepStore.open(sweepPaths(dir).db, { readonly: true });
   let stored: ReturnType<SweepStore['getConfig']>;
   let runs: ReturnType<SweepStore['runs']>;
+  let poisonRecords: ReturnType<SweepStore['poisons']>;
   try {
     stored = store.getConfig();
     check(stored, `${store.path}: holds no sweep config (was the sweep started?)`);
     runs = store.runs(stored.hash);
+    poisonRecords = store.poisons(stored.hash);
   } finally {
     store.close();
   }
@@ -110,12 +121,15 @@ export async function writeReport(dir: string): Promise<ReportResult> {
     }
   }
   if (theory) more.theory = join(dir, 'theory.json');
+  const poisons = summarizePoisons(poisonRecords);
+  extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';
   const svg = await renderSvg(ucurveSpec(cells, title, extras));
   writeFileAtomic(files.csv, runsToCsv(runs));
   writeFileAtomic(files.summary, summaryMarkdown(config, hash, cells, runs.length) + extraMarkdown);
   writeFileAtomic(files.svg, svg);
   writeFileAtomic(files.png, svgToPng(svg));
-  writeFileAtomic(files.html, reportHtml(config, hash, cells, svg));
+  const verdicts = verdictLines(config, cells);
+  writeFileAtomic(files.html, reportHtml(config, hash, cells, svg, { verdicts, poisons }));
   return {
     dir,
     configHash: hash,
@@ -123,6 +137,9 @@ export async function writeReport(dir: string): Promise<ReportResult> {
     runs: runs.length,
     cells,
     best: bestWidths(cells),
+    interiorMaxima: interiorMaxima(cells),
+    verdicts,
+    poisons,
     files: { ...files, ...more },
     ...(theory && { theory }),
     ...(samplesize && { samplesize }),

@@ -1,5 +1,7 @@
 import { describeFolds, type ExperimentConfig } from '../experiments/config.js';
 import { bestWidths, type CellStats, compareLabels } from './aggregate.js';
+import { describePaperAt } from './paper-figure.js';
+import { describeInteriorMaximum, type InteriorMaximum, interiorMaximum } from './verdict.js';
 
 const pct = (v: number) => (100 * v).toFixed(2);
 
@@ -18,6 +20,26 @@ export function accuracyTable(cells: readonly CellStats[]): string {
     return `| ${l} | ${vals.join(' | ')} |`;
   });
   return [head, rule, ...rows].join('\n');
+}
+
+/** The interior-maximum test of every regime but clean, in label order. */
+export function interiorMaxima(cells: readonly CellStats[]): InteriorMaximum[] {
+  const labels = [...new Set(cells.map((c) => c.label))].filter((l) => l !== 'clean').sort(compareLabels);
+  return labels.map((l) => interiorMaximum(l, cells)).filter((v): v is InteriorMaximum => v !== undefined);
+}
+
+/**
+ * One line per regime: whether an interior maximum is seen and by what margin, and (MNIST sweeps) what the
+ * paper's figure shows at the same widths.
+ */
+export function verdictLines(config: ExperimentConfig, cells: readonly CellStats[]): string[] {
+  const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
+  const mnist = config.dataset === 'mnist';
+  return interiorMaxima(cells).map((v) => {
+    const regime = cells.find((c) => c.label === v.label)?.regime ?? '';
+    const paper = mnist ? describePaperAt(regime, widths) : undefined;
+    return `${describeInteriorMaximum(v)}${paper ? ` | ${paper}` : ''}`;
+  });
 }
 
 /** summary.md: what was run, the accuracy table and the best width per regime. */
@@ -44,6 +66,13 @@ export function summaryMarkdown(
     '| regime | best width | accuracy |',
     '|---|---:|---:|',
     ...best.map((b) => `| ${b.label} | ${b.width} | ${pct(b.mean)} ± ${pct(b.std)} |`),
+    '',
+    '## Interior maximum per regime',
+    '',
+    'Seen when the best width beats both the narrowest and the widest by at least two standard errors of the',
+    'difference of means, with at least 3 repetitions.',
+    '',
+    ...verdictLines(config, cells).map((l) => `- ${l}`),
     '',
   ];
   return lines.join('\n');

@@ -153,7 +153,10 @@ async function runPoison(f: PoisonFlags): Promise<void> {
       false,
       `regime ${regime}: budget ${report.budget.toFixed(4)}, sum ||delta|| ${report.deltaNormSum.toFixed(4)}, ` +
         `max ||delta|| ${report.deltaNormMax.toFixed(4)}, ${report.samplesChanged} samples changed, ` +
-        `${report.labelsFlipped} labels flipped, ${report.seconds.toFixed(1)}s`,
+        `${report.labelsFlipped} labels flipped, ${report.seconds.toFixed(1)}s` +
+        (report.budgetSpent !== undefined
+          ? `; ${(100 * report.budgetSpent).toFixed(1)}% of the budget spent`
+          : ''),
     );
     if (report.surrogateBefore && report.surrogateAfter) {
       say(
