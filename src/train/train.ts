@@ -35,8 +35,8 @@ export function checkTrainOptions(opts: TrainOptions): void {
  * Each dataset is uploaded to the backend once; minibatches are taken with tf.gather.
  *
  * After every epoch the model is evaluated on the validation and test sets (inference mode). With
- * `patience` and a validation set, training stops after `patience` epochs without a better validation
- * accuracy; with a validation set, the weights of the best-validation epoch are restored at the end.
+ * `patience` and a validation set, training stops after `patience` epochs without a validation accuracy at
+ * least as good as the best (the original's rule: ties count as better); with a validation set, the weights of the best-validation epoch are restored at the end.
  * The train metrics of an epoch are the running means over its minibatches (training mode); `final`
  * holds the metrics of the weights the model ends with.
  *
@@ -98,7 +98,9 @@ export async function train(
       }
       metrics.seconds = (performance.now() - epochStart) / 1000;
       history.push(metrics);
-      if (!val || metrics.valAccuracy! > bestVal) {
+      // A tie counts as better, as in the original (mnist_ntk.py: `if val_acc >= bestacc`): the later of
+      // equal validation accuracies is kept and patience restarts.
+      if (!val || metrics.valAccuracy! >= bestVal) {
         bestEpoch = epoch;
         if (val) {
           bestVal = metrics.valAccuracy!;

@@ -147,7 +147,7 @@ describe('the shared train step', () => {
 });
 
 describe('early stopping', () => {
-  it('stops after `patience` epochs without a better validation accuracy and restores the best weights', async () => {
+  it('stops after `patience` epochs without a validation accuracy as good as the best and restores the best weights', async () => {
     const tr = gaussianToy({ n: 200, seed: 1 });
     // Validation labels are the opposite of the training labels: the better the net fits, the worse
     // validation gets, so the best validation epoch is the first one.
@@ -160,14 +160,15 @@ describe('early stopping', () => {
       {
         epochs: 50,
         batchSize: 10,
-        lr: 0.5,
+        lr: 0.1,
         patience: 3,
         seed: 0,
         onEpoch: () => snapshots.push(weightsOf(model)),
       },
     );
     const accs = result.history.map((m) => m.valAccuracy!);
-    const best = accs.indexOf(Math.max(...accs)) + 1;
+    // ties count as better (the original's `val_acc >= bestacc`): the last epoch of the best accuracy
+    const best = accs.lastIndexOf(Math.max(...accs)) + 1;
     assert.equal(result.bestEpoch, best);
     assert.equal(result.epochs, best + 3, `val accuracies ${accs}`);
     assert.ok(result.epochs < 50);
@@ -320,6 +321,25 @@ describe('bad inputs give one-line errors', () => {
     await bad({ loss: 'logistic' }, /one output logit/);
     const toy = gaussianToy({ n: 4 });
     await bad({}, /do not fit the model/, { train: toy });
+    model.dispose();
+  });
+
+  it('counts a tie as better, as the original does: a constant validation accuracy never stops training', async () => {
+    const tr = gaussianToy({ n: 200, seed: 1 });
+    const val: Dataset = { ...tr, name: 'flipped', y: tr.y.map((c) => 1 - c) };
+    const model = createModel('twolayer', { width: 64, inputShape: [2], numClasses: 2, seed: 0 });
+    const result = await train(
+      model,
+      { train: tr, val },
+      { epochs: 12, batchSize: 10, lr: 0.5, patience: 3, seed: 0 },
+    );
+    const accs = result.history.map((m) => m.valAccuracy!);
+    assert.ok(
+      accs.every((a) => a === accs[0]),
+      `expected a constant validation accuracy, got ${accs}`,
+    );
+    assert.equal(result.epochs, 12);
+    assert.equal(result.bestEpoch, 12);
     model.dispose();
   });
 });
