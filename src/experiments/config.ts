@@ -82,6 +82,11 @@ export const ExperimentConfigSchema = z
         model: z.string().min(1),
         /** Width of width-scaled surrogates (the original's MNIST surrogate: 100); absent for AlexNet. */
         width: posInt.optional(),
+        /**
+         * Training images of a trained surrogate: the first `limit` of the dataset's training split, which may be
+         * more than the sweep's own `limit` (a strong surrogate for a sweep on a slice). Absent: the sweep's.
+         */
+        limit: posInt.optional(),
         epochs: posInt,
         lr: posNum,
         batchSize: posInt,

@@ -61,11 +61,20 @@ function surrogatePath(ctx: TaskContext): string {
 
 async function runSurrogate(
   ctx: TaskContext,
-  data: DatasetSplit,
+  sweepData: DatasetSplit,
   onProgress: TaskProgress,
 ): Promise<TaskResult> {
   const s = ctx.config.surrogate;
   check(s, `config ${ctx.config.name}: surrogate settings are required to train a surrogate`);
+  let data = sweepData;
+  if (s.limit !== undefined && s.limit !== ctx.config.limit) {
+    const c = ctx.config;
+    data = await loadDataset(c.dataset, {
+      limit: s.limit,
+      ...(c.testLimit !== undefined && { testLimit: c.testLimit }),
+      ...(c.classes !== undefined && { classes: c.classes }),
+    });
+  }
   const epochs = s.epochs;
   let epoch = 0;
   const { model, meta } = await trainSurrogate(data, {

@@ -8,8 +8,9 @@ export const PAPER_WIDTHS = [10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4,
 /**
  * The original protocol on MNIST (mission.md): mnist-cnn of width m, 5-fold stratified CV (all 5 folds),
  * 20 repetitions with the poison regenerated each time, lr 0.1, batch 128, up to 1000 epochs with patience
- * 30, attacks C = 500 / B = 1 / eta 0.1 / 500 epochs against the width-100 CNN surrogate. Regime C flips
- * labels y -> (y + 1) mod 10 with beta = 0.2 (our choice; the original does not fix one for MNIST).
+ * 30 (a tie counts as better), attacks C = 500 / B = 1 / eta 0.1 / 500 epochs against the paper's own frozen
+ * width-100 CNN surrogate (`paper:mnist`, ntkconv100_baseline.pth). Regime C flips labels y -> (y + 1) mod 10 with
+ * beta = 0.3 (mnist_ntk.py's default). docs/reproduction.md traces each setting to the original.
  * Not finishable on a laptop: runnable, resumable and shardable.
  */
 const paperMnist = {
@@ -21,17 +22,22 @@ const paperMnist = {
     { regime: 'clean' },
     { regime: 'A', budget: 500 },
     { regime: 'B', budget: 1 },
-    { regime: 'C', beta: 0.2 },
+    { regime: 'C', beta: 0.3 },
   ],
   attack: { epochs: 500, step: 0.1, batchSize: 128, projectEvery: 'epoch' },
-  surrogate: { model: 'mnist-cnn', width: 100, epochs: 20, lr: 0.1, batchSize: 128 },
+  // The paper's frozen surrogate; epochs/lr/batchSize are the schema's and unused for a given file.
+  surrogate: { path: 'paper:mnist', model: 'mnist-cnn', width: 100, epochs: 1, lr: 0.1, batchSize: 128 },
   training: { lr: 0.1, batchSize: 128, maxEpochs: 1000, patience: 30, momentum: 0, weightDecay: 0 },
   folds: { k: 5, run: [0, 1, 2, 3, 4] },
   repetitions: 20,
   seed: 0,
 };
 
-/** The original protocol on CIFAR-10: cifar-cnn of width m, AlexNet surrogate, C = 1000 / B = 1 / eta 0.5, lr 0.01, 5 repetitions. */
+/**
+ * The original protocol on CIFAR-10: cifar-cnn of width m, AlexNet surrogate (trained here: the original's
+ * alexnet_baseline.pth is not among the shared artifacts), C = 1000 / B = 1 / eta 0.5, beta 0.3 (cifar_ntk.py's
+ * default), lr 0.01, 5 repetitions.
+ */
 const paperCifar10 = {
   ...paperMnist,
   name: 'paper-cifar10',
@@ -41,7 +47,7 @@ const paperCifar10 = {
     { regime: 'clean' },
     { regime: 'A', budget: 1000 },
     { regime: 'B', budget: 1 },
-    { regime: 'C', beta: 0.2 },
+    { regime: 'C', beta: 0.3 },
   ],
   attack: { epochs: 500, step: 0.5, batchSize: 128, projectEvery: 'epoch' },
   surrogate: { model: 'alexnet', epochs: 30, lr: 0.01, batchSize: 128 },

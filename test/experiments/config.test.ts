@@ -42,12 +42,14 @@ test('every preset validates; the paper presets keep the original protocol', () 
   assert.equal(mnist.training.patience, 30);
   assert.equal(mnist.training.lr, 0.1);
   assert.equal(mnist.training.momentum, 0);
-  assert.deepEqual(mnist.regimes.map(regimeLabel), ['clean', 'A-C500', 'B-B1', 'C-beta0.2']);
+  assert.deepEqual(mnist.regimes.map(regimeLabel), ['clean', 'A-C500', 'B-B1', 'C-beta0.3']);
+  assert.equal(mnist.surrogate?.path, 'paper:mnist');
+  assert.equal(mnist.attack?.epochs, 500);
   const cifar = getPreset('paper-cifar10');
   assert.equal(cifar.repetitions, 5);
   assert.equal(cifar.training.lr, 0.01);
   assert.equal(cifar.attack?.step, 0.5);
-  assert.deepEqual(cifar.regimes.map(regimeLabel), ['clean', 'A-C1000', 'B-B1', 'C-beta0.2']);
+  assert.deepEqual(cifar.regimes.map(regimeLabel), ['clean', 'A-C1000', 'B-B1', 'C-beta0.3']);
   assert.match(
     errorOf(() => getPreset('nope')),
     /--preset: unknown preset 'nope', expected one of .*quick/,
