@@ -6,6 +6,7 @@ import { checkSweepSucceeded } from '../../experiments/sweep.js';
 import { writeReport } from '../../report/index.js';
 import { checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
+import { verdictAndBudgetLines } from './report.js';
 import { summaryLines, sweepCommand } from './sweep.js';
 
 export function register(program: Command): void {
@@ -34,6 +35,7 @@ export function register(program: Command): void {
         return;
       }
       for (const l of summaryLines(summary)) say(false, l);
+      for (const l of verdictAndBudgetLines(report)) say(false, l);
       say(false, `open ${resolve(report.files.html)}`);
     });
 }

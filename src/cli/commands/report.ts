@@ -1,6 +1,17 @@
 import type { Command } from 'commander';
-import { writeReport } from '../../report/index.js';
+import { type ReportResult, writeReport } from '../../report/index.js';
 import { printJson, say } from '../output.js';
+
+/** The report's per-regime verdict (interior maximum, the paper's figure) and each poison's budget spent. */
+export function verdictAndBudgetLines(r: ReportResult): string[] {
+  return [
+    'interior maximum per regime (>= 2 SE of the difference on both sides, >= 3 reps):',
+    ...r.verdicts.map((v) => `  ${v}`),
+    ...r.poisons
+      .filter((p) => p.budgetSpent)
+      .map((p) => `  poison ${p.label}: ${(100 * p.budgetSpent!.mean).toFixed(1)}% of the budget spent`),
+  ];
+}
 
 export function register(program: Command): void {
   program
@@ -20,6 +31,7 @@ export function register(program: Command): void {
           false,
           `  ${b.label.padEnd(12)} m=${String(b.width).padEnd(7)} ${(100 * b.mean).toFixed(2)}% ± ${(100 * b.std).toFixed(2)}`,
         );
+      for (const l of verdictAndBudgetLines(r)) say(false, l);
       say(false, `report: ${r.files.html}`);
     });
 }
