@@ -120,7 +120,15 @@ test('the dashboard in headless Chromium: overview, width curve, runs table, one
     n = await rendered(page, 'width', n);
     assert.equal(await count(page, '#chart svg g.mark-line.role-mark path'), 3);
     assert.equal(await count(page, '#chart svg g.mark-symbol.role-mark path'), 9);
+    // Hover values: a point's tooltip names its regime, width, mean and n.
+    await page.hover('#chart svg g.mark-symbol.role-mark path >> nth=0');
+    await page.waitForSelector('#vg-tooltip-element.visible', WAIT);
+    assert.match(
+      (await page.locator('#vg-tooltip-element').textContent()) ?? '',
+      /regime.*clean.*width.*10.*mean.*n.*2/s,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'width.png') });
+    await page.mouse.move(0, 0);
     // Overlay the running sweep: one more line per regime it has runs of, one point per (regime, width).
     const partial = run.plan.slice(0, 8);
     const lines = new Set(partial.map((r) => r.label)).size;
