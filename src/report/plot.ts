@@ -27,7 +27,7 @@ export interface WidthCurveOptions extends UcurveExtras {
   title: string;
   /** The y axis' title, e.g. 'clean test accuracy'. */
   yTitle: string;
-  /** d3 format of the y axis and tooltips (default: 4 decimals). */
+  /** d3 format of the y axis (default: vega's own). */
   yFormat?: string;
   /** The legend's title (default 'regime'). */
   seriesTitle?: string;
@@ -64,7 +64,8 @@ export function widthCurveSpec(points: readonly CurvePoint[], opts: WidthCurveOp
     title: opts.seriesTitle ?? 'regime',
     scale: { domain },
   } as const;
-  const format = opts.yFormat ?? '.4f';
+  /** Hover values: the static report's 4 decimals when the axis shows whole percents, else the axis' format. */
+  const format = opts.yFormat === undefined || opts.yFormat === '.0%' ? '.4f' : opts.yFormat;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: opts.subtitle ? { text: opts.title, subtitle: opts.subtitle } : opts.title,
@@ -91,21 +92,13 @@ export function widthCurveSpec(points: readonly CurvePoint[], opts: WidthCurveOp
           },
           color,
           tooltip: [
-            { field: 'regime', title: opts.seriesTitle ?? 'regime' },
+            { field: 'regime', ...(opts.seriesTitle !== undefined && { title: opts.seriesTitle }) },
             { field: 'width' },
-            { field: 'mean', format: opts.yFormat === '.0%' ? '.4f' : format },
+            { field: 'mean', format },
             ...(opts.bandTitle
               ? [
-                  {
-                    field: 'lo',
-                    title: `${opts.bandTitle} low`,
-                    format: opts.yFormat === '.0%' ? '.4f' : format,
-                  },
-                  {
-                    field: 'hi',
-                    title: `${opts.bandTitle} high`,
-                    format: opts.yFormat === '.0%' ? '.4f' : format,
-                  },
+                  { field: 'lo', title: `${opts.bandTitle} low`, format },
+                  { field: 'hi', title: `${opts.bandTitle} high`, format },
                 ]
               : []),
             { field: 'n' },

@@ -8,7 +8,9 @@ import { configHash } from '../../src/experiments/config.js';
 import { planRuns, sweepPaths } from '../../src/experiments/plan.js';
 import { SweepStore } from '../../src/experiments/store.js';
 import { runSweep } from '../../src/experiments/sweep.js';
+import { aggregate } from '../../src/report/aggregate.js';
 import { curvePoints, tQuantile975, WIDTH_METRICS } from '../../src/report/curve.js';
+import { ucurveSpec, widthCurveSpec } from '../../src/report/plot.js';
 import { budgetFraction, SweepSource } from '../../src/serve/data.js';
 import { fakeAccuracy } from '../experiments/fixtures/fake-tasks.js';
 import { FAKE_TASKS } from '../experiments/fixtures/paths.js';
@@ -152,6 +154,11 @@ test('width curves: mean with a std or 95% CI band per (regime, width)', () => {
     assert.ok(Math.abs(ci[i]!.hi - ci[i]!.mean - (12.706 * sd) / Math.SQRT2) < 1e-9);
   }
   assert.equal(planRuns(s.config).length, runs.length);
+  // The dashboard's curve of test accuracy with a std band is the static report's U-curve, spec for spec.
+  assert.deepEqual(
+    widthCurveSpec(std, { title: 't', yTitle: 'clean test accuracy', yFormat: '.0%' }),
+    ucurveSpec(aggregate(runs), 't'),
+  );
 });
 
 test('budget fraction of a poison report, per regime', () => {
