@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { startServer } from '../../serve/server.js';
 import { checkNumber } from '../../util/errors.js';
-import { parseNumberOption, say } from '../output.js';
+import { note, parseNumberOption, say } from '../output.js';
 
 export function register(program: Command): void {
   program
@@ -13,6 +13,8 @@ export function register(program: Command): void {
     .action(async (dirs: string[], f: { port: number; host: string }) => {
       checkNumber(f.port, '--port', { min: 0, max: 65535, integer: true });
       const server = await startServer({ dirs, host: f.host, port: f.port });
+      if (!['127.0.0.1', 'localhost', '::1'].includes(f.host))
+        note(false, `poisonlab serve: listening on ${f.host}: anyone who can reach it can read these sweeps`);
       say(
         false,
         `poisonlab serve: ${server.url} (${dirs.length} sweep${dirs.length > 1 ? 's' : ''}; Ctrl-C stops)`,
