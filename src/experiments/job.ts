@@ -17,8 +17,8 @@ import { check } from '../util/errors.js';
 import { hasValidation } from './config.js';
 import { type PoisonSpec, type RunSpec, regimeNeedsSurrogate, sweepPaths } from './plan.js';
 import { shiftAttack } from './shift-attack.js';
-import type { RunMetrics } from './store.js';
-import type { SweepTask, TaskContext, TaskProgress, TaskResult } from './tasks.js';
+import { epochRecord, type RunMetrics } from './store.js';
+import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
 
 let dataCache: { hash: string; data: DatasetSplit } | undefined;
 let surrogateCache: { path: string; model: tf.LayersModel } | undefined;
@@ -29,6 +29,7 @@ export async function runTask(
   task: SweepTask,
   ctx: TaskContext,
   onProgress: TaskProgress,
+  onEpoch?: TaskEpoch,
 ): Promise<TaskResult> {
   await initBackend({ quiet: true });
   const data = await loadData(ctx);
@@ -38,7 +39,7 @@ export async function runTask(
     case 'poison':
       return runPoison(task.poison, ctx, data, onProgress);
     case 'train':
-      return { kind: 'train', metrics: await runTrain(task.run, ctx, data, onProgress) };
+      return { kind: 'train', metrics: await runTrain(task.run, ctx, data, onProgress, onEpoch) };
   }
 }
 
@@ -204,14 +205,19 @@ async function runTrain(
   ctx: TaskContext,
   data: DatasetSplit,
   onProgress: TaskProgress,
+  onEpoch?: TaskEpoch,
 ): Promise<RunMetrics> {
   const c = ctx.config;
   const full = trainingSet(run, ctx, data.train);
   // The paper's protocol: stratified k-fold over the (poisoned) training set; validation on the held-out fold.
   // Without k-fold (the theory toy): train on everything, no validation, no early stopping.
-  const split = hasValidation(c)
-    ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: run.seed })
-    : { train: full };
+  // The test set is evaluated after every epoch too, for the per-epoch history the store keeps.
+  const split = {
+    ...(hasValidation(c)
+      ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: run.seed })
+      : { train: full }),
+    test: data.test,
+  };
   const model = createModel(c.model, {
     width: run.width,
     inputShape: [...full.sampleShape],
@@ -231,6 +237,7 @@ async function runTrain(
       seed: run.seed,
       onEpoch: (m) => {
         epoch = m.epoch;
+        onEpoch?.(epochRecord(m));
       },
       onBatch: (done, total) => onProgress(epoch * total + done, maxEpochs * total),
     });

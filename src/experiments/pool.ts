@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PoisonlabError } from '../util/errors.js';
+import type { EpochRecord } from './store.js';
 import type { SweepTask, TaskContext, TaskProgress, TaskResult } from './tasks.js';
 import { taskName } from './tasks.js';
 
@@ -10,6 +11,7 @@ export type ParentMessage = { type: 'task'; id: number; task: SweepTask; ctx: Ta
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'progress'; id: number; done: number; total: number; what?: string }
+  | { type: 'epoch'; id: number; epoch: EpochRecord }
   | { type: 'result'; id: number; result: TaskResult }
   | { type: 'error'; id: number; message: string; user: boolean };
 
@@ -39,6 +41,7 @@ interface Pending {
   ctx: TaskContext;
   onStart?: (() => void) | undefined;
   onProgress?: TaskProgress | undefined;
+  onEpoch?: ((e: EpochRecord) => void) | undefined;
   resolve: (r: TaskResult) => void;
   reject: (e: Error) => void;
 }
@@ -85,6 +88,8 @@ export class WorkerPool {
     hooks: {
       onStart?: (slot: number) => void;
       onProgress?: (slot: number, done: number, total: number) => void;
+      /** A training task finished an epoch. */
+      onEpoch?: (epoch: EpochRecord) => void;
     } = {},
   ): Promise<TaskResult> {
     if (this.closed) return Promise.reject(new PoisonlabError('worker pool is closed'));
@@ -96,6 +101,7 @@ export class WorkerPool {
         hooks.onStart?.(slotIndex);
       };
       p.onProgress = (done, total) => hooks.onProgress?.(slotIndex, done, total);
+      p.onEpoch = hooks.onEpoch;
       this.queue.push(p);
       this.dispatch();
     });
@@ -159,6 +165,10 @@ export class WorkerPool {
     if (!p || p.id !== m.id) return;
     if (m.type === 'progress') {
       p.onProgress?.(m.done, m.total);
+      return;
+    }
+    if (m.type === 'epoch') {
+      p.onEpoch?.(m.epoch);
       return;
     }
     slot.current = undefined;

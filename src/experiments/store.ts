@@ -81,7 +81,84 @@ CREATE TABLE IF NOT EXISTS poisons (
   finished_at TEXT NOT NULL,
   PRIMARY KEY (config_hash, poison_key)
 );
+CREATE TABLE IF NOT EXISTS epochs (
+  config_hash TEXT NOT NULL,
+  run_key TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  train_loss REAL,
+  train_accuracy REAL,
+  val_loss REAL,
+  val_accuracy REAL,
+  test_loss REAL,
+  test_accuracy REAL,
+  seconds REAL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (config_hash, run_key, epoch)
+);
+CREATE TABLE IF NOT EXISTS run_status (
+  config_hash TEXT NOT NULL,
+  run_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  session INTEGER,
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  host TEXT NOT NULL,
+  message TEXT,
+  PRIMARY KEY (config_hash, run_key)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  config_hash TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  workers INTEGER NOT NULL,
+  runs INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  ended_at TEXT
+);
 `;
+
+/** How often a running sweep refreshes its session's heartbeat (`sessions.updated_at`). */
+export const HEARTBEAT_MS = 30_000;
+
+/** One epoch of a run's training, stored as it goes (absent values: no validation or test set). */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number | null;
+  trainAccuracy: number | null;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  seconds: number | null;
+}
+
+/** A run that started (and has not finished) or failed, as the sweep process recorded it. */
+export interface RunStatusRecord {
+  runKey: string;
+  status: 'running' | 'failed';
+  /** The sweep session (row of `sessions`) that ran it. */
+  session: number | null;
+  startedAt: string;
+  updatedAt: string;
+  host: string;
+  message: string | null;
+}
+
+/** One `poisonlab sweep` process working on a folder; `updatedAt` is its heartbeat. */
+export interface SessionRecord {
+  id: number;
+  configHash: string;
+  host: string;
+  pid: number;
+  workers: number;
+  /** Runs it set out to train. */
+  runs: number;
+  startedAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+}
 
 /**
  * The SQLite database of a sweep folder (`<out>/runs.sqlite`, WAL mode). It holds the sweep's config and its
@@ -215,9 +292,162 @@ export class SweepStore {
     }));
   }
 
+  /** Whether the database has `table` (folders of older versions lack the live-view tables). */
+  hasTable(table: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !==
+      undefined
+    );
+  }
+
+  /** A counter that changes whenever another connection commits to the database (SQLite's data_version). */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Record that a sweep process started on this folder; returns its session id (for heartbeats and runs). */
+  startSession(hash: string, workers: number, runs: number): number {
+    const now = new Date().toISOString();
+    const info = this.db
+      .prepare(
+        'INSERT INTO sessions (config_hash, host, pid, workers, runs, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(hash, hostName(), process.pid, workers, runs, now, now);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** The heartbeat of a session (`end`: it finished). */
+  touchSession(id: number, end = false): void {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(`UPDATE sessions SET updated_at = ?${end ? ', ended_at = ?' : ''} WHERE id = ?`)
+      .run(...(end ? [now, now, id] : [now, id]));
+  }
+
+  /** Every session of `hash`, oldest first. */
+  sessions(hash: string): SessionRecord[] {
+    if (!this.hasTable('sessions')) return [];
+    return this.db
+      .prepare(
+        `SELECT id, config_hash AS configHash, host, pid, workers, runs, started_at AS startedAt,
+          updated_at AS updatedAt, ended_at AS endedAt FROM sessions WHERE config_hash = ? ORDER BY id`,
+      )
+      .all(hash) as SessionRecord[];
+  }
+
+  /** A run started: mark it running and forget the epochs of an earlier, unfinished attempt. */
+  markRunning(hash: string, runKey: string, session: number | null): void {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM epochs WHERE config_hash = ? AND run_key = ?').run(hash, runKey);
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO run_status (config_hash, run_key, status, session, started_at, updated_at, host, message)
+           VALUES (?, ?, 'running', ?, ?, ?, ?, NULL)`,
+        )
+        .run(hash, runKey, session, now, now, hostName());
+    })();
+  }
+
+  /** A run failed with `message` (it stays failed until a later attempt starts it again). */
+  markFailed(hash: string, runKey: string, message: string): void {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO run_status (config_hash, run_key, status, session, started_at, updated_at, host, message)
+         VALUES (?, ?, 'failed', NULL, ?, ?, ?, ?)
+         ON CONFLICT (config_hash, run_key) DO UPDATE SET status = 'failed', updated_at = excluded.updated_at,
+           message = excluded.message`,
+      )
+      .run(hash, runKey, now, now, hostName(), message);
+  }
+
+  /** A run finished (its row is in `runs`): it is no longer running or failed. */
+  clearRunStatus(hash: string, runKey: string): void {
+    this.db.prepare('DELETE FROM run_status WHERE config_hash = ? AND run_key = ?').run(hash, runKey);
+  }
+
+  /** Runs of `hash` that are running or failed. */
+  runStatuses(hash: string): RunStatusRecord[] {
+    if (!this.hasTable('run_status')) return [];
+    return this.db
+      .prepare(
+        `SELECT run_key AS runKey, status, session, started_at AS startedAt, updated_at AS updatedAt, host, message
+         FROM run_status WHERE config_hash = ? ORDER BY run_key`,
+      )
+      .all(hash) as RunStatusRecord[];
+  }
+
+  /** Store one epoch of a run (a repeated epoch replaces the earlier one). */
+  insertEpoch(hash: string, runKey: string, e: EpochRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO epochs (config_hash, run_key, epoch, train_loss, train_accuracy, val_loss,
+          val_accuracy, test_loss, test_accuracy, seconds, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        hash,
+        runKey,
+        e.epoch,
+        e.trainLoss,
+        e.trainAccuracy,
+        e.valLoss,
+        e.valAccuracy,
+        e.testLoss,
+        e.testAccuracy,
+        e.seconds,
+        new Date().toISOString(),
+      );
+  }
+
+  /** The stored epochs of one run, in order (empty for folders of older versions). */
+  epochs(hash: string, runKey: string): EpochRecord[] {
+    if (!this.hasTable('epochs')) return [];
+    return this.db
+      .prepare(
+        `SELECT epoch, train_loss AS trainLoss, train_accuracy AS trainAccuracy, val_loss AS valLoss,
+          val_accuracy AS valAccuracy, test_loss AS testLoss, test_accuracy AS testAccuracy, seconds
+         FROM epochs WHERE config_hash = ? AND run_key = ? ORDER BY epoch`,
+      )
+      .all(hash, runKey) as EpochRecord[];
+  }
+
+  /** The number of stored epochs per run of `hash` (runs in flight show how far they are). */
+  epochCounts(hash: string): Map<string, number> {
+    if (!this.hasTable('epochs')) return new Map();
+    const rows = this.db
+      .prepare('SELECT run_key AS runKey, MAX(epoch) AS n FROM epochs WHERE config_hash = ? GROUP BY run_key')
+      .all(hash) as { runKey: string; n: number }[];
+    return new Map(rows.map((r) => [r.runKey, r.n]));
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** An epoch's metrics as stored (undefined values become null). */
+export function epochRecord(m: {
+  epoch: number;
+  trainLoss?: number;
+  trainAccuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  seconds?: number;
+}): EpochRecord {
+  return {
+    epoch: m.epoch,
+    trainLoss: m.trainLoss ?? null,
+    trainAccuracy: m.trainAccuracy ?? null,
+    valLoss: m.valLoss ?? null,
+    valAccuracy: m.valAccuracy ?? null,
+    testLoss: m.testLoss ?? null,
+    testAccuracy: m.testAccuracy ?? null,
+    seconds: m.seconds ?? null,
+  };
 }
 
 /** This machine's name, recorded with every run. */

@@ -15,7 +15,7 @@ import {
   sweepPaths,
 } from './plan.js';
 import { WorkerPool } from './pool.js';
-import { hostName, SweepStore } from './store.js';
+import { HEARTBEAT_MS, hostName, SweepStore } from './store.js';
 import { type SweepTask, type TaskContext, taskName } from './tasks.js';
 
 /** What the sweep reports while it runs (for progress bars). */
@@ -105,6 +105,12 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     });
     const failures: { task: string; message: string }[] = [];
     let done = 0;
+    // The live view (`poisonlab serve`) reads this session's heartbeat, its runs in flight and their epochs.
+    const session = todo.length > 0 ? store.startSession(hash, workers, todo.length) : -1;
+    const heartbeat =
+      session >= 0
+        ? setInterval(() => store.db.open && store.touchSession(session), HEARTBEAT_MS).unref()
+        : undefined;
     if (todo.length > 0) {
       const pool = new WorkerPool({
         size: workers,
@@ -164,10 +170,12 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
             onStart: (s) => {
               slot = s;
               startedAt = new Date().toISOString();
+              store.markRunning(hash, run.key, session);
               opts.onEvent?.({ type: 'task-start', name: run.key, slot: s });
             },
             onProgress: (s, d, t) =>
               opts.onEvent?.({ type: 'task-progress', name: run.key, slot: s, done: d, total: t }),
+            onEpoch: (e) => store.insertEpoch(hash, run.key, e),
           });
           check(result.kind === 'train', `${run.key}: the worker returned a ${result.kind} result`);
           const m = result.metrics;
@@ -186,6 +194,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
             finishedAt: new Date().toISOString(),
             host: hostName(),
           });
+          store.clearRunStatus(hash, run.key);
           done++;
           opts.onEvent?.({ type: 'task-end', name: run.key, slot, ok: true });
           opts.onEvent?.({
@@ -201,6 +210,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
           if (s.status === 'rejected') {
             const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
             failures.push({ task: todo[i]!.key, message });
+            store.markFailed(hash, todo[i]!.key, message);
             opts.onEvent?.({ type: 'task-end', name: todo[i]!.key, slot: -1, ok: false, message });
           }
         });
@@ -208,6 +218,8 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
         pool.close();
       }
     }
+    clearInterval(heartbeat);
+    if (session >= 0) store.touchSession(session, true);
     return {
       out: opts.out,
       name: config.name,

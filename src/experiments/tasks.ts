@@ -1,6 +1,6 @@
 import type { ExperimentConfig } from './config.js';
 import type { PoisonSpec, RunSpec } from './plan.js';
-import type { RunMetrics } from './store.js';
+import type { EpochRecord, RunMetrics } from './store.js';
 
 /** One unit of work a sweep worker does: train the surrogate, generate a poison, or train one run. */
 export type SweepTask =
@@ -24,12 +24,20 @@ export type TaskResult =
 /** Progress inside a task (epochs, attack steps, ...). */
 export type TaskProgress = (done: number, total: number, what?: string) => void;
 
+/** A training task's metrics after each epoch (the parent stores them as they come). */
+export type TaskEpoch = (metrics: EpochRecord) => void;
+
 /**
  * A module that runs tasks; the pool's workers import it by path. The real one is ./job.ts; tests inject
  * fakes, so the engine (planning, pool, store, resume) is testable without training anything.
  */
 export interface TaskModule {
-  runTask(task: SweepTask, ctx: TaskContext, onProgress: TaskProgress): Promise<TaskResult>;
+  runTask(
+    task: SweepTask,
+    ctx: TaskContext,
+    onProgress: TaskProgress,
+    onEpoch?: TaskEpoch,
+  ): Promise<TaskResult>;
 }
 
 /** A short human name of a task, for progress bars and errors. */

@@ -20,12 +20,17 @@ process.on('message', async (msg: ParentMessage) => {
   if (msg.type !== 'task') return;
   let last = 0;
   try {
-    const result = await mod.runTask(msg.task, msg.ctx, (done, total, what) => {
-      const now = Date.now();
-      if (now - last < 200 && done < total) return; // at most ~5 messages a second
-      last = now;
-      send({ type: 'progress', id: msg.id, done, total, ...(what !== undefined && { what }) });
-    });
+    const result = await mod.runTask(
+      msg.task,
+      msg.ctx,
+      (done, total, what) => {
+        const now = Date.now();
+        if (now - last < 200 && done < total) return; // at most ~5 messages a second
+        last = now;
+        send({ type: 'progress', id: msg.id, done, total, ...(what !== undefined && { what }) });
+      },
+      (epoch) => send({ type: 'epoch', id: msg.id, epoch }),
+    );
     send({ type: 'result', id: msg.id, result });
   } catch (e) {
     const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);

@@ -11,22 +11,44 @@ export interface UcurveExtras {
   subtitle?: string[];
 }
 
+/** One point of a width curve: a series' mean at one width, with its band [lo, hi] and its number of runs. */
+export interface CurvePoint {
+  /** The line it belongs to (a regime label, or 'sweep · regime' when sweeps are overlaid). */
+  series: string;
+  width: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+/** How to draw a width curve. */
+export interface WidthCurveOptions extends UcurveExtras {
+  title: string;
+  /** The y axis' title, e.g. 'clean test accuracy'. */
+  yTitle: string;
+  /** d3 format of the y axis (default: vega's own). */
+  yFormat?: string;
+  /** The legend's title (default 'regime'). */
+  seriesTitle?: string;
+  /** What the band shows, for the tooltip (e.g. '± std'). */
+  bandTitle?: string;
+  width?: number;
+  height?: number;
+}
+
 /**
- * The paper's figure as a Vega-Lite spec: mean clean test accuracy against width (log x axis), one line per
- * regime, with a +- one standard deviation band.
+ * A metric against width as a Vega-Lite spec (log x axis), one line per series with points and a band. The
+ * static report (ucurveSpec) and the live dashboard (`poisonlab serve`) both draw their width curves with it.
  */
-export function ucurveSpec(
-  cells: readonly CellStats[],
-  title: string,
-  extras: UcurveExtras = {},
-): vl.TopLevelSpec {
-  const values = cells.map((c) => ({
-    regime: c.label,
-    width: c.width,
-    mean: c.mean,
-    lo: c.mean - c.std,
-    hi: c.mean + c.std,
-    n: c.n,
+export function widthCurveSpec(points: readonly CurvePoint[], opts: WidthCurveOptions): vl.TopLevelSpec {
+  const values = points.map((p) => ({
+    regime: p.series,
+    width: p.width,
+    mean: p.mean,
+    lo: p.lo,
+    hi: p.hi,
+    n: p.n,
   }));
   const x = {
     field: 'width',
@@ -35,17 +57,24 @@ export function ucurveSpec(
     title: 'width m (log scale)',
   } as const;
   // Legend and colours in a fixed order: clean first, then the regimes.
-  const domain = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
-  const color = { field: 'regime', type: 'nominal', title: 'regime', scale: { domain } } as const;
+  const domain = [...new Set(points.map((p) => p.series))].sort(compareLabels);
+  const color = {
+    field: 'regime',
+    type: 'nominal',
+    title: opts.seriesTitle ?? 'regime',
+    scale: { domain },
+  } as const;
+  /** Hover values: the static report's 4 decimals when the axis shows whole percents, else the axis' format. */
+  const format = opts.yFormat === undefined || opts.yFormat === '.0%' ? '.4f' : opts.yFormat;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: extras.subtitle ? { text: title, subtitle: extras.subtitle } : title,
-    width: 560,
-    height: 340,
+    title: opts.subtitle ? { text: opts.title, subtitle: opts.subtitle } : opts.title,
+    width: opts.width ?? 560,
+    height: opts.height ?? 340,
     background: 'white',
     data: { values },
     layer: [
-      ...(extras.layers ?? []),
+      ...(opts.layers ?? []),
       {
         mark: { type: 'errorband', opacity: 0.2 },
         encoding: { x, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, color },
@@ -57,15 +86,21 @@ export function ucurveSpec(
           y: {
             field: 'mean',
             type: 'quantitative',
-            title: 'clean test accuracy',
+            title: opts.yTitle,
             scale: { zero: false },
-            axis: { format: '.0%' },
+            ...(opts.yFormat !== undefined && { axis: { format: opts.yFormat } }),
           },
           color,
           tooltip: [
-            { field: 'regime' },
+            { field: 'regime', ...(opts.seriesTitle !== undefined && { title: opts.seriesTitle }) },
             { field: 'width' },
-            { field: 'mean', format: '.4f' },
+            { field: 'mean', format },
+            ...(opts.bandTitle
+              ? [
+                  { field: 'lo', title: `${opts.bandTitle} low`, format },
+                  { field: 'hi', title: `${opts.bandTitle} high`, format },
+                ]
+              : []),
             { field: 'n' },
           ],
         },
@@ -73,6 +108,28 @@ export function ucurveSpec(
     ],
     config: { font: 'DejaVu Sans', legend: { symbolOpacity: 1 } },
   } as vl.TopLevelSpec;
+}
+
+/**
+ * The paper's figure as a Vega-Lite spec: mean clean test accuracy against width (log x axis), one line per
+ * regime, with a +- one standard deviation band.
+ */
+export function ucurveSpec(
+  cells: readonly CellStats[],
+  title: string,
+  extras: UcurveExtras = {},
+): vl.TopLevelSpec {
+  return widthCurveSpec(
+    cells.map((c) => ({
+      series: c.label,
+      width: c.width,
+      mean: c.mean,
+      lo: c.mean - c.std,
+      hi: c.mean + c.std,
+      n: c.n,
+    })),
+    { ...extras, title, yTitle: 'clean test accuracy', yFormat: '.0%' },
+  );
 }
 
 /** Render a Vega-Lite spec to SVG in Node (no canvas needed). */

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SweepStore } from '../../src/experiments/store.js';
 import { readNpz } from '../../src/io/npz.js';
 import { CLI_MAIN, nodeArgs } from './fixtures/paths.js';
 
@@ -44,6 +45,28 @@ test('poisonlab sweep + report on a tiny MNIST slice, end to end', { timeout: 30
     'a clean run learns (chance is 0.1)',
   );
   assert.ok(existsSync(join(out, 'surrogate.npz')));
+  // Every run's per-epoch history is in the store: train, validation and test metrics of each epoch it ran.
+  const store = SweepStore.open(join(out, 'runs.sqlite'), { readonly: true });
+  try {
+    const runs = store.runs();
+    assert.equal(runs.length, 6);
+    for (const run of runs) {
+      const epochs = store.epochs(run.configHash, run.runKey);
+      assert.equal(epochs.length, run.epochs, run.runKey);
+      const best = epochs[run.bestEpoch - 1]!;
+      assert.ok(
+        [best.trainLoss, best.trainAccuracy, best.valLoss, best.testLoss].every((v) => v !== null && v > 0),
+        run.runKey,
+      );
+      assert.equal(best.valAccuracy, run.bestValAccuracy, `${run.runKey}: best epoch's validation accuracy`);
+      assert.ok(
+        Math.abs(best.testAccuracy! - run.testAccuracy) < 1e-6,
+        `${run.runKey}: best epoch's test accuracy`,
+      );
+    }
+  } finally {
+    store.close();
+  }
   // The regime A poison is a perturbation of the images within the l2,1 budget C sqrt(n); labels unchanged.
   const poisonA = readNpz(join(out, 'poisons', 'A-C500-r0.npz'));
   const dn = poisonA.arrays['delta_norm']!.data as Float32Array;

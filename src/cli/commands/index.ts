@@ -5,6 +5,7 @@ import { register as demo } from './demo.js';
 import { register as info } from './info.js';
 import { register as poison } from './poison.js';
 import { register as report } from './report.js';
+import { register as serve } from './serve.js';
 import { register as surrogate } from './surrogate.js';
 import { register as sweep } from './sweep.js';
 import { register as theory } from './theory.js';
@@ -15,6 +16,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   demo,
   sweep,
   report,
+  serve,
   train,
   surrogate,
   poison,
