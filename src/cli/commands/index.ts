@@ -3,6 +3,7 @@ import { register as bench } from './bench.js';
 import { register as data } from './data.js';
 import { register as demo } from './demo.js';
 import { register as info } from './info.js';
+import { register as merge } from './merge.js';
 import { register as poison } from './poison.js';
 import { register as report } from './report.js';
 import { register as surrogate } from './surrogate.js';
@@ -14,6 +15,7 @@ import { register as train } from './train.js';
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   demo,
   sweep,
+  merge,
   report,
   train,
   surrogate,
