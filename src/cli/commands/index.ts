@@ -10,11 +10,13 @@ import { register as surrogate } from './surrogate.js';
 import { register as sweep } from './sweep.js';
 import { register as theory } from './theory.js';
 import { register as train } from './train.js';
+import { register as worker } from './worker.js';
 
 /** Every command group of the CLI, in the order `--help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   demo,
   sweep,
+  worker,
   merge,
   report,
   train,
