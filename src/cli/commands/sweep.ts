@@ -171,6 +171,8 @@ async function queueSweepCommand(
 ): Promise<SweepSummary> {
   note(o.json, `sweep ${config.name} on queue ${o.url}: ${config.dataset}, ${config.model} -> ${o.out}`);
   const tty = !o.json && process.stderr.isTTY;
+  // Off a terminal (a batch job, a log file), one line per event on stderr, in --json mode too.
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   const view = sweepProgressView({ json: o.json });
   try {
     return await runQueueSweep(config, {
@@ -183,10 +185,10 @@ async function queueSweepCommand(
         view.onEvent(e);
         if (tty) return;
         if (e.type === 'plan')
-          note(o.json, `plan: ${e.todo} run(s) to do, ${e.skipped} already done, ${e.poisons} poison(s)`);
+          log(`plan: ${e.todo} run(s) to do, ${e.skipped} already done, ${e.poisons} poison(s)`);
         if (e.type === 'run-done')
-          note(o.json, `stored ${e.key} ${(100 * e.testAccuracy).toFixed(2)}% (${e.done}/${e.todo})`);
-        if (e.type === 'task-end' && !e.ok) note(o.json, `failed: ${e.message ?? e.name}`);
+          log(`stored ${e.key} ${(100 * e.testAccuracy).toFixed(2)}% (${e.done}/${e.todo})`);
+        if (e.type === 'task-end' && !e.ok) log(`failed: ${e.message ?? e.name}`);
       },
     });
   } finally {
