@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { check } from '../util/errors.js';
 import { sweepPaths } from './plan.js';
 import { SweepStore } from './store.js';
@@ -19,13 +19,13 @@ export interface MergeSummary {
   conflicts: string[];
   /** Runs of the config in OUT after the merge. */
   runs: number;
-  /** Poison files copied into OUT. */
+  /** Poison records added to OUT (they name the shard's file; the files are not copied). */
   poisons: number;
 }
 
 /**
  * Combine sweep folders of one config (shards of a Slurm array or a Kubernetes Indexed Job, or folders of
- * queue coordinators) into OUT: every finished run once, plus the poisons and the surrogate OUT lacks.
+ * queue coordinators) into OUT: every finished run once, and the poison records (naming the shards' files).
  * A folder with another config hash (or an OUT that holds another config) is a one-line error, checked
  * before anything is written.
  */
@@ -67,9 +67,9 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
       const kept = new Map(target.runs(first.hash).map((r) => [r.runKey, r]));
       let added = 0;
       let duplicates = 0;
-      let poisons = 0;
+      const poisonKeys = new Set(target.poisons(first.hash).map((p) => p.poisonKey));
+      const poisonsBefore = poisonKeys.size;
       const conflicts: string[] = [];
-      const outPaths = sweepPaths(out);
       const same = (a: string, b: string) => resolve(a) === resolve(b);
       for (const s of sources) {
         const rows = s.store.runs(first.hash);
@@ -88,17 +88,11 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
         });
         insert.immediate();
         if (same(s.dir, out)) continue;
+        // Poison records only: they point at the shard's file (paper-scale poisons are large; reports need none).
         for (const p of s.store.poisons(first.hash)) {
-          const dest = outPaths.poison(p.poisonKey);
-          if (!existsSync(dest) && existsSync(p.path)) {
-            copyAtomic(p.path, dest);
-            poisons++;
-          }
-          target.insertPoison(first.hash, { ...p, path: existsSync(dest) ? dest : p.path });
+          if (!poisonKeys.has(p.poisonKey)) target.insertPoison(first.hash, p);
+          poisonKeys.add(p.poisonKey);
         }
-        const surrogate = sweepPaths(s.dir).surrogate;
-        if (existsSync(surrogate) && !existsSync(outPaths.surrogate))
-          copyAtomic(surrogate, outPaths.surrogate);
       }
       return {
         out,
@@ -109,7 +103,7 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
         duplicates,
         conflicts,
         runs: kept.size,
-        poisons,
+        poisons: poisonKeys.size - poisonsBefore,
       };
     } finally {
       target.close();
@@ -119,19 +113,11 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
   }
 }
 
-/** Copy a file so that a crash never leaves a half-copied target. */
-function copyAtomic(from: string, to: string): void {
-  mkdirSync(dirname(to), { recursive: true });
-  const tmp = `${to}.tmp-${process.pid}`;
-  copyFileSync(from, tmp);
-  renameSync(tmp, to);
-}
-
 /** One line per merge for the CLI. */
 export function mergeLine(m: MergeSummary): string {
   return (
     `merge ${m.name} (${m.configHash.slice(0, 12)}) -> ${basename(m.out) || m.out}: ${m.added} run(s) added, ` +
     `${m.duplicates} duplicate(s) kept once${m.conflicts.length ? ` (${m.conflicts.length} differ: ${m.conflicts.slice(0, 3).join(', ')})` : ''}, ` +
-    `${m.runs} run(s) in OUT, ${m.poisons} poison file(s) copied`
+    `${m.runs} run(s) in OUT, ${m.poisons} poison record(s) added`
   );
 }

@@ -62,11 +62,13 @@ export async function runQueueSweep(
   const hash = configHash(config);
   const connection = connectionFromUrl(opts.url);
   const warn = (m: string) => opts.onWarning?.(m);
+  // Before anything is written: an unreachable Redis is a one-line error.
+  const warnings = await checkRedis(opts.url);
   const store = SweepStore.open(sweepPaths(opts.out).db, { create: true });
   const queue = new Queue<QueueJobData, QueueJobResult>(QUEUE_NAME, { connection });
   try {
     store.bindConfig(config, hash, opts.force);
-    for (const w of await checkRedis(opts.url)) warn(w);
+    for (const w of warnings) warn(w);
     const all = selectShard(planRuns(config), opts.shard);
     const finished = store.finishedKeys(hash);
     const todo = all.filter((r) => !finished.has(r.key));

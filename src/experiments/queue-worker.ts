@@ -58,6 +58,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<{ clos
     integer: true,
     min: 1,
   });
+  const warnings = await checkRedis(opts.url);
   const cache = resolve(opts.cache);
   mkdirSync(cache, { recursive: true });
   // Inherited by the sandboxed children, which BullMQ forks after this point.
@@ -100,7 +101,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<{ clos
     if (m !== lastError) emit({ type: 'warning', message: `redis: ${m}` });
     lastError = m;
   });
-  for (const w of await checkRedis(opts.url)) emit({ type: 'warning', message: w });
+  for (const w of warnings) emit({ type: 'warning', message: w });
   await worker.waitUntilReady();
   return { close: () => worker.close() };
 }

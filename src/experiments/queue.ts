@@ -4,7 +4,7 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { check } from '../util/errors.js';
+import { check, PoisonlabError } from '../util/errors.js';
 import type { ExperimentConfig } from './config.js';
 import type { RunMetrics } from './store.js';
 import type { SweepTask } from './tasks.js';
@@ -100,15 +100,27 @@ export async function redisWarnings(client: ConfigClient): Promise<string[]> {
   return warnings;
 }
 
-/** Connect to `url` once, read its settings, and return the warnings of redisWarnings. */
+/**
+ * Connect to `url` once and return the warnings of redisWarnings. Redis that cannot be reached at start is a
+ * one-line error (later outages only pause the sweep: the queue's own connections wait and reconnect).
+ */
 export async function checkRedis(url: string): Promise<string[]> {
   connectionFromUrl(url);
-  const client = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+  let cause = '';
+  client.on('error', (e: Error) => {
+    cause ||= e.message.split('\n')[0]!; // the first error says why (ECONNREFUSED, ENOTFOUND, ...)
+  });
   try {
     await client.connect();
-    return await redisWarnings(client as unknown as ConfigClient);
   } catch (e) {
-    return [`redis: cannot check the settings of ${url} (${(e as Error).message.split('\n')[0]})`];
+    client.disconnect();
+    throw new PoisonlabError(
+      `--queue: cannot connect to ${url} (${cause || (e as Error).message.split('\n')[0]}); expected a running Redis >= 6.2`,
+    );
+  }
+  try {
+    return await redisWarnings(client as unknown as ConfigClient);
   } finally {
     client.disconnect();
   }

@@ -50,7 +50,13 @@ test('merge combines shards into the full sweep, keeps duplicated runs once, ref
   assert.deepEqual(m.conflicts, []);
   assert.equal(m.configHash, configHash(config));
   assert.deepEqual(storedRuns(out), storedRuns(full), 'the merged store equals the unsharded one');
-  assert.ok(existsSync(sweepPaths(out).poison('A-C500-r0')), 'poison files come along');
+  const store = SweepStore.open(sweepPaths(out).db, { readonly: true });
+  assert.deepEqual(
+    store.poisons(configHash(config)).map((p) => p.poisonKey),
+    ['A-C500-r0', 'A-C500-r1', 'C-beta0.2-r0', 'C-beta0.2-r1'],
+    'poison records come along',
+  );
+  store.close();
 
   // Merging again is idempotent.
   const twice = mergeSweeps(out, [shard(1)]);

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { configHash, parseConfig } from '../../src/experiments/config.js';
 import { planRuns, sweepPaths } from '../../src/experiments/plan.js';
 import { jobId } from '../../src/experiments/queue.js';
@@ -225,6 +226,22 @@ describe('sweeps on a BullMQ queue (real redis-server)', { skip: SKIP, timeout: 
     assert.equal(await again.exited, 0, again.out());
     const s2 = again.json();
     assert.deepEqual([s2.done, s2.skipped], [0, KEYS.length]);
+
+    // Settings that can lose jobs are named at start, with what to set.
+    const admin = new Redis(url);
+    await admin.config('SET', 'appendonly', 'no');
+    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    admin.disconnect();
+    const warned = coordinator(url, out);
+    assert.equal(await warned.exited, 0, warned.out());
+    assert.match(
+      warned.out(),
+      /^poisonlab: warning: redis: appendonly is 'no', expected 'yes' .*set appendonly yes\)$/m,
+    );
+    assert.match(
+      warned.out(),
+      /^poisonlab: warning: redis: maxmemory-policy is 'allkeys-lru', expected 'noeviction'/m,
+    );
     await Promise.all([kill9(w1), kill9(w2)]);
     await stopRedis(r);
   });
@@ -273,6 +290,22 @@ describe('sweeps on a BullMQ queue (real redis-server)', { skip: SKIP, timeout: 
     for (const [key, n] of doneCounts(w)) assert.equal(n, 1, `${key} done ${n} times`);
     await kill9(w);
     await stopRedis(r);
+  });
+
+  it('no Redis at the address, or not a redis:// address: one line, exit 1', async () => {
+    const port = await freePort();
+    for (const args of [
+      ['worker', '--queue', `redis://127.0.0.1:${port}`],
+      ['sweep', '--config', configPath, '--out', join(dir, 'none'), '--queue', `redis://127.0.0.1:${port}`],
+      ['worker', '--queue', 'http://127.0.0.1:6379'],
+    ]) {
+      const p = cli(...args);
+      assert.equal(await p.exited, 1, p.out());
+      assert.match(
+        p.out(),
+        /^poisonlab: --queue: (cannot connect to redis:\/\/127\.0\.0\.1:\d+ \(.*\); expected a running Redis >= 6\.2|expected redis:\/\/HOST:PORT .*got 'http:\/\/127\.0\.0\.1:6379')\n$/,
+      );
+    }
   });
 
   it('Redis restarted mid-sweep (appendonly) loses nothing', async () => {
