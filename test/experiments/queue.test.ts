@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +243,28 @@ describe('sweeps on a BullMQ queue (real redis-server)', { skip: SKIP, timeout: 
       /^poisonlab: warning: redis: maxmemory-policy is 'allkeys-lru', expected 'noeviction'/m,
     );
     await Promise.all([kill9(w1), kill9(w2)]);
+
+    // A worker whose artifacts differ from the first build fails those jobs loudly, in one line. Its cache
+    // holds the local sweep's surrogate and poisons (the same bytes: accepted), but C's poison is A's.
+    const local = join(dir, 'local');
+    const bad = join(dir, 'cache-1c', configHash(config).slice(0, 16));
+    mkdirSync(join(bad, 'poisons'), { recursive: true });
+    copyFileSync(sweepPaths(local).surrogate, sweepPaths(bad).surrogate);
+    copyFileSync(sweepPaths(local).poison('A-C500-r0'), sweepPaths(bad).poison('A-C500-r0'));
+    copyFileSync(sweepPaths(local).poison('A-C500-r0'), sweepPaths(bad).poison('C-beta0.2-r0'));
+    const w3 = worker(url, join(dir, 'cache-1c'));
+    const c3 = cli('sweep', '--config', configPath, '--out', join(dir, 'q1-bad'), '--queue', url);
+    assert.equal(await c3.exited, 1, c3.out());
+    assert.match(
+      c3.out(),
+      /^poisonlab: sweep: 2 of 6 runs failed \(first: C-beta0\.2\/w\d+\/r0\/f0: poison C-beta0\.2-r0 of config queue-e2e: .* has content hash [0-9a-f]{12}, the job expects [0-9a-f]{12}: this machine computes other numbers/m,
+    );
+    assert.deepEqual(
+      rows(join(dir, 'q1-bad')).map((x) => x.key),
+      reference.map((x) => x.key).filter((k) => !k.startsWith('C-')),
+      'the runs whose artifacts match are stored',
+    );
+    await kill9(w3);
     await stopRedis(r);
   });
 
@@ -303,9 +325,17 @@ describe('sweeps on a BullMQ queue (real redis-server)', { skip: SKIP, timeout: 
       assert.equal(await p.exited, 1, p.out());
       assert.match(
         p.out(),
-        /^poisonlab: --queue: (cannot connect to redis:\/\/127\.0\.0\.1:\d+ \(.*\); expected a running Redis >= 6\.2|expected redis:\/\/HOST:PORT .*got 'http:\/\/127\.0\.0\.1:6379')\n$/,
+        /^poisonlab: --queue: (cannot connect to redis:\/\/127\.0\.0\.1:\d+ \(.*\); expected a running Redis >= 6\.2|expected redis:\/\/HOST:PORT .*got 'http:\/\/127\.0\.0\.1:6379')$/m,
+      );
+      assert.equal(
+        p
+          .out()
+          .split('\n')
+          .filter((l) => l.startsWith('poisonlab:')).length,
+        1,
       );
     }
+    assert.ok(!existsSync(join(dir, 'none')), 'a sweep that cannot reach Redis writes nothing');
   });
 
   it('Redis restarted mid-sweep (appendonly) loses nothing', async () => {
