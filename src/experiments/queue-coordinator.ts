@@ -72,6 +72,11 @@ export async function runQueueSweep(
     const all = selectShard(planRuns(config), opts.shard);
     const finished = store.finishedKeys(hash);
     const todo = all.filter((r) => !finished.has(r.key));
+    // Results that an earlier coordinator stored but had no time to remove from Redis (only ours: another
+    // coordinator's shard of the same config may share the queue).
+    const storedBefore = new Set(
+      all.filter((r) => finished.has(r.key)).map((run) => jobId(hash, { kind: 'train', run })),
+    );
     const poisons = planPoisons(config, todo);
     const surrogateNeeded =
       config.surrogate?.path === undefined && poisons.some((p) => regimeNeedsSurrogate(p.regime));
@@ -204,7 +209,7 @@ export async function runQueueSweep(
           if (w) {
             await onCompleted(j.id, w, j.returnvalue as QueueJobResult, j.processedOn, j.finishedOn);
             progressed = true;
-          } else if (j.id.includes('.train.')) await queue.remove(j.id); // stored by an earlier coordinator
+          } else if (storedBefore.has(j.id)) await queue.remove(j.id); // stored by an earlier coordinator
         }
         for (const j of await queue.getJobs(['failed'], 0, -1)) {
           const w = j.id ? waiting.get(j.id) : undefined;
