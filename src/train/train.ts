@@ -155,7 +155,8 @@ export async function train(
           best = model.weights.map((w) => tf.clone(w.read()));
         }
       }
-      if (ckpt) {
+      // Not after the last epoch: training ends right after it, so there is nothing to resume.
+      if (ckpt && epoch < opts.epochs && !stoppedEarly(epoch)) {
         const state: TrainState = {
           epoch,
           bestEpoch,
