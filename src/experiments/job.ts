@@ -235,6 +235,8 @@ async function runTrain(
       weightDecay: c.training.weightDecay,
       ...(c.training.patience !== undefined && { patience: c.training.patience }),
       seed: run.seed,
+      // A killed or re-delivered run continues after its last finished epoch, with the same numbers.
+      checkpoint: { path: sweepPaths(ctx.out).checkpoint(run.key), tag: `${ctx.hash}/${run.key}` },
       onEpoch: (m) => {
         epoch = m.epoch;
         onEpoch?.(epochRecord(m));

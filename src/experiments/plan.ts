@@ -135,5 +135,7 @@ export function sweepPaths(out: string) {
     surrogate: join(out, 'surrogate.npz'),
     poisonDir: join(out, 'poisons'),
     poison: (key: string) => join(out, 'poisons', `${key}.npz`),
+    /** A run's per-epoch training checkpoint (removed when the run finishes). */
+    checkpoint: (runKey: string) => join(out, 'checkpoints', `${runKey.replace(/\//g, '_')}.npz`),
   };
 }

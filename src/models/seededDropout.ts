@@ -27,6 +27,11 @@ export class SeededDropout extends tf.layers.Layer {
     return tf.dropout(x, this.rate, undefined, this.rng.seed());
   }
 
+  /** The mask stream's state (training checkpoints save it, so a resumed run draws the same masks). */
+  get maskRng(): Rng {
+    return this.rng;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), rate: this.rate, seed: this.seedValue };
   }

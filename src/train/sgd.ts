@@ -55,6 +55,28 @@ export class Sgd {
     });
   }
 
+  /** The momentum buffers of `vars`, in their order (null where none exists yet), for checkpoints. */
+  velocities(vars: readonly tf.Variable[]): (Float32Array | null)[] {
+    return vars.map((w) => {
+      const v = this.velocity.get(w.name);
+      return v ? (v.dataSync() as Float32Array).slice() : null;
+    });
+  }
+
+  /** Restore momentum buffers saved by velocities() for the same `vars` (shapes taken from the variables). */
+  setVelocities(vars: readonly tf.Variable[], values: readonly (Float32Array | null)[]): void {
+    vars.forEach((w, i) => {
+      const data = values[i];
+      if (!data) return;
+      this.velocity.get(w.name)?.dispose();
+      // in its own tidy, so that no other tensor shares its data (see fusedSgdUpdate)
+      this.velocity.set(
+        w.name,
+        tf.tidy(() => tf.variable(tf.tensor(data, w.shape, 'float32'), false)),
+      );
+    });
+  }
+
   /** Free the momentum buffers. */
   dispose(): void {
     for (const v of this.velocity.values()) v.dispose();

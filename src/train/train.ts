@@ -4,6 +4,13 @@ import { check, checkNumber } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { type DeviceData, evaluateDevice, upload } from './evaluate.js';
 import { checkCompatible, defaultLoss } from './losses.js';
+import {
+  dropoutLayers,
+  loadTrainState,
+  removeTrainState,
+  saveTrainState,
+  type TrainState,
+} from './resume.js';
 import { Sgd } from './sgd.js';
 import { sgdStep } from './step.js';
 import { isTwoLayer, trainTwoLayerOnline } from './twoLayerFast.js';
@@ -62,16 +69,58 @@ export async function train(
   let best: tf.Tensor[] | undefined;
   try {
     const fast = opts.fastPath !== false && kind === 'logistic' && opts.batchSize === 1 && isTwoLayer(model);
-    const stepper = fast ? trainTwoLayerOnline(model, data.train, opts) : undefined;
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const rng = new Rng(opts.seed);
-    const history: EpochMetrics[] = [];
+    const dropouts = dropoutLayers(model);
+    let history: EpochMetrics[] = [];
     let bestEpoch = 0;
     let bestVal = Number.NEGATIVE_INFINITY;
     let trainSeconds = 0;
     let samples = 0;
+    let firstEpoch = 1;
+    const ckpt = opts.checkpoint;
+    const fingerprint = ckpt
+      ? JSON.stringify({
+          tag: ckpt.tag ?? '',
+          epochs: opts.epochs,
+          batchSize: opts.batchSize,
+          lr: opts.lr,
+          momentum: opts.momentum ?? 0,
+          weightDecay: opts.weightDecay ?? 0,
+          patience: opts.patience ?? null,
+          kind,
+          seed: opts.seed,
+          fast,
+          n: [train.n, val?.n ?? 0, test?.n ?? 0],
+          weights: model.weights.map((w) => w.shape),
+        })
+      : '';
+    const restored = ckpt ? loadTrainState(ckpt.path, fingerprint) : undefined;
+    if (restored) {
+      model.weights.forEach((w, i) => {
+        const t = tf.tensor(restored.weights[i]!, w.shape as number[], 'float32');
+        w.write(t);
+        t.dispose();
+      });
+      if (restored.best && val)
+        best = model.weights.map((w, i) => tf.tensor(restored.best![i]!, w.shape as number[], 'float32'));
+      if (!fast) optimizer.setVelocities(vars, restored.velocities);
+      rng.setState(restored.rng);
+      dropouts.forEach((d, i) => {
+        if (restored.dropout[i]) d.maskRng.setState(restored.dropout[i]!);
+      });
+      ({ history, bestEpoch, bestVal, trainSeconds, samples } = restored);
+      firstEpoch = restored.epoch + 1;
+    }
+    // The fast path reads the (possibly restored) weights when it is created.
+    const stepper = fast ? trainTwoLayerOnline(model, data.train, opts) : undefined;
+    if (stepper?.velocity && restored?.velocities[0]) stepper.velocity.set(restored.velocities[0]);
+    const stoppedEarly = (epoch: number) =>
+      opts.patience !== undefined && val !== undefined && epoch - bestEpoch >= opts.patience;
     const started = performance.now();
-    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const elapsedBefore = restored ? restored.history.reduce((a, m) => a + m.seconds, 0) : 0;
+    if (restored && stoppedEarly(restored.epoch)) firstEpoch = opts.epochs + 1;
+    for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
       const epochStart = performance.now();
       const order = rng.permutation(train.n);
       const running = stepper
@@ -108,10 +157,29 @@ export async function train(
           best = model.weights.map((w) => tf.clone(w.read()));
         }
       }
+      // Not after the last epoch: training ends right after it, so there is nothing to resume.
+      if (ckpt && epoch < opts.epochs && !stoppedEarly(epoch)) {
+        const state: TrainState = {
+          epoch,
+          bestEpoch,
+          bestVal,
+          trainSeconds,
+          samples,
+          history,
+          rng: rng.getState(),
+          dropout: dropouts.map((d) => d.maskRng.getState()),
+          weights: model.weights.map((w) => (w.read().dataSync() as Float32Array).slice()),
+          ...(best && { best: best.map((t) => (t.dataSync() as Float32Array).slice()) }),
+          velocities: stepper
+            ? [stepper.velocity ? stepper.velocity.slice() : null]
+            : optimizer.velocities(vars),
+        };
+        saveTrainState(ckpt.path, fingerprint, state);
+      }
       opts.onEpoch?.(metrics);
       // Let timers and progress output run between epochs.
       await new Promise((resolve) => setImmediate(resolve));
-      if (opts.patience !== undefined && val && epoch - bestEpoch >= opts.patience) break;
+      if (stoppedEarly(epoch)) break;
     }
     if (best) {
       model.weights.forEach((w, i) => {
@@ -120,6 +188,7 @@ export async function train(
     }
     const finalTrain = evaluateDevice(model, train, kind, EVAL_BATCH);
     const at = history[bestEpoch - 1]!;
+    if (ckpt) removeTrainState(ckpt.path);
     return {
       epochs: history.length,
       bestEpoch,
@@ -130,7 +199,8 @@ export async function train(
         ...(at.valLoss === undefined ? {} : { valLoss: at.valLoss, valAccuracy: at.valAccuracy }),
         ...(at.testLoss === undefined ? {} : { testLoss: at.testLoss, testAccuracy: at.testAccuracy }),
       },
-      seconds: (performance.now() - started) / 1000,
+      seconds: elapsedBefore + (performance.now() - started) / 1000,
+      resumedAfter: restored?.epoch ?? 0,
       samplesPerSecond: samples / Math.max(trainSeconds, 1e-9),
     };
   } finally {

@@ -31,6 +31,8 @@ export function trainTwoLayerOnline(
     order: Int32Array,
     onBatch?: (done: number, total: number) => void,
   ): { loss: number; accuracy: number };
+  /** The momentum buffer ([d, m], undefined without momentum), for training checkpoints. */
+  velocity: Float32Array | undefined;
 } {
   const hidden = model.getLayer('hidden');
   const kernel = hidden.getWeights()[0]!;
@@ -44,6 +46,7 @@ export function trainTwoLayerOnline(
   const velocity = momentum > 0 ? new Float32Array(d * m) : undefined;
   const h = new Float32Array(m);
   return {
+    velocity,
     epoch(order, onBatch) {
       let lossSum = 0;
       let correct = 0;

@@ -26,6 +26,14 @@ export interface TrainOptions {
    * Default true; false forces the generic tfjs path (same weights up to float rounding).
    */
   fastPath?: boolean;
+  /**
+   * Per-epoch checkpoint: after every epoch the whole training state (weights, best-validation weights,
+   * early-stopping state, history, momentum buffers, the minibatch-order and dropout generators) is written
+   * to `path` (.npz, atomically). A call that finds a state there with the same `tag` and settings continues
+   * after its last finished epoch, with the numbers of an uninterrupted run. The file is removed when
+   * training ends.
+   */
+  checkpoint?: { path: string; tag?: string };
 }
 
 export interface EpochMetrics {
@@ -55,6 +63,8 @@ export interface TrainResult {
     testAccuracy?: number;
   };
   seconds: number;
+  /** The epoch a checkpoint resumed after (0: trained from the start). */
+  resumedAfter: number;
   /** Training samples processed per second (forward + backward + update), excluding evaluation. */
   samplesPerSecond: number;
 }

@@ -75,6 +75,17 @@ export class Rng {
     return p;
   }
 
+  /** The generator's whole state (for checkpoints): four 32-bit words and the spare normal, if any. */
+  getState(): { s: [number, number, number, number]; spare: number | null } {
+    return { s: [this.s0, this.s1, this.s2, this.s3], spare: this.spare };
+  }
+
+  /** Continue from a state returned by getState. */
+  setState(state: { s: readonly number[]; spare: number | null }): void {
+    [this.s0, this.s1, this.s2, this.s3] = state.s.map((v) => v >>> 0) as [number, number, number, number];
+    this.spare = state.spare;
+  }
+
   /** A derived seed (for tfjs initialisers and sub-streams). */
   seed(): number {
     return this.nextUint32() & 0x7fffffff;

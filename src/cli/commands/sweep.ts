@@ -10,6 +10,7 @@ import {
 import { parseShard } from '../../experiments/plan.js';
 import { getPreset, presetNames } from '../../experiments/presets.js';
 import { sweepProgressView } from '../../experiments/progress-view.js';
+import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
 import { check, checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
@@ -30,12 +31,13 @@ interface SweepFlags {
   attackEpochs?: number;
   folds?: string;
   dataset?: string;
+  queue?: string;
   json: boolean;
 }
 
 /** Build the sweep config from --preset or --config plus the override flags. */
 export function configFromFlags(
-  f: Omit<SweepFlags, 'out' | 'workers' | 'shard' | 'force' | 'json'>,
+  f: Omit<SweepFlags, 'out' | 'workers' | 'shard' | 'force' | 'json' | 'queue'>,
 ): ExperimentConfig {
   check(!(f.preset && f.config), 'sweep: give either --preset or --config, not both');
   check(f.preset || f.config, `sweep: --preset (${presetNames().join(', ')}) or --config FILE is required`);
@@ -89,9 +91,26 @@ export function register(program: Command): void {
     .option('--patience <n>', 'override the early-stopping patience', parseNumberOption('--patience'))
     .option('--attack-epochs <n>', 'override the attack epochs', parseNumberOption('--attack-epochs'))
     .option('--dataset <spec>', 'override the dataset')
+    .option(
+      '--queue <url>',
+      'coordinate workers on a BullMQ queue at redis://HOST:PORT instead of a local pool (see poisonlab worker)',
+    )
     .option('--json', 'print one JSON summary object', false)
     .action(async (f: SweepFlags) => {
       const config = configFromFlags(f);
+      if (f.queue !== undefined) {
+        const summary = await queueSweepCommand(config, {
+          url: f.queue,
+          out: f.out!,
+          shard: f.shard !== undefined ? parseShard(f.shard) : undefined,
+          force: f.force,
+          json: f.json,
+        });
+        if (f.json) printJson(summary);
+        else for (const l of summaryLines(summary)) say(false, l);
+        checkSweepSucceeded(summary);
+        return;
+      }
       const workers = checkNumber(f.workers ?? availableParallelism(), '--workers', {
         min: 1,
         integer: true,
@@ -133,6 +152,44 @@ export async function sweepCommand(
       ...(o.shard && { shard: o.shard }),
       force: o.force,
       onEvent: view.onEvent,
+    });
+  } finally {
+    view.stop();
+  }
+}
+
+/** The coordinator of a queue sweep: progress bar on a terminal, one line per stored run otherwise. */
+async function queueSweepCommand(
+  config: ExperimentConfig,
+  o: {
+    url: string;
+    out: string;
+    shard?: ReturnType<typeof parseShard> | undefined;
+    force: boolean;
+    json: boolean;
+  },
+): Promise<SweepSummary> {
+  note(o.json, `sweep ${config.name} on queue ${o.url}: ${config.dataset}, ${config.model} -> ${o.out}`);
+  const tty = !o.json && process.stderr.isTTY;
+  // Off a terminal (a batch job, a log file), one line per event on stderr, in --json mode too.
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const view = sweepProgressView({ json: o.json });
+  try {
+    return await runQueueSweep(config, {
+      url: o.url,
+      out: o.out,
+      ...(o.shard && { shard: o.shard }),
+      force: o.force,
+      onWarning: (m) => process.stderr.write(`poisonlab: warning: ${m}\n`),
+      onEvent: (e) => {
+        view.onEvent(e);
+        if (tty) return;
+        if (e.type === 'plan')
+          log(`plan: ${e.todo} run(s) to do, ${e.skipped} already done, ${e.poisons} poison(s)`);
+        if (e.type === 'run-done')
+          log(`stored ${e.key} ${(100 * e.testAccuracy).toFixed(2)}% (${e.done}/${e.todo})`);
+        if (e.type === 'task-end' && !e.ok) log(`failed: ${e.message ?? e.name}`);
+      },
     });
   } finally {
     view.stop();
