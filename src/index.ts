@@ -14,6 +14,9 @@ export * from './attacks/index.js';
 export { type BackendInfo, backendInfo, checkMemory, initBackend } from './backend/index.js';
 export * from './data/index.js';
 export { type NdArray, readNpz, writeNpz } from './io/npz.js';
+export { readPth, type TorchStateDict } from './io/pth.js';
+export { readSafetensors, type Safetensors, writeSafetensors } from './io/safetensors.js';
+export { type DType, type RawTensor, toFloat32 } from './io/tensor.js';
 export * from './models/index.js';
 export * from './theory/bounds.js';
 export * from './theory/margin.js';
@@ -31,5 +34,13 @@ export {
   type TrainResult,
   train,
 } from './train/index.js';
+export {
+  type LoadedModel,
+  loadModelFile,
+  loadTorchModel,
+  type ModelHints,
+  saveTorchSafetensors,
+  torchStateDict,
+} from './train/torch-checkpoint.js';
 export { PoisonlabError } from './util/errors.js';
 export { Rng } from './util/rng.js';

@@ -2,33 +2,52 @@
  * The frozen, pre-trained surrogate network whose gradients drive the regime A and B attacks
  * (the original: MNIST the width-100 CNN, CIFAR-10 AlexNet). Trained with the project's `train()`
  * and stored as a checkpoint whose metadata says what it was trained on, so that it is never used
- * on data of another shape or class count.
+ * on data of another shape or class count; or imported from a PyTorch state_dict (.pth, .safetensors,
+ * e.g. the original's own MNIST surrogate), whose metadata is filled from the model and the data it
+ * is used with.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { type Dataset, type DatasetSplit, numClasses, sampleSize } from '../data/dataset.js';
-import { createModel } from '../models/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { createModel, modelInfo } from '../models/index.js';
+import { saveCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
+import { type LoadedModel, loadModelFile, weightsFormat } from '../train/torch-checkpoint.js';
 import { train } from '../train/train.js';
 import type { EpochMetrics, TrainResult } from '../train/types.js';
 import { check, checkNumber } from '../util/errors.js';
 
-/** What a surrogate checkpoint records besides its weights. */
+/**
+ * What a surrogate checkpoint records besides its weights. The training fields are null for a surrogate
+ * imported from another tool (see `source`), whose training poisonlab does not know.
+ */
 export interface SurrogateMeta {
   kind: 'poisonlab-surrogate';
-  /** The dataset spec it was trained on, e.g. `mnist`. */
+  /** The dataset spec it was trained on, e.g. `mnist` (an imported one: the dataset it is used with). */
   dataset: string;
   model: string;
   width: number | null;
-  seed: number;
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  trainSamples: number;
-  testAccuracy: number;
-  testLoss: number;
+  seed: number | null;
+  epochs: number | null;
+  lr: number | null;
+  batchSize: number | null;
+  trainSamples: number | null;
+  testAccuracy: number | null;
+  testLoss: number | null;
   inputShape: number[];
   classNames: string[];
+  /** Where an imported surrogate came from (absent for one trained by poisonlab). */
+  source?: { path: string; format: 'pth' | 'safetensors' | 'npz' };
+}
+
+/** The metadata of a surrogate poisonlab trained: every training field known. */
+export type TrainedSurrogateMeta = SurrogateMeta & {
+  [K in 'seed' | 'epochs' | 'lr' | 'batchSize' | 'trainSamples' | 'testAccuracy' | 'testLoss']: number;
+};
+
+/** Which model a surrogate file holds when the file does not say (PyTorch state_dicts). */
+export interface SurrogateHints {
+  model?: string;
+  width?: number;
 }
 
 /** The original's surrogate per dataset: MNIST the width-100 CNN (lr 0.1), CIFAR-10 AlexNet (lr 0.01). */
@@ -56,7 +75,7 @@ export interface SurrogateOptions {
 export async function trainSurrogate(
   data: DatasetSplit,
   opts: SurrogateOptions,
-): Promise<{ model: tf.LayersModel; meta: SurrogateMeta; result: TrainResult }> {
+): Promise<{ model: tf.LayersModel; meta: TrainedSurrogateMeta; result: TrainResult }> {
   const defaults = surrogateDefaults(opts.dataset);
   const name = opts.model ?? defaults.model;
   const width = opts.width ?? (opts.model === undefined ? defaults.width : undefined);
@@ -83,7 +102,7 @@ export async function trainSurrogate(
     },
   );
   const test = evaluate(model, data.test);
-  const meta: SurrogateMeta = {
+  const meta: TrainedSurrogateMeta = {
     kind: 'poisonlab-surrogate',
     dataset: opts.dataset,
     model: name,
@@ -110,29 +129,67 @@ export function saveSurrogate(path: string, model: tf.LayersModel, meta: Surroga
 }
 
 /**
- * Load a surrogate checkpoint; when `data` is given, check that it was trained on samples of the
- * same shape and the same number of classes (a one-line error otherwise).
+ * Load a surrogate: a poisonlab surrogate checkpoint (.npz), or a PyTorch state_dict (.pth / .pt /
+ * .safetensors, or an .npz that `poisonlab convert` made of one), whose model is `hints` or what its
+ * shapes say and whose metadata is filled from the model and `data`. When `data` is given, check that
+ * the surrogate takes samples of its shape and its number of classes (a one-line error otherwise).
  */
-export function loadSurrogate(path: string, data?: Dataset): { model: tf.LayersModel; meta: SurrogateMeta } {
-  const { model, meta } = loadCheckpoint(path);
-  const m = meta['surrogate'] as Partial<SurrogateMeta> | undefined;
-  if (!(m && Array.isArray(m.inputShape) && Array.isArray(m.classNames))) {
-    model.dispose();
-    check(
-      false,
-      `${path}: not a surrogate checkpoint (no surrogate metadata; make one with 'poisonlab surrogate train')`,
-    );
-  }
-  const full = m as SurrogateMeta;
-  if (data) {
-    try {
-      checkSurrogateMeta(full, data, path);
-    } catch (e) {
-      model.dispose();
-      throw e;
+export function loadSurrogate(
+  path: string,
+  data?: Dataset,
+  hints: SurrogateHints = {},
+): { model: tf.LayersModel; meta: SurrogateMeta } {
+  const format = weightsFormat(path);
+  const loaded = loadModelFile(path, {
+    ...(format !== 'npz' && hints),
+    ...(format !== 'npz' && data && { inputShape: [...data.sampleShape], numClasses: numClasses(data) }),
+  });
+  const { model } = loaded;
+  try {
+    const stored = (loaded.meta?.['surrogate'] ?? undefined) as Partial<SurrogateMeta> | undefined;
+    let meta: SurrogateMeta;
+    if (stored && Array.isArray(stored.inputShape) && Array.isArray(stored.classNames)) {
+      meta = stored as SurrogateMeta;
+    } else {
+      check(
+        format !== 'npz' || loaded.meta?.['imported'] !== undefined,
+        `${path}: not a surrogate checkpoint (expected surrogate metadata: make one with 'poisonlab surrogate train', ` +
+          'or give a PyTorch state_dict (.pth, .safetensors))',
+      );
+      meta = importedMeta(path, format, loaded, data);
     }
+    if (data) checkSurrogateMeta(meta, data, path);
+    return { model, meta };
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
-  return { model, meta: full };
+}
+
+/** Surrogate metadata for an imported model: its architecture, and the data it is used with. */
+function importedMeta(
+  path: string,
+  format: 'npz' | 'pth' | 'safetensors',
+  loaded: LoadedModel,
+  data: Dataset | undefined,
+): SurrogateMeta {
+  const { options } = modelInfo(loaded.model)!;
+  return {
+    kind: 'poisonlab-surrogate',
+    dataset: data?.name ?? 'unknown',
+    model: loaded.name,
+    width: loaded.width ?? null,
+    seed: null,
+    epochs: null,
+    lr: null,
+    batchSize: null,
+    trainSamples: null,
+    testAccuracy: null,
+    testLoss: null,
+    inputShape: [...options.inputShape],
+    classNames: data ? [...data.classNames] : Array.from({ length: options.numClasses }, (_, k) => String(k)),
+    source: { path, format },
+  };
 }
 
 /** One-line error unless the surrogate described by `meta` takes `data`'s samples and classes. */

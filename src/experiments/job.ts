@@ -103,7 +103,12 @@ function getSurrogate(ctx: TaskContext, clean: Dataset): tf.LayersModel {
   const path = surrogatePath(ctx);
   if (surrogateCache?.path === path) return surrogateCache.model;
   surrogateCache?.model.dispose();
-  const { model } = loadSurrogate(path, clean);
+  // A PyTorch state_dict (surrogate.path: x.pth / x.safetensors) is read as the config's surrogate model.
+  const s = ctx.config.surrogate;
+  const { model } = loadSurrogate(path, clean, {
+    ...(s?.model !== undefined && { model: s.model }),
+    ...(s?.width !== undefined && { width: s.width }),
+  });
   surrogateCache = { path, model };
   return model;
 }

@@ -11,3 +11,10 @@ export {
   resolveName,
 } from './registry.js';
 export { SeededDropout } from './seededDropout.js';
+export {
+  guessTorchModel,
+  TORCH_MODELS,
+  type TorchModelGuess,
+  type TorchParam,
+  torchParams,
+} from './torch-names.js';

@@ -1,7 +1,14 @@
+import { join } from 'node:path';
 import { mnistDir } from '../../src/data/builtin.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { subset } from '../../src/data/dataset.js';
 import { loadIdxDir } from '../../src/data/idx.js';
+
+/**
+ * The paper's MNIST surrogate (see ../shared/seed-artifacts/README.md), read in place, relative to the
+ * repository root (CI clones the repository next to shared/).
+ */
+export const SEED_PTH = join('..', 'shared', 'seed-artifacts', 'ntkconv100_baseline.pth');
 
 let cache: { train: Dataset; test: Dataset } | undefined;
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as bench } from './bench.js';
+import { register as convert } from './convert.js';
 import { register as data } from './data.js';
 import { register as demo } from './demo.js';
 import { register as info } from './info.js';
@@ -24,6 +25,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   train,
   surrogate,
   poison,
+  convert,
   theory,
   data,
   info,

@@ -15,6 +15,8 @@ interface PoisonFlags {
   budget?: number;
   beta?: number;
   surrogate?: string;
+  model?: string;
+  width?: number;
   epochs: number;
   step?: number;
   batchSize: number;
@@ -43,7 +45,15 @@ export function register(program: Command): void {
       parseNumberOption('--budget'),
     )
     .option('--beta <p>', 'regime C: flip probability in [0, 1]', parseNumberOption('--beta'))
-    .option('--surrogate <file>', "surrogate checkpoint (regimes A and B), from 'poisonlab surrogate train'")
+    .option(
+      '--surrogate <file>',
+      "surrogate (regimes A and B): a checkpoint from 'poisonlab surrogate train', or a PyTorch state_dict (.pth, .safetensors)",
+    )
+    .option(
+      '--model <name>',
+      "the surrogate's model when a .pth/.safetensors does not say (default: what its shapes say)",
+    )
+    .option('--width <m>', "the surrogate's width, likewise", parseNumberOption('--width'))
     .option('--epochs <n>', 'ascent epochs (the original: 500)', parseNumberOption('--epochs'), 5)
     .option('--step <eta>', 'ascent step size (default 0.1 MNIST, 0.5 CIFAR-10)', parseNumberOption('--step'))
     .option('--batch-size <n>', 'ascent minibatch size', parseNumberOption('--batch-size'), 128)
@@ -77,6 +87,7 @@ async function runPoison(f: PoisonFlags): Promise<void> {
     `--reduction: expected 'mean' or 'sum', got '${f.reduction}'`,
   );
   if (f.limit !== undefined) checkNumber(f.limit, '--limit', { min: 1, integer: true });
+  if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
   const defaults = attackDefaults(f.dataset);
   const step = checkNumber(f.step ?? defaults.step, '--step', { min: 0 });
   let budget: number | undefined;
@@ -98,7 +109,11 @@ async function runPoison(f: PoisonFlags): Promise<void> {
   const data = await loadDataset(f.dataset, { ...(f.limit !== undefined && { limit: f.limit }) });
   const clean = data.train;
   let surrogate: { model: import('@tensorflow/tfjs').LayersModel; meta: SurrogateMeta } | undefined;
-  if (regime !== 'C' && f.surrogate) surrogate = loadSurrogate(f.surrogate, clean);
+  if (regime !== 'C' && f.surrogate)
+    surrogate = loadSurrogate(f.surrogate, clean, {
+      ...(f.model !== undefined && { model: f.model }),
+      ...(f.width !== undefined && { width: f.width }),
+    });
 
   const progress = createProgress({ json: f.json });
   const attack = createAttack({

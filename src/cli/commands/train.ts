@@ -5,6 +5,7 @@ import { loadDataset, trainValSplit } from '../../data/index.js';
 import { countParams, createModel } from '../../models/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
 import { train } from '../../train/index.js';
+import { loadModelFile } from '../../train/torch-checkpoint.js';
 import type { EpochMetrics } from '../../train/types.js';
 import { checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
@@ -12,8 +13,9 @@ import { createProgress, epochProgress } from '../progress.js';
 
 interface TrainFlags {
   dataset: string;
-  model: string;
+  model?: string;
   width?: number;
+  init?: string;
   epochs: number;
   lr: number;
   batchSize: number;
@@ -49,8 +51,15 @@ export function register(program: Command): void {
       'mnist, fashion-mnist, cifar10, toy, a directory, or a poisoned .npz',
       'mnist',
     )
-    .option('--model <name>', 'network: cnn, mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer', 'cnn')
+    .option(
+      '--model <name>',
+      'network: cnn, mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer (default: cnn, or what --init holds)',
+    )
     .option('--width <m>', 'width m of the hidden layer', parseNumberOption('--width'))
+    .option(
+      '--init <file>',
+      'initial weights: a checkpoint (.npz) or a PyTorch state_dict (.pth, .safetensors; --model/--width when its shapes do not say)',
+    )
     .option('--epochs <n>', 'maximum epochs', parseNumberOption('--epochs'), 1)
     .option('--lr <rate>', 'SGD learning rate', parseNumberOption('--lr'), 0.1)
     .option('--batch-size <n>', 'minibatch size', parseNumberOption('--batch-size'), 128)
@@ -92,15 +101,23 @@ async function runTrain(f: TrainFlags): Promise<void> {
     f.folds > 1
       ? trainValSplit(data.train, { folds: f.folds, fold: 0, seed: f.seed })
       : { train: data.train };
-  const model = createModel(f.model, {
+  const shape = {
     ...(f.width !== undefined && { width: f.width }),
     inputShape: [...data.train.sampleShape],
     numClasses: numClasses(data.train),
     seed: f.seed,
-  });
+  };
+  // --init: the model (and its width) is what the file holds; --model / --width, when given, must agree.
+  const init = f.init
+    ? loadModelFile(f.init, { ...shape, ...(f.model !== undefined && { model: f.model }) })
+    : undefined;
+  const model = init?.model ?? createModel(f.model ?? 'cnn', shape);
+  const modelName = init?.name ?? f.model ?? 'cnn';
+  const width = init ? (init.width ?? null) : (f.width ?? null);
   note(
     f.json,
-    `${f.model}${f.width ? ` width ${f.width}` : ''}: ${countParams(model).toLocaleString()} parameters; ` +
+    `${modelName}${width ? ` width ${width}` : ''}${init ? ` from ${f.init} (${init.format})` : ''}: ` +
+      `${countParams(model).toLocaleString()} parameters; ` +
       `train ${numSamples(split.train)}, val ${'val' in split ? numSamples(split.val) : 0}, test ${numSamples(data.test)}; ` +
       `backend ${backend.backend}${backend.native ? ' + OpenBLAS' : ''}`,
   );
@@ -125,12 +142,14 @@ async function runTrain(f: TrainFlags): Promise<void> {
       dataset: f.dataset,
       seed: f.seed,
       metrics: result.final,
+      ...(f.init && { init: f.init }),
     });
   }
   const summary = {
     dataset: f.dataset,
-    model: f.model,
-    width: f.width ?? null,
+    model: modelName,
+    width,
+    init: f.init ?? null,
     params: countParams(model),
     seed: f.seed,
     backend: backend.backend,
