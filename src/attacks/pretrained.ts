@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PoisonlabError } from '../util/errors.js';
 
 /**
@@ -22,7 +23,8 @@ export function isPaperSurrogate(path: string): boolean {
 
 /**
  * The file behind a config's `surrogate.path`: a plain path as it is; `paper:mnist` from $POISONLAB_PAPER_SURROGATE,
- * then ../shared/seed-artifacts/ (beside the working directory), then ~/.cache/poisonlab/. A name that is not
+ * then ../shared/seed-artifacts/ beside the working directory or beside poisonlab's own folder, then
+ * ~/.cache/poisonlab/. A name that is not
  * known, or a paper surrogate that is nowhere, is a one-line error.
  */
 export function resolveSurrogatePath(path: string): string {
@@ -41,6 +43,7 @@ export function resolveSurrogatePath(path: string): string {
   }
   const candidates = [
     resolve('..', 'shared', 'seed-artifacts', known.file),
+    join(packageRoot(), '..', 'shared', 'seed-artifacts', known.file),
     join(homedir(), '.cache', 'poisonlab', known.file),
   ];
   const found = candidates.find((p) => existsSync(p));
@@ -49,4 +52,11 @@ export function resolveSurrogatePath(path: string): string {
     `surrogate.path ${path}: ${known.what} was not found (looked in ${candidates.join(', ')}); ` +
       `expected the original's ${known.file} there or in $${known.env}`,
   );
+}
+
+/** The folder holding poisonlab's package.json (this file is in src/attacks or dist/src/attacks). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir);
+  return dir;
 }
