@@ -148,7 +148,8 @@ export async function runQueueSweep(
         store.insertPoison(hash, {
           poisonKey: w.poison.key,
           path: `queue:${r.worker}`,
-          report: { contentHash: r.contentHash },
+          // The worker that built it sends its report (budget spent, ...); a cached one has only its hash.
+          report: { ...(r.report as object | undefined), contentHash: r.contentHash },
           finishedAt: new Date(finishedOn ?? Date.now()).toISOString(),
         });
         await enqueue(trainTasks(runsOf(w.poison.key)), {
@@ -157,6 +158,7 @@ export async function runQueueSweep(
         });
       } else if (w.kind === 'train' && r.kind === 'train') {
         const run = w.run;
+        for (const e of r.epochs ?? []) store.insertEpoch(hash, run.key, e);
         store.insertRun({
           ...r.metrics,
           configHash: hash,

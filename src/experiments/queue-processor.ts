@@ -8,11 +8,13 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type SandboxedJob, UnrecoverableError } from 'bullmq';
+import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { PoisonlabError } from '../util/errors.js';
 import { artifactHash } from './artifacts.js';
 import { runTask } from './job.js';
 import { type PoisonSpec, planPoisons, regimeNeedsSurrogate, sweepPaths } from './plan.js';
 import { JOB_VERSION, type QueueJobData, type QueueJobResult } from './queue.js';
+import type { EpochRecord } from './store.js';
 import type { TaskContext, TaskProgress } from './tasks.js';
 
 // A child whose worker died (kill -9) must not train on for nobody: its run is re-delivered elsewhere.
@@ -28,7 +30,7 @@ function unrecoverable(message: string): Error {
 
 async function ensureSurrogate(ctx: TaskContext, expected: string | undefined, progress: TaskProgress) {
   const given = ctx.config.surrogate?.path;
-  const path = given ?? sweepPaths(ctx.out).surrogate;
+  const path = given !== undefined ? resolveSurrogatePath(given) : sweepPaths(ctx.out).surrogate;
   if (given === undefined && !existsSync(path)) await runTask({ kind: 'surrogate' }, ctx, progress);
   if (!existsSync(path)) throw unrecoverable(`surrogate.path: ${path} does not exist on worker ${WORKER}`);
   const got = artifactHash(path);
@@ -45,11 +47,13 @@ async function ensurePoison(
   p: PoisonSpec,
   data: QueueJobData,
   progress: TaskProgress,
-): Promise<string> {
+): Promise<{ hash: string; report?: unknown }> {
   const path = sweepPaths(ctx.out).poison(p.key);
+  let report: unknown;
   if (!existsSync(path)) {
     if (regimeNeedsSurrogate(p.regime)) await ensureSurrogate(ctx, data.surrogateHash, progress);
-    await runTask({ kind: 'poison', poison: p }, ctx, progress);
+    const r = await runTask({ kind: 'poison', poison: p }, ctx, progress);
+    if (r.kind === 'poison') report = r.report;
   }
   const got = artifactHash(path);
   const expected = data.task.kind === 'train' ? data.poisonHash : undefined;
@@ -58,7 +62,7 @@ async function ensurePoison(
       `poison ${p.key} of config ${ctx.config.name}: ${path} has content hash ${got.slice(0, 12)}, the job expects ` +
         `${expected.slice(0, 12)}: this machine computes other numbers (check the poisonlab version and BLAS); delete the file to rebuild it`,
     );
-  return got;
+  return report === undefined ? { hash: got } : { hash: got, report };
 }
 
 export default async function processJob(
@@ -88,20 +92,19 @@ export default async function processJob(
           contentHash: await ensureSurrogate(ctx, undefined, progress),
           worker: WORKER,
         };
-      case 'poison':
-        return {
-          kind: 'poison',
-          key: task.poison.key,
-          contentHash: await ensurePoison(ctx, task.poison, d, progress),
-          worker: WORKER,
-        };
+      case 'poison': {
+        const { hash, report } = await ensurePoison(ctx, task.poison, d, progress);
+        return { kind: 'poison', key: task.poison.key, contentHash: hash, report, worker: WORKER };
+      }
       case 'train': {
         const poison = planPoisons(d.config, [task.run])[0];
         if (poison) await ensurePoison(ctx, poison, d, progress);
-        const r = await runTask(task, ctx, progress);
+        // The per-epoch history travels with the result; the coordinator stores it with the run.
+        const epochs: EpochRecord[] = [];
+        const r = await runTask(task, ctx, progress, (e) => epochs.push(e));
         if (r.kind !== 'train')
           throw new PoisonlabError(`${task.run.key}: the task returned a ${r.kind} result`);
-        return { kind: 'train', key: task.run.key, metrics: r.metrics, worker: WORKER };
+        return { kind: 'train', key: task.run.key, metrics: r.metrics, epochs, worker: WORKER };
       }
     }
   } catch (e) {

@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { check, PoisonlabError } from '../util/errors.js';
 import type { ExperimentConfig } from './config.js';
-import type { RunMetrics } from './store.js';
+import type { EpochRecord, RunMetrics } from './store.js';
 import type { SweepTask } from './tasks.js';
 
 /** The BullMQ queue every coordinator and worker uses (jobs of several configs can share it). */
@@ -30,8 +30,8 @@ export interface QueueJobData {
 /** What a job returns (kept by Redis until the coordinator has stored it). */
 export type QueueJobResult =
   | { kind: 'surrogate'; contentHash: string; worker: string }
-  | { kind: 'poison'; key: string; contentHash: string; worker: string }
-  | { kind: 'train'; key: string; metrics: RunMetrics; worker: string };
+  | { kind: 'poison'; key: string; contentHash: string; report?: unknown; worker: string }
+  | { kind: 'train'; key: string; metrics: RunMetrics; epochs?: EpochRecord[]; worker: string };
 
 /** Idempotent job id of a task of config `hash`: the hash, the task kind, the run or poison key. */
 export function jobId(hash: string, task: SweepTask): string {

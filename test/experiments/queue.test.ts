@@ -220,6 +220,21 @@ describe('sweeps on a BullMQ queue (real redis-server)', { skip: SKIP, timeout: 
     const summary = c.json();
     assert.deepEqual([summary.runs, summary.done, summary.failed], [KEYS.length, KEYS.length, 0]);
     assert.deepEqual(rows(out), reference);
+    // Each run's per-epoch history came with its result (for the dashboard), as the local pool stores it.
+    const store = SweepStore.open(sweepPaths(out).db, { readonly: true });
+    try {
+      const hash = store.getConfig()!.hash;
+      for (const row of reference) {
+        const epochs = store.epochs(hash, row.key);
+        assert.equal(epochs.length, row.epochs, `${row.key}: stored epochs`);
+        assert.equal(epochs.at(-1)!.epoch, row.epochs);
+      }
+      // The worker that built a gradient poison sent its report: the report's budget table is filled.
+      const a = store.poisons(hash).find((p) => p.poisonKey === 'A-C500-r0')!;
+      assert.equal(typeof (a.report as { budgetSpent?: unknown }).budgetSpent, 'number');
+    } finally {
+      store.close();
+    }
     for (const [key, n] of doneCounts(w1, w2)) assert.equal(n, 1, `${key} done ${n} times`);
     assert.match(w1.out() + w2.out(), /done \S+\.poison\.A-C500-r0 content [0-9a-f]{12}/);
     assert.doesNotMatch(c.out(), /warning: redis: appendonly/, 'the test server runs with appendonly yes');
