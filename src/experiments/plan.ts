@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { check } from '../util/errors.js';
 import { type ExperimentConfig, foldRuns, type RegimeSpec, regimeLabel } from './config.js';
+import type { RunMetrics, RunRecord } from './store.js';
 
 /** One training run of a sweep: a (regime, width, repetition, fold) cell, and its size n in a sample-size sweep. */
 export interface RunSpec {
@@ -137,5 +138,27 @@ export function sweepPaths(out: string) {
     poison: (key: string) => join(out, 'poisons', `${key}.npz`),
     /** A run's per-epoch training checkpoint (removed when the run finishes). */
     checkpoint: (runKey: string) => join(out, 'checkpoints', `${runKey.replace(/\//g, '_')}.npz`),
+  };
+}
+
+/** The stored record of a finished run: its spec's identity, the metrics it reached, when and where it ran. */
+export function runRecord(
+  hash: string,
+  run: RunSpec,
+  metrics: RunMetrics,
+  at: { startedAt: string; finishedAt: string; host: string },
+): RunRecord {
+  return {
+    ...metrics,
+    configHash: hash,
+    runKey: run.key,
+    regime: run.regime.regime,
+    label: run.label,
+    budget: run.regime.budget ?? run.regime.beta ?? null,
+    width: run.width,
+    repetition: run.repetition,
+    fold: run.fold,
+    seed: run.seed,
+    ...at,
   };
 }

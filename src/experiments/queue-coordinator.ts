@@ -8,6 +8,7 @@ import {
   planRuns,
   type RunSpec,
   regimeNeedsSurrogate,
+  runRecord,
   type Shard,
   selectShard,
   sweepPaths,
@@ -159,21 +160,13 @@ export async function runQueueSweep(
       } else if (w.kind === 'train' && r.kind === 'train') {
         const run = w.run;
         for (const e of r.epochs ?? []) store.insertEpoch(hash, run.key, e);
-        store.insertRun({
-          ...r.metrics,
-          configHash: hash,
-          runKey: run.key,
-          regime: run.regime.regime,
-          label: run.label,
-          budget: run.regime.budget ?? run.regime.beta ?? null,
-          width: run.width,
-          repetition: run.repetition,
-          fold: run.fold,
-          seed: run.seed,
-          startedAt: new Date(processedOn ?? Date.now()).toISOString(),
-          finishedAt: new Date(finishedOn ?? Date.now()).toISOString(),
-          host: r.worker,
-        });
+        store.insertRun(
+          runRecord(hash, run, r.metrics, {
+            startedAt: new Date(processedOn ?? Date.now()).toISOString(),
+            finishedAt: new Date(finishedOn ?? Date.now()).toISOString(),
+            host: r.worker,
+          }),
+        );
         done++;
         // Stored: Redis no longer needs it (a restarted coordinator finds the run in the store).
         await queue.remove(id);

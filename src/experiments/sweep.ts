@@ -10,6 +10,7 @@ import {
   planRuns,
   type RunSpec,
   regimeNeedsSurrogate,
+  runRecord,
   type Shard,
   selectShard,
   sweepPaths,
@@ -179,21 +180,13 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
           });
           check(result.kind === 'train', `${run.key}: the worker returned a ${result.kind} result`);
           const m = result.metrics;
-          store.insertRun({
-            ...m,
-            configHash: hash,
-            runKey: run.key,
-            regime: run.regime.regime,
-            label: run.label,
-            budget: run.regime.budget ?? run.regime.beta ?? null,
-            width: run.width,
-            repetition: run.repetition,
-            fold: run.fold,
-            seed: run.seed,
-            startedAt,
-            finishedAt: new Date().toISOString(),
-            host: hostName(),
-          });
+          store.insertRun(
+            runRecord(hash, run, m, {
+              startedAt,
+              finishedAt: new Date().toISOString(),
+              host: hostName(),
+            }),
+          );
           store.clearRunStatus(hash, run.key);
           done++;
           opts.onEvent?.({ type: 'task-end', name: run.key, slot, ok: true });
