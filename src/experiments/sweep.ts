@@ -4,11 +4,11 @@ import { aggregate, type CellStats } from '../report/aggregate.js';
 import { check, PoisonlabError } from '../util/errors.js';
 import { configHash, type ExperimentConfig } from './config.js';
 import {
+  attackNeedsSurrogate,
   needsSurrogate,
   planPoisons,
   planRuns,
   type RunSpec,
-  regimeNeedsSurrogate,
   type Shard,
   selectShard,
   sweepPaths,
@@ -138,7 +138,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
         // Each poison waits for the surrogate (A and B need it), then is generated once.
         const poisonJobs = new Map<string, Promise<unknown>>();
         for (const p of poisons) {
-          const needs = regimeNeedsSurrogate(p.regime);
+          const needs = attackNeedsSurrogate(p);
           const job = (needs ? surrogate : Promise.resolve()).then(() => exec({ kind: 'poison', poison: p }));
           poisonJobs.set(
             p.key,
@@ -172,9 +172,9 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
             ...m,
             configHash: hash,
             runKey: run.key,
-            regime: run.regime.regime,
+            regime: run.regime?.regime ?? run.attack?.name ?? 'clean',
             label: run.label,
-            budget: run.regime.budget ?? run.regime.beta ?? null,
+            budget: run.regime?.budget ?? run.regime?.beta ?? null,
             width: run.width,
             repetition: run.repetition,
             fold: run.fold,
