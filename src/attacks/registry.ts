@@ -137,9 +137,10 @@ export function describeParams(schema: z.ZodObject): ParamInfo[] {
       ? (p['enum'] as unknown[]).map((v) => JSON.stringify(v)).join('|')
       : String(p['type'] ?? 'any');
     const lo = p['minimum'] ?? p['exclusiveMinimum'];
-    const hi = p['maximum'] ?? p['exclusiveMaximum'];
+    const rawHi = p['maximum'] ?? p['exclusiveMaximum'];
+    const hi = typeof rawHi === 'number' && rawHi >= Number.MAX_SAFE_INTEGER ? undefined : rawHi;
     if (lo !== undefined || hi !== undefined)
-      type += ` in ${p['exclusiveMinimum'] !== undefined ? '(' : '['}${lo ?? '-inf'}, ${hi ?? 'inf'}${p['exclusiveMaximum'] !== undefined ? ')' : ']'}`;
+      type += ` in ${p['exclusiveMinimum'] !== undefined ? '(' : '['}${lo ?? '-inf'}, ${hi ?? 'inf'}${p['exclusiveMaximum'] !== undefined || hi === undefined ? ')' : ']'}`;
     return {
       name,
       type,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as attacks } from './attacks.js';
 import { register as bench } from './bench.js';
 import { register as data } from './data.js';
 import { register as demo } from './demo.js';
@@ -18,6 +19,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   train,
   surrogate,
   poison,
+  attacks,
   theory,
   data,
   info,
