@@ -1,5 +1,6 @@
 import { PoisonlabError } from '../util/errors.js';
 import { type ExperimentConfig, parseConfig } from './config.js';
+import { BACKDOOR_PRESETS } from './backdoor-presets.js';
 import { THEORY_PRESETS } from './theory-presets.js';
 
 /** The paper's width grid: 10 ... 2e5. */
@@ -80,6 +81,7 @@ const PRESETS: Record<string, unknown> = {
   'paper-mnist': paperMnist,
   'paper-cifar10': paperCifar10,
   ...THEORY_PRESETS,
+  ...BACKDOOR_PRESETS,
 };
 
 /** Register a further preset (e.g. a theory toy sweep); it is validated when used. */

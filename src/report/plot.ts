@@ -9,6 +9,9 @@ export interface UcurveExtras {
   layers?: unknown[];
   /** Subtitle lines. */
   subtitle?: string[];
+  /** The y axis (default: clean test accuracy in percent). */
+  yTitle?: string;
+  yFormat?: string;
 }
 
 /**
@@ -57,9 +60,9 @@ export function ucurveSpec(
           y: {
             field: 'mean',
             type: 'quantitative',
-            title: 'clean test accuracy',
+            title: extras.yTitle ?? 'clean test accuracy',
             scale: { zero: false },
-            axis: { format: '.0%' },
+            axis: { format: extras.yFormat ?? '.0%' },
           },
           color,
           tooltip: [
