@@ -259,7 +259,6 @@ async function runTrain(
   data: DatasetSplit,
   onProgress: TaskProgress,
 ): Promise<RunMetrics> {
-  const c = ctx.config;
   const { data: poisoned, mask } = trainingSet(run, ctx, data.train);
   const attack = run.attack && attackOf(run.attack, run.seed);
   let full = poisoned;
