@@ -54,17 +54,17 @@ export const l21Perturbation = defineAttack({
     })
     .strict(),
   create(p): Attack {
-    const a = new L21PoisonAttack({ ...p, C: p.budget });
     return {
       name: 'l21-perturbation',
       kind: 'availability',
       params: p,
       async poison(data, ctx) {
-        const inner = new L21PoisonAttack({
-          ...a.options,
+        const a = new L21PoisonAttack({
+          ...p,
+          C: p.budget,
           ...(ctx?.onProgress && { onProgress: ctx.onProgress }),
         });
-        const r = await inner.poison(data, ctx?.surrogate);
+        const r = await a.poison(data, ctx?.surrogate);
         return changedMask(data, { ...r, report: { ...r.report, attack: 'l21-perturbation' } });
       },
     };
