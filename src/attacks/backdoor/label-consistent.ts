@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { type Dataset, numSamples, sampleSize } from '../../data/dataset.js';
+import { numSamples, sampleSize } from '../../data/dataset.js';
 import { check } from '../../util/errors.js';
 import { projectedGradientAscent } from '../gradient-ascent.js';
 import { checkSurrogateFits } from '../perturbation-attack.js';
