@@ -39,7 +39,14 @@ export function ucurveSpec(
   } as const;
   // Legend and colours in a fixed order: clean first, then the regimes.
   const domain = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
-  const color = { field: 'regime', type: 'nominal', title: 'regime', scale: { domain } } as const;
+  const color = {
+    field: 'regime',
+    type: 'nominal',
+    title: 'regime',
+    // More arms than ten colours (attacks x defences): twenty, and labels long enough for 'badnets+spectral-...'.
+    scale: { domain, ...(domain.length > 10 && { scheme: 'tableau20' }) },
+    legend: { labelLimit: 320 },
+  } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: extras.subtitle ? { text: title, subtitle: extras.subtitle } : title,
