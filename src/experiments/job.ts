@@ -223,13 +223,17 @@ function predictions(logits: Float32Array, n: number): Int32Array {
 /**
  * The named metrics of a trained model: per-class clean test accuracy and, for backdoors, the attack-success
  * rate: the fraction of triggered test images NOT of the target class that the model classifies as the target.
+ * `transform` is an input-transforming defence's preprocessing: it sees every input the model sees, so it runs
+ * after the trigger is stamped.
  */
 function namedMetrics(
   model: tf.LayersModel,
-  test: Dataset,
+  rawTest: Dataset,
   attack: Attack | undefined,
+  transform: (d: Dataset) => Dataset = (d) => d,
 ): Record<string, number | null> {
   const out: Record<string, number | null> = {};
+  const test = transform(rawTest);
   const n = numSamples(test);
   const pred = predictions(predictLogits(model, test), n);
   const k = numClasses(test);
@@ -244,7 +248,9 @@ function namedMetrics(
   if (trigger) {
     const keep: number[] = [];
     for (let i = 0; i < n; i++) if (test.y[i] !== trigger.target) keep.push(i);
-    const triggered = trigger.apply(subset(test, keep, `${test.name} (not ${trigger.target})`));
+    const triggered = transform(
+      trigger.apply(subset(rawTest, keep, `${rawTest.name} (not ${trigger.target})`)),
+    );
     const tp = predictions(predictLogits(model, triggered), keep.length);
     let toTarget = 0;
     for (const c of tp) if (c === trigger.target) toTarget++;
@@ -262,7 +268,6 @@ async function runTrain(
   const { data: poisoned, mask } = trainingSet(run, ctx, data.train);
   const attack = run.attack && attackOf(run.attack, run.seed);
   let full = poisoned;
-  let test = data.test;
   let defence: DefenceOutcome | undefined;
   const total = run.defence ? 2 : 1;
   let stage = 0;
@@ -287,16 +292,15 @@ async function runTrain(
       ...(mask && { poisonMask: mask }),
     });
     full = defence.dataset;
-    if (defence.transformInputs) test = defence.transformInputs(test);
   }
   const { model, result } = await fitModel(run, ctx, full, progress);
   try {
     // Clean test accuracy of the best-validation weights (train restored them).
-    const ev = evaluate(model, test);
+    const ev = evaluate(model, defence?.transformInputs ? defence.transformInputs(data.test) : data.test);
     const bestVal = result.history[result.bestEpoch - 1]?.valAccuracy ?? result.final.valAccuracy;
     const metrics: Record<string, number | null> = {
       testAccuracy: ev.accuracy,
-      ...namedMetrics(model, test, attack),
+      ...namedMetrics(model, data.test, attack, defence?.transformInputs),
     };
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     if (defence) {
