@@ -13,6 +13,7 @@
 export * from './attacks/index.js';
 export { type BackendInfo, backendInfo, checkMemory, initBackend } from './backend/index.js';
 export * from './data/index.js';
+export * from './defences/index.js';
 export { type NdArray, readNpz, writeNpz } from './io/npz.js';
 export { readPth, type TorchStateDict } from './io/pth.js';
 export { readSafetensors, type Safetensors, writeSafetensors } from './io/safetensors.js';

@@ -1,11 +1,19 @@
-/** The poisoning attacks of the paper's three regimes, their projections and their defaults. */
+/**
+ * The poisoning attacks: the registry (./registry.ts, entries in ./catalog.ts), the paper's three regimes, their
+ * projections and their defaults.
+ */
+import './catalog.js';
 import { check } from '../util/errors.js';
 import { L21PoisonAttack } from './l21-attack.js';
 import { LabelFlipAttack } from './label-flip-attack.js';
 import { PerSamplePoisonAttack } from './per-sample-attack.js';
 import type { AscentAttackOptions } from './perturbation-attack.js';
+import { type Attack, createRegisteredAttack } from './registry.js';
 import type { PoisoningAttack, Regime } from './types.js';
 
+export { noisePattern } from './backdoor/blended.js';
+export { patchOrigin } from './backdoor/trigger.js';
+export { changedMask } from './catalog.js';
 export type { ProjectEvery } from './gradient-ascent.js';
 export { L21PoisonAttack, type L21PoisonOptions } from './l21-attack.js';
 export { LabelFlipAttack, type LabelFlipOptions } from './label-flip-attack.js';
@@ -20,6 +28,26 @@ export {
   projectL21BallTensor,
   rowNormsOf,
 } from './projection.js';
+export {
+  type Attack,
+  type AttackContext,
+  type AttackEntry,
+  type AttackKind,
+  type AttackNeeds,
+  type AttackOutcome,
+  createRegisteredAttack,
+  defineAttack,
+  describeParams,
+  findAttack,
+  getAttackEntry,
+  listAttacks,
+  type ParamInfo,
+  parseAttackParams,
+  parseSettings,
+  registerAttack,
+  type Trigger,
+} from './registry.js';
+export { shiftAttack, shiftDirections } from './shift-attack.js';
 export type { AttackReport, PoisoningAttack, PoisonResult, Regime } from './types.js';
 
 /** The original's attack settings per dataset (500 epochs, batch 128 in both). */
@@ -57,8 +85,18 @@ function ascentSteps(spec: AttackSpec): { epochs: number; step: number } {
   return { epochs: spec.epochs, step: spec.step };
 }
 
-/** Build the attack of `spec.regime`; a missing budget or beta is a one-line error. */
-export function createAttack(spec: AttackSpec): PoisoningAttack {
+/**
+ * Build an attack. `createAttack('badnets', { rate: 0.05 })` builds any registered attack by name or alias
+ * (parameters validated, defaults filled in); `createAttack({ regime, ... })` builds the paper's regime A, B or C
+ * as before (a missing budget or beta is a one-line error).
+ */
+export function createAttack(name: string, params?: Record<string, unknown>): Attack;
+export function createAttack(spec: AttackSpec): PoisoningAttack;
+export function createAttack(
+  spec: AttackSpec | string,
+  params?: Record<string, unknown>,
+): PoisoningAttack | Attack {
+  if (typeof spec === 'string') return createRegisteredAttack(spec, params ?? {});
   switch (spec.regime) {
     case 'A':
       check(spec.budget !== undefined, 'regime A: the budget C is required');

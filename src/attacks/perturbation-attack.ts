@@ -66,11 +66,11 @@ export function resolveAscentOptions(
 export function checkSurrogateFits(
   surrogate: tf.LayersModel | undefined,
   data: Dataset,
-  regime: Regime,
+  regime: Regime | string,
 ): tf.LayersModel {
   if (!surrogate)
     throw new PoisonlabError(
-      `regime ${regime} attack: a surrogate model is required (its gradients drive the poison)`,
+      `${regime.length === 1 ? `regime ${regime}` : regime} attack: a surrogate model is required (its gradients drive the poison)`,
     );
   const inShape = surrogate.inputs[0]!.shape.slice(1);
   check(

@@ -6,7 +6,10 @@ export type Regime = 'A' | 'B' | 'C';
 
 /** What an attack spent and achieved. */
 export interface AttackReport {
-  regime: Regime;
+  /** The paper's regime, for the attacks that are one (A, B, C). */
+  regime?: Regime;
+  /** The registry name of the attack (e.g. 'l21-perturbation', 'badnets'); absent in reports of older files. */
+  attack?: string;
   /** The attack's settings (budget, step, epochs, beta, seed, ...). */
   params: Record<string, number | string | boolean>;
   /** Samples in the dataset. */

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { findAttack, parseAttackParams } from '../attacks/index.js';
+import { findDefence, parseDefenceParams } from '../defences/index.js';
 import { check, PoisonlabError } from '../util/errors.js';
 
 const posInt = z.number().int().positive();
@@ -42,6 +44,39 @@ export const RegimeSpecSchema = z
 
 export type RegimeSpec = z.infer<typeof RegimeSpecSchema>;
 
+const labelText = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, . _ or -')
+  .optional();
+
+/**
+ * One attack of the registry in a sweep: `{name: badnets, params: {rate: 0.05}}`. Params are stored as written
+ * (defaults are filled in when the poison is made), and `seed` is always the repetition's seed. `label` names its
+ * runs (default: the name).
+ */
+export const AttackRefSchema = z
+  .object({
+    name: z.string().min(1),
+    params: z.record(z.string(), z.unknown()).optional(),
+    label: labelText,
+  })
+  .strict();
+export type AttackRef = z.infer<typeof AttackRefSchema>;
+
+/** One defence of the registry, run between poisoning and training on every poisoned arm of the sweep. */
+export const DefenceRefSchema = AttackRefSchema;
+export type DefenceRef = z.infer<typeof DefenceRefSchema>;
+
+/** The label of a registry attack's runs: its label, or its registry name. */
+export function attackLabel(a: AttackRef): string {
+  return a.label ?? findAttack(a.name)?.name ?? a.name;
+}
+
+/** The label of a defence inside run labels ('badnets+spectral-signatures'). */
+export function defenceLabel(d: DefenceRef): string {
+  return d.label ?? findDefence(d.name)?.name ?? d.name;
+}
+
 /** The schema of a sweep: what to poison, which widths to train, and how. */
 export const ExperimentConfigSchema = z
   .object({
@@ -63,7 +98,15 @@ export const ExperimentConfigSchema = z
      * per size, on the first n training samples. Absent: one size, the whole (limited) training set.
      */
     sizes: z.array(posInt).min(1).optional(),
-    regimes: z.array(RegimeSpecSchema).min(1),
+    /**
+     * The paper's regimes (each maps to a registry attack: A l21-perturbation, B per-sample-perturbation or shift,
+     * C label-flip). May be left out when `attacks` lists everything.
+     */
+    regimes: z.array(RegimeSpecSchema).default([]),
+    /** Attacks of the registry (`poisonlab attacks`), each with its params; beside or instead of `regimes`. */
+    attacks: z.array(AttackRefSchema).min(1).optional(),
+    /** Defences of the registry run on every poisoned training set before training; each adds its own runs. */
+    defences: z.array(DefenceRefSchema).min(1).optional(),
     /** Settings of the gradient attacks (regimes A and B; not needed without them). */
     attack: z
       .object({
@@ -148,6 +191,56 @@ export const ExperimentConfigSchema = z
     });
     if (folds && new Set(folds.run).size !== folds.run.length)
       ctx.addIssue({ code: 'custom', path: ['folds', 'run'], message: 'folds are listed twice' });
+    if (c.regimes.length === 0 && !c.attacks)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regimes'],
+        message: 'expected at least one regime, or attacks',
+      });
+    c.attacks?.forEach((a, i) => {
+      const entry = findAttack(a.name);
+      if (!entry) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['attacks', i, 'name'],
+          message: unknownName('attack', a.name),
+        });
+        return;
+      }
+      try {
+        parseAttackParams(a.name, a.params ?? {});
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['attacks', i, 'params'], message: (e as Error).message });
+      }
+      if (entry.needs.surrogate && !c.surrogate)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['surrogate'],
+          message: `attack ${entry.name} needs a surrogate`,
+        });
+    });
+    c.defences?.forEach((d, i) => {
+      if (!findDefence(d.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defences', i, 'name'],
+          message: unknownName('defence', d.name),
+        });
+        return;
+      }
+      try {
+        parseDefenceParams(d.name, d.params ?? {});
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['defences', i, 'params'], message: (e as Error).message });
+      }
+    });
+    const dLabels = (c.defences ?? []).map(defenceLabel);
+    if (new Set(dLabels).size !== dLabels.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defences'],
+        message: 'a defence is listed twice (give it a label)',
+      });
     const gradientAttack = c.regimes.some(
       (r) => r.regime === 'A' || (r.regime === 'B' && r.attack !== 'shift'),
     );
@@ -170,7 +263,18 @@ export const ExperimentConfigSchema = z
     const labels = c.regimes.map(regimeLabel);
     if (new Set(labels).size !== labels.length)
       ctx.addIssue({ code: 'custom', path: ['regimes'], message: 'a regime is listed twice' });
+    const all = [...labels, ...(c.attacks ?? []).map(attackLabel)];
+    if (new Set(all).size !== all.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attacks'],
+        message: 'two attacks share a label (give one a label)',
+      });
   });
+
+function unknownName(what: 'attack' | 'defence', name: string): string {
+  return `unknown ${what} '${name}' (see 'poisonlab ${what === 'attack' ? 'attacks' : 'defences'}')`;
+}
 
 /** A validated sweep configuration (defaults filled in). */
 export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;

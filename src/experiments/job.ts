@@ -4,25 +4,26 @@
  * Datasets, the surrogate and the last poison are cached per worker process.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { createAttack } from '../attacks/index.js';
+import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/index.js';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
-import { type Dataset, type DatasetSplit, numClasses, numSamples, take } from '../data/dataset.js';
+import { type Dataset, type DatasetSplit, numClasses, numSamples, subset, take } from '../data/dataset.js';
 import { loadDataset, trainValSplit } from '../data/index.js';
+import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { createModel } from '../models/index.js';
-import { evaluate, train } from '../train/index.js';
+import { evaluate, predictLogits, train } from '../train/index.js';
 import { check } from '../util/errors.js';
+import type { AttackRef } from './config.js';
 import { hasValidation } from './config.js';
-import { type PoisonSpec, type RunSpec, regimeNeedsSurrogate, sweepPaths } from './plan.js';
-import { shiftAttack } from './shift-attack.js';
+import { type PoisonSpec, type RunSpec, sweepPaths } from './plan.js';
 import { epochRecord, type RunMetrics } from './store.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
 
 let dataCache: { hash: string; data: DatasetSplit } | undefined;
 let surrogateCache: { path: string; model: tf.LayersModel } | undefined;
-let poisonCache: { path: string; data: Dataset } | undefined;
+let poisonCache: { path: string; data: Dataset; mask: Uint8Array } | undefined;
 
 /** Run one sweep task (the TaskModule interface of ./tasks.ts). */
 export async function runTask(
@@ -120,14 +121,9 @@ async function runPoison(
   onProgress: TaskProgress,
 ): Promise<TaskResult> {
   const c = ctx.config;
-  const regime = p.regime.regime;
-  check(regime !== 'clean', `poison ${p.key}: clean data needs no poison`);
   // Sample-size sweeps poison the first n samples only (the budget C sqrt(n) is relative to that n).
   const clean = sizedTrain(data.train, p.size, p.key);
-  const { dataset, deltaNorm, report } =
-    regime === 'B' && p.regime.attack === 'shift'
-      ? shiftAttack(clean, p.regime.budget!)
-      : await runAttack(p, ctx, clean, onProgress);
+  const { dataset, deltaNorm, report, poisonMask } = await runAttack(p, ctx, clean, onProgress);
   const n = numSamples(dataset);
   const path = sweepPaths(ctx.out).poison(p.key);
   // The layout of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
@@ -137,10 +133,12 @@ async function runPoison(
       x: { data: dataset.x, shape: [n, ...dataset.sampleShape] },
       y: { data: dataset.y, shape: [n] },
       delta_norm: { data: deltaNorm, shape: [n] },
+      poison_mask: { data: poisonMask, shape: [n] },
     },
     {
       kind: 'poisonlab-poison',
-      regime,
+      attack: p.attack.name,
+      regime: p.regime?.regime ?? p.attack.name,
       params: report.params,
       seed: p.seed,
       dataset: c.dataset,
@@ -165,44 +163,117 @@ function sizedTrain(train: Dataset, size: number | undefined, what: string): Dat
   return take(train, size);
 }
 
-/** The gradient attacks (A, B) or label flips (C) of the attacks module. */
-async function runAttack(p: PoisonSpec, ctx: TaskContext, clean: Dataset, onProgress: TaskProgress) {
-  const c = ctx.config;
-  const regime = p.regime.regime as 'A' | 'B' | 'C';
-  check(regime === 'C' || c.attack, `poison ${p.key}: config ${c.name} has no attack settings`);
-  const attack = createAttack({
-    regime,
-    ...(p.regime.budget !== undefined && { budget: p.regime.budget }),
-    ...(p.regime.beta !== undefined && { beta: p.regime.beta }),
-    ...(c.attack && {
-      epochs: c.attack.epochs,
-      step: c.attack.step,
-      batchSize: c.attack.batchSize,
-      projectEvery: c.attack.projectEvery,
-    }),
-    seed: p.seed,
-    onProgress: (done, total) => onProgress(done, total),
-  });
-  const surrogate = regimeNeedsSurrogate(p.regime) ? getSurrogate(ctx, clean) : undefined;
-  return attack.poison(clean, surrogate);
+/** The registry attack of a sweep entry, with the repetition's seed. */
+function attackOf(ref: AttackRef, seed: number): Attack {
+  const entry = getAttackEntry(ref.name);
+  const withSeed = 'seed' in entry.params.shape ? { ...ref.params, seed } : { ...ref.params };
+  return createRegisteredAttack(ref.name, withSeed);
 }
 
-/** The poisoned training set of a run, read from its cached .npz (the clean set for clean runs). */
-function trainingSet(run: RunSpec, ctx: TaskContext, all: Dataset): Dataset {
+/** Make the poison of `p` with its registry attack (against the surrogate where the entry needs one). */
+async function runAttack(p: PoisonSpec, ctx: TaskContext, clean: Dataset, onProgress: TaskProgress) {
+  const attack = attackOf(p.attack, p.seed);
+  const needs = getAttackEntry(p.attack.name).needs.surrogate;
+  const surrogate = needs ? getSurrogate(ctx, clean) : undefined;
+  return attack.poison(clean, {
+    ...(surrogate && { surrogate }),
+    onProgress: (done, total) => onProgress(done, total),
+  });
+}
+
+/**
+ * The poisoned training set of a run, read from its cached .npz (the clean set for clean runs), and which samples
+ * are poisoned: the file's poison_mask, or (files made before it existed) the samples whose x or y differ.
+ */
+function trainingSet(run: RunSpec, ctx: TaskContext, all: Dataset): { data: Dataset; mask?: Uint8Array } {
   const clean = sizedTrain(all, run.size, run.key);
-  if (!run.poisonKey) return clean;
+  if (!run.poisonKey) return { data: clean };
   const path = sweepPaths(ctx.out).poison(run.poisonKey);
-  if (poisonCache?.path === path) return poisonCache.data;
+  if (poisonCache?.path === path) return { data: poisonCache.data, mask: poisonCache.mask };
   const { arrays } = readNpz(path);
   const x = arrays['x'];
   const y = arrays['y'];
+  const n = numSamples(clean);
   check(
-    x?.data instanceof Float32Array && y?.data instanceof Int32Array && y.data.length === numSamples(clean),
-    `${path}: expected float32 x and int32 y for the ${numSamples(clean)} training samples`,
+    x?.data instanceof Float32Array && y?.data instanceof Int32Array && y.data.length === n,
+    `${path}: expected float32 x and int32 y for the ${n} training samples`,
   );
   const data: Dataset = { ...clean, name: `${clean.name} (${run.poisonKey})`, x: x.data, y: y.data };
-  poisonCache = { path, data };
-  return data;
+  const stored = arrays['poison_mask']?.data;
+  const mask = stored instanceof Uint8Array && stored.length === n ? stored : diffMask(clean, data);
+  poisonCache = { path, data, mask };
+  return { data, mask };
+}
+
+/** 1 where the poisoned sample's input or label differs from the clean one. */
+function diffMask(clean: Dataset, poisoned: Dataset): Uint8Array {
+  const n = numSamples(clean);
+  const d = clean.x.length / Math.max(1, n);
+  const mask = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (clean.y[i] !== poisoned.y[i]) mask[i] = 1;
+    else
+      for (let j = i * d; j < (i + 1) * d; j++)
+        if (clean.x[j] !== poisoned.x[j]) {
+          mask[i] = 1;
+          break;
+        }
+  }
+  return mask;
+}
+
+/** Predicted class per row of logits (one logit: > 0 is class 1). */
+function predictions(logits: Float32Array, n: number): Int32Array {
+  const k = logits.length / Math.max(1, n);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (k === 1) out[i] = logits[i]! > 0 ? 1 : 0;
+    else {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (logits[i * k + c]! > logits[i * k + best]!) best = c;
+      out[i] = best;
+    }
+  }
+  return out;
+}
+
+/**
+ * The named metrics of a trained model: per-class clean test accuracy and, for backdoors, the attack-success
+ * rate: the fraction of triggered test images NOT of the target class that the model classifies as the target.
+ * `transform` is an input-transforming defence's preprocessing: it sees every input the model sees, so it runs
+ * after the trigger is stamped.
+ */
+function namedMetrics(
+  model: tf.LayersModel,
+  rawTest: Dataset,
+  attack: Attack | undefined,
+  transform: (d: Dataset) => Dataset = (d) => d,
+): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  const test = transform(rawTest);
+  const n = numSamples(test);
+  const pred = predictions(predictLogits(model, test), n);
+  const k = numClasses(test);
+  const hits = new Float64Array(k);
+  const counts = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    counts[test.y[i]!]!++;
+    if (pred[i] === test.y[i]) hits[test.y[i]!]!++;
+  }
+  for (let c = 0; c < k; c++) out[`classAccuracy.${c}`] = counts[c]! > 0 ? hits[c]! / counts[c]! : null;
+  const trigger = attack?.trigger;
+  if (trigger) {
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) if (test.y[i] !== trigger.target) keep.push(i);
+    const triggered = transform(
+      trigger.apply(subset(rawTest, keep, `${rawTest.name} (not ${trigger.target})`)),
+    );
+    const tp = predictions(predictLogits(model, triggered), keep.length);
+    let toTarget = 0;
+    for (const c of tp) if (c === trigger.target) toTarget++;
+    out['attackSuccessRate'] = keep.length > 0 ? toTarget / keep.length : null;
+  }
+  return out;
 }
 
 async function runTrain(
@@ -212,17 +283,88 @@ async function runTrain(
   onProgress: TaskProgress,
   onEpoch?: TaskEpoch,
 ): Promise<RunMetrics> {
+  const { data: poisoned, mask } = trainingSet(run, ctx, data.train);
+  const attack = run.attack && attackOf(run.attack, run.seed);
+  let full = poisoned;
+  let defence: DefenceOutcome | undefined;
+  const total = run.defence ? 2 : 1;
+  let stage = 0;
+  const progress: TaskProgress = (done, all) => onProgress(stage * all + done, total * all);
+  if (run.defence) {
+    // Between poisoning and training: feature-based defences read the penultimate layer (width m) of a network
+    // of this run's width trained on the poisoned set; the run then trains a fresh network on what is left.
+    const d = createDefence(run.defence.name, run.defence.params ?? {});
+    let features: { features: Float32Array; dim: number } | undefined;
+    if (d.needs.features) {
+      const probe = await fitModel(run, ctx, poisoned, progress, { phase: 'probe' });
+      try {
+        features = penultimateFeatures(probe.model, poisoned, { seed: run.seed });
+      } finally {
+        probe.model.dispose();
+      }
+    }
+    stage = 1;
+    defence = await d.apply({
+      data: poisoned,
+      ...(features && { features: features.features, featureDim: features.dim }),
+      ...(mask && { poisonMask: mask }),
+    });
+    full = defence.dataset;
+  }
+  const test = defence?.transformInputs ? defence.transformInputs(data.test) : data.test;
+  const { model, result } = await fitModel(run, ctx, full, progress, { test, ...(onEpoch && { onEpoch }) });
+  try {
+    // Clean test accuracy of the best-validation weights (train restored them).
+    const ev = evaluate(model, test);
+    const bestVal = result.history[result.bestEpoch - 1]?.valAccuracy ?? result.final.valAccuracy;
+    const metrics: Record<string, number | null> = {
+      testAccuracy: ev.accuracy,
+      ...namedMetrics(model, data.test, attack, defence?.transformInputs),
+    };
+    if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
+    if (defence) {
+      metrics['defenceRemoved'] = defence.report.removed.length;
+      metrics['defencePrecision'] = defence.report.precision;
+      metrics['defenceRecall'] = defence.report.recall;
+      metrics['defenceTransformed'] = defence.report.transformed;
+    }
+    return {
+      testAccuracy: ev.accuracy,
+      testLoss: ev.loss,
+      bestValAccuracy: bestVal ?? null,
+      epochs: result.epochs,
+      bestEpoch: result.bestEpoch,
+      seconds: result.seconds,
+      samplesPerSecond: result.samplesPerSecond,
+      metrics,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Train a fresh network of the run's width on `full` with the sweep's protocol (k-fold split, early stopping).
+ * The run's own fit evaluates `test` after every epoch and reports each epoch (the store's history); a defence's
+ * probe network (phase 'probe') keeps a checkpoint of its own, so that a resumed run never mixes the two.
+ */
+async function fitModel(
+  run: RunSpec,
+  ctx: TaskContext,
+  full: Dataset,
+  onProgress: TaskProgress,
+  opts: { test?: Dataset; onEpoch?: TaskEpoch; phase?: 'probe' } = {},
+) {
   const c = ctx.config;
-  const full = trainingSet(run, ctx, data.train);
   // The paper's protocol: stratified k-fold over the (poisoned) training set; validation on the held-out fold.
   // Without k-fold (the theory toy): train on everything, no validation, no early stopping.
-  // The test set is evaluated after every epoch too, for the per-epoch history the store keeps.
   const split = {
     ...(hasValidation(c)
       ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: run.seed })
       : { train: full }),
-    test: data.test,
+    ...(opts.test && { test: opts.test }),
   };
+  const key = opts.phase ? `${run.key}/${opts.phase}` : run.key;
   const model = createModel(c.model, {
     width: run.width,
     inputShape: [...full.sampleShape],
@@ -241,27 +383,17 @@ async function runTrain(
       ...(c.training.patience !== undefined && { patience: c.training.patience }),
       seed: run.seed,
       // A killed or re-delivered run continues after its last finished epoch, with the same numbers.
-      checkpoint: { path: sweepPaths(ctx.out).checkpoint(run.key), tag: `${ctx.hash}/${run.key}` },
+      checkpoint: { path: sweepPaths(ctx.out).checkpoint(key), tag: `${ctx.hash}/${key}` },
       onEpoch: (m) => {
         epoch = m.epoch;
-        onEpoch?.(epochRecord(m));
+        opts.onEpoch?.(epochRecord(m));
       },
       onBatch: (done, total) => onProgress(epoch * total + done, maxEpochs * total),
     });
-    // Clean test accuracy of the best-validation weights (train restored them).
-    const test = evaluate(model, data.test);
-    const bestVal = result.history[result.bestEpoch - 1]?.valAccuracy ?? result.final.valAccuracy;
-    return {
-      testAccuracy: test.accuracy,
-      testLoss: test.loss,
-      bestValAccuracy: bestVal ?? null,
-      epochs: result.epochs,
-      bestEpoch: result.bestEpoch,
-      seconds: result.seconds,
-      samplesPerSecond: result.samplesPerSecond,
-    };
-  } finally {
+    return { model, result };
+  } catch (e) {
     model.dispose();
+    throw e;
   }
 }
 

@@ -1,15 +1,85 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { getAttackEntry } from '../attacks/index.js';
 import { check } from '../util/errors.js';
-import { type ExperimentConfig, foldRuns, type RegimeSpec, regimeLabel } from './config.js';
+import {
+  type AttackRef,
+  attackLabel,
+  type DefenceRef,
+  defenceLabel,
+  type ExperimentConfig,
+  foldRuns,
+  type RegimeSpec,
+  regimeLabel,
+} from './config.js';
 import type { RunMetrics, RunRecord } from './store.js';
 
-/** One training run of a sweep: a (regime, width, repetition, fold) cell, and its size n in a sample-size sweep. */
+/**
+ * One arm of a sweep: clean data, a paper regime, or a registry attack, optionally followed by a defence. The
+ * paper's regimes keep their labels (`A-C500`), so their run keys, and old sweep folders, stay valid.
+ */
+export interface Arm {
+  /** e.g. `clean`, `A-C500`, `badnets`, `badnets+spectral-signatures`. */
+  label: string;
+  /** The legacy regime this arm comes from (absent for `attacks` entries). */
+  regime?: RegimeSpec;
+  /** The registry attack and its raw params (absent for clean data); a regime maps to one (legacyAttack). */
+  attack?: AttackRef;
+  /** The label of the attack alone: the poison this arm trains on is made once per attack label. */
+  attackLabel?: string;
+  defence?: DefenceRef;
+}
+
+/** The registry attack a paper regime means, with the config's gradient-attack settings as its params. */
+export function legacyAttack(r: RegimeSpec, config: ExperimentConfig): AttackRef | undefined {
+  const g = config.attack && {
+    epochs: config.attack.epochs,
+    step: config.attack.step,
+    batchSize: config.attack.batchSize,
+    projectEvery: config.attack.projectEvery,
+  };
+  switch (r.regime) {
+    case 'clean':
+      return undefined;
+    case 'A':
+      return { name: 'l21-perturbation', params: { budget: r.budget, ...g } };
+    case 'B':
+      return r.attack === 'shift'
+        ? { name: 'shift', params: { budget: r.budget } }
+        : { name: 'per-sample-perturbation', params: { budget: r.budget, ...g } };
+    case 'C':
+      return { name: 'label-flip', params: { beta: r.beta } };
+  }
+}
+
+/** The arms of a config in order: its regimes, its attacks, then every poisoned arm again with each defence. */
+export function planArms(config: ExperimentConfig): Arm[] {
+  const arms: Arm[] = [];
+  for (const regime of config.regimes) {
+    const label = regimeLabel(regime);
+    const attack = legacyAttack(regime, config);
+    arms.push({ label, regime, ...(attack && { attack, attackLabel: label }) });
+  }
+  for (const attack of config.attacks ?? []) {
+    const label = attackLabel(attack);
+    arms.push({ label, attack, attackLabel: label });
+  }
+  const poisoned = arms.filter((a) => a.attack);
+  for (const defence of config.defences ?? [])
+    for (const a of poisoned) arms.push({ ...a, label: `${a.label}+${defenceLabel(defence)}`, defence });
+  return arms;
+}
+
+/** One training run of a sweep: an (arm, width, repetition, fold) cell, and its size n in a sample-size sweep. */
 export interface RunSpec {
   /** Stable identity, e.g. `A-C500/w200/r1/f0`, or `A-C500/n1000/w200/r1/f0` in a sample-size sweep. */
   key: string;
-  regime: RegimeSpec;
-  /** regimeLabel(regime), e.g. `A-C500`. */
+  /** The paper regime of the run (absent for runs of `attacks` entries). */
+  regime?: RegimeSpec;
+  /** The registry attack (absent for clean runs) and the defence run before training, if any. */
+  attack?: AttackRef;
+  defence?: DefenceRef;
+  /** regimeLabel(regime), e.g. `A-C500`, or the arm's label, e.g. `badnets+spectral-signatures`. */
   label: string;
   width: number;
   repetition: number;
@@ -29,7 +99,8 @@ export interface RunSpec {
 export interface PoisonSpec {
   /** e.g. `A-C500-r1` (or `A-C500-n1000-r1`); also the .npz file name. */
   key: string;
-  regime: RegimeSpec;
+  regime?: RegimeSpec;
+  attack: AttackRef;
   label: string;
   repetition: number;
   /** Seed of the attack (minibatch order, label flips). */
@@ -45,8 +116,8 @@ export interface PoisonSpec {
 export function planRuns(config: ExperimentConfig): RunSpec[] {
   const runs: RunSpec[] = [];
   const sizes: (number | undefined)[] = config.sizes ?? [undefined];
-  for (const regime of config.regimes) {
-    const label = regimeLabel(regime);
+  for (const arm of planArms(config)) {
+    const { label } = arm;
     for (let r = 0; r < config.repetitions; r++) {
       for (const size of sizes) {
         const n = size === undefined ? '' : `/n${size}`;
@@ -54,13 +125,15 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
           for (const width of config.widths) {
             runs.push({
               key: `${label}${n}/w${width}/r${r}/f${fold}`,
-              regime,
+              ...(arm.regime && { regime: arm.regime }),
+              ...(arm.attack && { attack: arm.attack }),
+              ...(arm.defence && { defence: arm.defence }),
               label,
               width,
               repetition: r,
               fold,
               seed: config.seed + r,
-              ...(regime.regime !== 'clean' && { poisonKey: poisonKey(label, r, size) }),
+              ...(arm.attackLabel && { poisonKey: poisonKey(arm.attackLabel, r, size) }),
               ...(size !== undefined && { size }),
             });
           }
@@ -79,11 +152,12 @@ function poisonKey(label: string, repetition: number, size?: number): string {
 export function planPoisons(config: ExperimentConfig, runs: readonly RunSpec[]): PoisonSpec[] {
   const seen = new Map<string, PoisonSpec>();
   for (const run of runs) {
-    if (!run.poisonKey || seen.has(run.poisonKey)) continue;
+    if (!run.poisonKey || !run.attack || seen.has(run.poisonKey)) continue;
     seen.set(run.poisonKey, {
       key: run.poisonKey,
-      regime: run.regime,
-      label: run.label,
+      ...(run.regime && { regime: run.regime }),
+      attack: run.attack,
+      label: run.label.split('+')[0]!,
       repetition: run.repetition,
       seed: config.seed + run.repetition,
       ...(run.size !== undefined && { size: run.size }),
@@ -97,9 +171,14 @@ export function regimeNeedsSurrogate(r: RegimeSpec): boolean {
   return r.regime === 'A' || (r.regime === 'B' && r.attack !== 'shift');
 }
 
-/** Whether runs or poisons need a surrogate (regimes A and B do, except B's shift). */
-export function needsSurrogate(runs: readonly { regime: RegimeSpec }[]): boolean {
-  return runs.some((r) => regimeNeedsSurrogate(r.regime));
+/** Whether a run's or poison's attack is made against a surrogate (its registry entry says). */
+export function attackNeedsSurrogate(r: { attack?: AttackRef }): boolean {
+  return r.attack !== undefined && getAttackEntry(r.attack.name).needs.surrogate;
+}
+
+/** Whether runs or poisons need a surrogate (regimes A and B do, except B's shift; registry entries say). */
+export function needsSurrogate(runs: readonly { attack?: AttackRef }[]): boolean {
+  return runs.some(attackNeedsSurrogate);
 }
 
 /** A shard `i/N` (0 <= i < N) of a sweep. */
@@ -152,9 +231,9 @@ export function runRecord(
     ...metrics,
     configHash: hash,
     runKey: run.key,
-    regime: run.regime.regime,
+    regime: run.regime?.regime ?? run.attack?.name ?? 'clean',
     label: run.label,
-    budget: run.regime.budget ?? run.regime.beta ?? null,
+    budget: run.regime?.budget ?? run.regime?.beta ?? null,
     width: run.width,
     repetition: run.repetition,
     fold: run.fold,

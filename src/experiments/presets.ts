@@ -1,4 +1,5 @@
 import { PoisonlabError } from '../util/errors.js';
+import { BACKDOOR_PRESETS } from './backdoor-presets.js';
 import { type ExperimentConfig, parseConfig } from './config.js';
 import { THEORY_PRESETS } from './theory-presets.js';
 
@@ -107,6 +108,7 @@ const PRESETS: Record<string, unknown> = {
   'paper-mnist': paperMnist,
   'paper-cifar10': paperCifar10,
   ...THEORY_PRESETS,
+  ...BACKDOOR_PRESETS,
 };
 
 /** Register a further preset (e.g. a theory toy sweep); it is validated when used. */

@@ -3,11 +3,11 @@ import { aggregate } from '../report/aggregate.js';
 import { check } from '../util/errors.js';
 import { configHash, type ExperimentConfig } from './config.js';
 import {
+  attackNeedsSurrogate,
   type PoisonSpec,
   planPoisons,
   planRuns,
   type RunSpec,
-  regimeNeedsSurrogate,
   runRecord,
   type Shard,
   selectShard,
@@ -80,7 +80,7 @@ export async function runQueueSweep(
     );
     const poisons = planPoisons(config, todo);
     const surrogateNeeded =
-      config.surrogate?.path === undefined && poisons.some((p) => regimeNeedsSurrogate(p.regime));
+      config.surrogate?.path === undefined && poisons.some((p) => attackNeedsSurrogate(p));
     opts.onEvent?.({
       type: 'plan',
       total: all.length,
@@ -130,7 +130,7 @@ export async function runQueueSweep(
 
     // What can start now: the surrogate, the poisons that need none, the clean runs.
     if (surrogateNeeded) await enqueue([{ kind: 'surrogate' }]);
-    await enqueue(poisonTasks(poisons.filter((p) => !regimeNeedsSurrogate(p.regime) || !surrogateNeeded)));
+    await enqueue(poisonTasks(poisons.filter((p) => !attackNeedsSurrogate(p) || !surrogateNeeded)));
     await enqueue(trainTasks(todo.filter((r) => !r.poisonKey)));
 
     const onCompleted = async (
@@ -143,7 +143,7 @@ export async function runQueueSweep(
       workers.add(r.worker);
       if (w.kind === 'surrogate' && r.kind === 'surrogate') {
         surrogateHash = r.contentHash;
-        await enqueue(poisonTasks(poisons.filter((p) => regimeNeedsSurrogate(p.regime))), { surrogateHash });
+        await enqueue(poisonTasks(poisons.filter((p) => attackNeedsSurrogate(p))), { surrogateHash });
       } else if (w.kind === 'poison' && r.kind === 'poison') {
         poisonHash.set(w.poison.key, r.contentHash);
         store.insertPoison(hash, {
@@ -189,7 +189,7 @@ export async function runQueueSweep(
       if (w.kind === 'train') failRuns([w.run], `${w.run.key}: ${message}`);
       else if (w.kind === 'poison') failRuns(runsOf(w.poison.key), `poison ${w.poison.key}: ${message}`);
       else
-        for (const p of poisons.filter((q) => regimeNeedsSurrogate(q.regime)))
+        for (const p of poisons.filter((q) => attackNeedsSurrogate(q)))
           failRuns(runsOf(p.key), `surrogate: ${message}`);
     };
 

@@ -12,7 +12,7 @@ import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { PoisonlabError } from '../util/errors.js';
 import { artifactHash } from './artifacts.js';
 import { runTask } from './job.js';
-import { type PoisonSpec, planPoisons, regimeNeedsSurrogate, sweepPaths } from './plan.js';
+import { attackNeedsSurrogate, type PoisonSpec, planPoisons, sweepPaths } from './plan.js';
 import { JOB_VERSION, type QueueJobData, type QueueJobResult } from './queue.js';
 import type { EpochRecord } from './store.js';
 import type { TaskContext, TaskProgress } from './tasks.js';
@@ -51,7 +51,7 @@ async function ensurePoison(
   const path = sweepPaths(ctx.out).poison(p.key);
   let report: unknown;
   if (!existsSync(path)) {
-    if (regimeNeedsSurrogate(p.regime)) await ensureSurrogate(ctx, data.surrogateHash, progress);
+    if (attackNeedsSurrogate(p)) await ensureSurrogate(ctx, data.surrogateHash, progress);
     const r = await runTask({ kind: 'poison', poison: p }, ctx, progress);
     if (r.kind === 'poison') report = r.report;
   }

@@ -15,6 +15,12 @@ export interface RunMetrics {
   bestEpoch: number;
   seconds: number;
   samplesPerSecond: number;
+  /**
+   * Named metrics beyond the columns above (the `metrics_json` column): `testAccuracy`, `classAccuracy.<k>`,
+   * `attackSuccessRate` (backdoors), `defenceRemoved`, `defencePrecision`, `defenceRecall`, ... Absent in runs
+   * stored before the column existed.
+   */
+  metrics?: Record<string, number | null>;
 }
 
 /** A finished run as stored. */
@@ -160,6 +166,20 @@ export interface SessionRecord {
   endedAt: string | null;
 }
 
+/** Columns added after the first schema, each with its type: added by `ALTER TABLE` when a store lacks them. */
+const ADDED_RUN_COLUMNS: [string, string][] = [['metrics_json', 'TEXT']];
+
+function runColumns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
+}
+
+/** Bring an older store's tables up to date (idempotent; old rows keep NULL in the new columns). */
+function migrate(db: Database.Database): void {
+  const have = runColumns(db);
+  for (const [name, type] of ADDED_RUN_COLUMNS)
+    if (!have.has(name)) db.exec(`ALTER TABLE runs ADD COLUMN ${name} ${type}`);
+}
+
 /**
  * The SQLite database of a sweep folder (`<out>/runs.sqlite`, WAL mode). It holds the sweep's config and its
  * finished runs. A run is inserted only once finished, in one transaction, so a killed sweep loses at most the
@@ -191,7 +211,10 @@ export class SweepStore {
         db.pragma('synchronous = NORMAL');
       }
       db.pragma('busy_timeout = 10000');
-      if (!opts.readonly) db.exec(SCHEMA);
+      if (!opts.readonly) {
+        db.exec(SCHEMA);
+        migrate(db);
+      }
     } catch (e) {
       throw new PoisonlabError(`${path}: cannot open sweep database (${(e as Error).message})`);
     }
@@ -243,12 +266,12 @@ export class SweepStore {
       .prepare(
         `INSERT OR IGNORE INTO runs (config_hash, run_key, regime, label, budget, width, repetition, fold, seed,
           test_accuracy, test_loss, best_val_accuracy, epochs, best_epoch, seconds, samples_per_second,
-          started_at, finished_at, host)
+          started_at, finished_at, host, metrics_json)
          VALUES (@configHash, @runKey, @regime, @label, @budget, @width, @repetition, @fold, @seed,
           @testAccuracy, @testLoss, @bestValAccuracy, @epochs, @bestEpoch, @seconds, @samplesPerSecond,
-          @startedAt, @finishedAt, @host)`,
+          @startedAt, @finishedAt, @host, @metricsJson)`,
       )
-      .run(r);
+      .run({ ...r, metrics: undefined, metricsJson: r.metrics ? JSON.stringify(r.metrics) : null });
     return info.changes === 1;
   }
 
@@ -256,16 +279,20 @@ export class SweepStore {
   runs(hash?: string): RunRecord[] {
     const h = hash ?? this.getConfig()?.hash;
     if (!h) return [];
+    // A store opened read-only is not migrated: read metrics_json only where it exists.
+    const metrics = runColumns(this.db).has('metrics_json') ? 'metrics_json' : 'NULL';
     const rows = this.db
       .prepare(
         `SELECT config_hash AS configHash, run_key AS runKey, regime, label, budget, width, repetition, fold, seed,
           test_accuracy AS testAccuracy, test_loss AS testLoss, best_val_accuracy AS bestValAccuracy, epochs,
           best_epoch AS bestEpoch, seconds, samples_per_second AS samplesPerSecond, started_at AS startedAt,
-          finished_at AS finishedAt, host
+          finished_at AS finishedAt, host, ${metrics} AS metricsJson
          FROM runs WHERE config_hash = ? ORDER BY label, width, repetition, fold`,
       )
-      .all(h) as RunRecord[];
-    return rows;
+      .all(h) as (RunRecord & { metricsJson: string | null })[];
+    return rows.map(({ metricsJson, ...r }) =>
+      metricsJson ? { ...r, metrics: JSON.parse(metricsJson) as Record<string, number | null> } : r,
+    );
   }
 
   /** Record a generated poison (idempotent). */

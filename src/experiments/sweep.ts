@@ -5,11 +5,11 @@ import { aggregate, type CellStats } from '../report/aggregate.js';
 import { check, PoisonlabError } from '../util/errors.js';
 import { configHash, type ExperimentConfig } from './config.js';
 import {
+  attackNeedsSurrogate,
   needsSurrogate,
   planPoisons,
   planRuns,
   type RunSpec,
-  regimeNeedsSurrogate,
   runRecord,
   type Shard,
   selectShard,
@@ -148,7 +148,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
         // Each poison waits for the surrogate (A and B need it), then is generated once.
         const poisonJobs = new Map<string, Promise<unknown>>();
         for (const p of poisons) {
-          const needs = regimeNeedsSurrogate(p.regime);
+          const needs = attackNeedsSurrogate(p);
           const job = (needs ? surrogate : Promise.resolve()).then(() => exec({ kind: 'poison', poison: p }));
           poisonJobs.set(
             p.key,

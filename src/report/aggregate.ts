@@ -15,8 +15,18 @@ export interface CellStats {
   max: number;
 }
 
-/** Group runs by (regime label, width) and summarise their clean test accuracy; sorted by label then width. */
-export function aggregate(runs: readonly RunRecord[]): CellStats[] {
+/** A run's value of a named metric: `testAccuracy` (a column), or one of its stored named metrics. */
+export function metricOf(r: RunRecord, metric: string): number | undefined {
+  if (metric === 'testAccuracy') return r.testAccuracy;
+  const v = r.metrics?.[metric];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * Group runs by (regime label, width) and summarise a metric (default: clean test accuracy); sorted by label
+ * then width. Runs without the metric are left out (a cell with none is absent).
+ */
+export function aggregate(runs: readonly RunRecord[], metric = 'testAccuracy'): CellStats[] {
   const groups = new Map<string, { label: string; regime: string; width: number; acc: number[] }>();
   for (const r of runs) {
     const k = `${r.label}\u0000${r.width}`;
@@ -25,23 +35,26 @@ export function aggregate(runs: readonly RunRecord[]): CellStats[] {
       g = { label: r.label, regime: r.regime, width: r.width, acc: [] };
       groups.set(k, g);
     }
-    g.acc.push(r.testAccuracy);
+    const v = metricOf(r, metric);
+    if (v !== undefined) g.acc.push(v);
   }
-  const cells = [...groups.values()].map((g) => {
-    const n = g.acc.length;
-    const mean = g.acc.reduce((a, b) => a + b, 0) / n;
-    const variance = n > 1 ? g.acc.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
-    return {
-      label: g.label,
-      regime: g.regime,
-      width: g.width,
-      n,
-      mean,
-      std: Math.sqrt(variance),
-      min: Math.min(...g.acc),
-      max: Math.max(...g.acc),
-    };
-  });
+  const cells = [...groups.values()]
+    .filter((g) => g.acc.length > 0)
+    .map((g) => {
+      const n = g.acc.length;
+      const mean = g.acc.reduce((a, b) => a + b, 0) / n;
+      const variance = n > 1 ? g.acc.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
+      return {
+        label: g.label,
+        regime: g.regime,
+        width: g.width,
+        n,
+        mean,
+        std: Math.sqrt(variance),
+        min: Math.min(...g.acc),
+        max: Math.max(...g.acc),
+      };
+    });
   return cells.sort((a, b) => compareLabels(a.label, b.label) || a.width - b.width);
 }
 

@@ -21,11 +21,12 @@ export const CSV_COLUMNS: (keyof RunRecord)[] = [
   'finishedAt',
   'host',
   'configHash',
+  'metrics',
 ];
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

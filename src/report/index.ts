@@ -7,6 +7,7 @@ import { check } from '../util/errors.js';
 import { aggregate, bestWidths, type CellStats } from './aggregate.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
+import { defaultMetricPlots, metricsMarkdown, writeMetricPlot } from './metrics.js';
 import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
 import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
@@ -48,6 +49,8 @@ export interface ReportResult {
     samplesizePng?: string;
     /** Configs with `theory`: gamma and the window (also cached for later reports). */
     theory?: string;
+    /** Named metrics against width (attack-success rate, defence precision/recall, any --metric). */
+    metrics?: Record<string, { svg: string; png: string }>;
   };
   /** Configs with `theory`: the estimated gamma and each regime's width window. */
   theory?: TheoryOverlay;
@@ -60,7 +63,7 @@ export interface ReportResult {
  * results.csv (one row per run), summary.md (regime x width table, best width per regime), ucurve.svg and
  * ucurve.png (mean +- std accuracy against log width), report.html (all of it in one page).
  */
-export async function writeReport(dir: string): Promise<ReportResult> {
+export async function writeReport(dir: string, opts: { metrics?: string[] } = {}): Promise<ReportResult> {
   const store = SweepStore.open(sweepPaths(dir).db, { readonly: true });
   let stored: ReturnType<SweepStore['getConfig']>;
   let runs: ReturnType<SweepStore['runs']>;
@@ -121,6 +124,15 @@ export async function writeReport(dir: string): Promise<ReportResult> {
     }
   }
   if (theory) more.theory = join(dir, 'theory.json');
+  const plotted = [...new Set([...defaultMetricPlots(ucurveRuns), ...(opts.metrics ?? [])])];
+  if (plotted.length > 0) {
+    more.metrics = {};
+    for (const m of plotted) {
+      const { svg, png } = await writeMetricPlot(dir, ucurveRuns, m, config.name);
+      more.metrics[m] = { svg, png };
+    }
+  }
+  extraMarkdown += metricsMarkdown(ucurveRuns);
   const poisons = summarizePoisons(poisonRecords);
   extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';
   const svg = await renderSvg(ucurveSpec(cells, title, extras));

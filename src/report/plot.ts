@@ -9,6 +9,9 @@ export interface UcurveExtras {
   layers?: unknown[];
   /** Subtitle lines. */
   subtitle?: string[];
+  /** The y axis (default: clean test accuracy in percent). */
+  yTitle?: string;
+  yFormat?: string;
 }
 
 /** One point of a width curve: a series' mean at one width, with its band [lo, hi] and its number of runs. */
@@ -62,7 +65,9 @@ export function widthCurveSpec(points: readonly CurvePoint[], opts: WidthCurveOp
     field: 'regime',
     type: 'nominal',
     title: opts.seriesTitle ?? 'regime',
-    scale: { domain },
+    // More arms than ten colours (attacks x defences): twenty, and labels long enough for 'badnets+spectral-...'.
+    scale: { domain, ...(domain.length > 10 && { scheme: 'tableau20' }) },
+    legend: { labelLimit: 320 },
   } as const;
   /** Hover values: the static report's 4 decimals when the axis shows whole percents, else the axis' format. */
   const format = opts.yFormat === undefined || opts.yFormat === '.0%' ? '.4f' : opts.yFormat;
@@ -128,7 +133,7 @@ export function ucurveSpec(
       hi: c.mean + c.std,
       n: c.n,
     })),
-    { ...extras, title, yTitle: 'clean test accuracy', yFormat: '.0%' },
+    { ...extras, title, yTitle: extras.yTitle ?? 'clean test accuracy', yFormat: extras.yFormat ?? '.0%' },
   );
 }
 

@@ -130,7 +130,7 @@ export class SweepSource {
       return {
         key,
         label: r?.label ?? spec!.label,
-        regime: r?.regime ?? spec!.regime.regime,
+        regime: r?.regime ?? spec!.regime?.regime ?? spec!.attack?.name ?? 'clean',
         width: r?.width ?? spec!.width,
         repetition: r?.repetition ?? spec!.repetition,
         fold: r?.fold ?? spec!.fold,

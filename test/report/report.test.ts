@@ -20,13 +20,13 @@ function syntheticSweep(): { dir: string; runs: number } {
   store.bindConfig(config, hash);
   const runs = planRuns(config);
   for (const r of runs) {
-    const acc = fakeAccuracy(r.regime.regime, r.width, r.seed, r.fold);
+    const acc = fakeAccuracy(r.regime?.regime ?? r.label, r.width, r.seed, r.fold);
     store.insertRun({
       configHash: hash,
       runKey: r.key,
-      regime: r.regime.regime,
+      regime: r.regime?.regime ?? r.label,
       label: r.label,
-      budget: r.regime.budget ?? r.regime.beta ?? null,
+      budget: r.regime?.budget ?? r.regime?.beta ?? null,
       width: r.width,
       repetition: r.repetition,
       fold: r.fold,

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configHash, type ExperimentConfig } from '../../src/experiments/config.js';
-import { planRuns, type RunSpec, sweepPaths } from '../../src/experiments/plan.js';
+import { planRuns, type RunSpec, runRecord, sweepPaths } from '../../src/experiments/plan.js';
 import { SweepStore } from '../../src/experiments/store.js';
 import { fakeAccuracy } from '../experiments/fixtures/fake-tasks.js';
 import { smallConfig } from '../experiments/fixtures/small-config.js';
@@ -29,31 +29,30 @@ function newSweep(name: string, over: Record<string, unknown> = {}): FixtureSwee
 
 /** Store `run` as finished, with `epochs` epochs of history, as the sweep process does. */
 export function finishRun(store: SweepStore, hash: string, run: RunSpec, epochs = 3, offset = 0): void {
-  const acc = fakeAccuracy(run.regime.regime, run.width, run.seed, run.fold) + offset;
+  const acc = fakeAccuracy(run.regime?.regime ?? run.label, run.width, run.seed, run.fold) + offset;
   store.markRunning(hash, run.key, null);
   for (let e = 1; e <= epochs; e++) store.insertEpoch(hash, run.key, epoch(e, acc));
   const now = Date.now();
-  store.insertRun({
-    configHash: hash,
-    runKey: run.key,
-    regime: run.regime.regime,
-    label: run.label,
-    budget: run.regime.budget ?? run.regime.beta ?? null,
-    width: run.width,
-    repetition: run.repetition,
-    fold: run.fold,
-    seed: run.seed,
-    testAccuracy: acc,
-    testLoss: 1 - acc,
-    bestValAccuracy: acc + 0.01,
-    epochs,
-    bestEpoch: epochs,
-    seconds: 2 + run.width / 100,
-    samplesPerSecond: 1000,
-    startedAt: new Date(now - 60_000).toISOString(),
-    finishedAt: new Date(now).toISOString(),
-    host: 'fixture-host',
-  });
+  store.insertRun(
+    runRecord(
+      hash,
+      run,
+      {
+        testAccuracy: acc,
+        testLoss: 1 - acc,
+        bestValAccuracy: acc + 0.01,
+        epochs,
+        bestEpoch: epochs,
+        seconds: 2 + run.width / 100,
+        samplesPerSecond: 1000,
+      },
+      {
+        startedAt: new Date(now - 60_000).toISOString(),
+        finishedAt: new Date(now).toISOString(),
+        host: 'fixture-host',
+      },
+    ),
+  );
   store.clearRunStatus(hash, run.key);
 }
 

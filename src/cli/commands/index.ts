@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as attacks } from './attacks.js';
 import { register as bench } from './bench.js';
 import { register as convert } from './convert.js';
 import { register as data } from './data.js';
@@ -26,6 +27,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   surrogate,
   poison,
   convert,
+  attacks,
   theory,
   data,
   info,

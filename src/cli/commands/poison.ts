@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { attackDefaults, createAttack, type PoisonResult, type Regime } from '../../attacks/index.js';
+import {
+  type AttackOutcome,
+  attackDefaults,
+  createRegisteredAttack,
+  getAttackEntry,
+  parseSettings,
+} from '../../attacks/index.js';
 import { loadSurrogate, type SurrogateMeta } from '../../attacks/surrogate.js';
 import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
@@ -11,7 +17,9 @@ import { createProgress } from '../progress.js';
 
 interface PoisonFlags {
   dataset: string;
-  regime: string;
+  regime?: string;
+  attack?: string;
+  set: string[];
   budget?: number;
   beta?: number;
   surrogate?: string;
@@ -32,13 +40,22 @@ interface PoisonFlags {
 export function register(program: Command): void {
   program
     .command('poison')
-    .description('poison a training set: regime A (l2,1 budget), B (per-sample l2 budget) or C (label flips)')
+    .description(
+      "poison a training set with any attack of 'poisonlab attacks' (--attack NAME --set key=value), or the paper's regime A, B or C",
+    )
     .option(
       '--dataset <spec>',
       'mnist, cifar10, or another dataset spec (its training split is poisoned)',
       'mnist',
     )
-    .option('--regime <A|B|C>', 'threat model', 'A')
+    .option('--attack <name>', "an attack of 'poisonlab attacks' (default: regime A, l21-perturbation)")
+    .option(
+      '--set <key=value>',
+      'an attack parameter (repeatable), e.g. --set rate=0.05 --set target=7',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--regime <A|B|C>', 'the paper threat model, the same as --attack A|B|C')
     .option(
       '--budget <v>',
       'C (regime A: sum ||delta_i|| <= C sqrt(n)) or B (regime B: ||delta_i|| <= B)',
@@ -71,75 +88,84 @@ export function register(program: Command): void {
 }
 
 async function runPoison(f: PoisonFlags): Promise<void> {
-  const regime = f.regime.toUpperCase() as Regime;
-  check(['A', 'B', 'C'].includes(regime), `--regime: expected A, B or C, got '${f.regime}'`);
+  check(!(f.regime && f.attack), 'poison: give --attack or --regime, not both');
+  if (f.regime)
+    check(
+      ['A', 'B', 'C'].includes(f.regime.toUpperCase()),
+      `--regime: expected A, B or C, got '${f.regime}'`,
+    );
+  const entry = getAttackEntry(f.attack ?? f.regime?.toUpperCase() ?? 'A');
+  const regime = { 'l21-perturbation': 'A', 'per-sample-perturbation': 'B', 'label-flip': 'C' }[entry.name] as
+    | 'A'
+    | 'B'
+    | 'C'
+    | undefined;
   check(f.out, 'poison: --out <file.npz> is required');
   check(f.out.endsWith('.npz'), `--out: expected a .npz file name, got '${f.out}'`);
   checkNumber(f.epochs, '--epochs', { min: 0, integer: true });
   checkNumber(f.batchSize, '--batch-size', { min: 1, integer: true });
   checkNumber(f.seed, '--seed', { min: 0, integer: true });
-  check(
-    f.projectEvery === 'epoch' || f.projectEvery === 'step',
-    `--project-every: expected 'epoch' or 'step', got '${f.projectEvery}'`,
-  );
-  check(
-    f.reduction === 'mean' || f.reduction === 'sum',
-    `--reduction: expected 'mean' or 'sum', got '${f.reduction}'`,
-  );
   if (f.limit !== undefined) checkNumber(f.limit, '--limit', { min: 1, integer: true });
   if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
+  // The paper's regimes keep their flags (and per-dataset defaults); --set overrides any parameter.
   const defaults = attackDefaults(f.dataset);
-  const step = checkNumber(f.step ?? defaults.step, '--step', { min: 0 });
-  let budget: number | undefined;
+  let legacy: Record<string, unknown> = {};
   if (regime === 'C') {
-    check(f.beta !== undefined, 'regime C: --beta <p> (the flip probability in [0, 1]) is required');
-    checkNumber(f.beta, '--beta', { min: 0, max: 1 });
-  } else {
-    budget = checkNumber(
-      f.budget ?? (regime === 'A' ? defaults.C : defaults.B),
-      `--budget (${regime === 'A' ? 'C' : 'B'})`,
-      {
-        min: 0,
-      },
+    check(
+      f.beta !== undefined || f.set.some((s) => s.startsWith('beta=')),
+      'regime C: --beta <p> (the flip probability in [0, 1]) is required',
     );
-    check(f.surrogate, `regime ${regime}: --surrogate <file> is required (the attack ascends its loss)`);
+    legacy = { ...(f.beta !== undefined && { beta: f.beta }) };
+  } else if (regime) {
+    legacy = {
+      budget: f.budget ?? (regime === 'A' ? defaults.C : defaults.B),
+      epochs: f.epochs,
+      step: f.step ?? defaults.step,
+      batchSize: f.batchSize,
+      projectEvery: f.projectEvery,
+      reduction: f.reduction,
+    };
+  } else {
+    check(
+      f.budget === undefined && f.beta === undefined,
+      `--budget/--beta: only for regimes A, B, C; use --set key=value for ${entry.name}`,
+    );
   }
+  const params = { ...legacy, seed: f.seed, ...parseSettings(f.set) };
+  const attack = createRegisteredAttack(entry.name, params);
+  if (entry.needs.surrogate)
+    check(
+      f.surrogate,
+      `${regime ? `regime ${regime}` : entry.name}: --surrogate <file> is required (the attack ascends its loss)`,
+    );
 
   await initBackend({ quiet: f.json });
   const data = await loadDataset(f.dataset, { ...(f.limit !== undefined && { limit: f.limit }) });
   const clean = data.train;
   let surrogate: { model: import('@tensorflow/tfjs').LayersModel; meta: SurrogateMeta } | undefined;
-  if (regime !== 'C' && f.surrogate)
+  if (entry.needs.surrogate && f.surrogate)
     surrogate = loadSurrogate(f.surrogate, clean, {
       ...(f.model !== undefined && { model: f.model }),
       ...(f.width !== undefined && { width: f.width }),
     });
 
   const progress = createProgress({ json: f.json });
-  const attack = createAttack({
-    regime,
-    ...(budget !== undefined && { budget }),
-    ...(f.beta !== undefined && { beta: f.beta }),
-    epochs: f.epochs,
-    step,
-    batchSize: f.batchSize,
-    seed: f.seed,
-    projectEvery: f.projectEvery as 'epoch' | 'step',
-    reduction: f.reduction as 'mean' | 'sum',
-    onProgress: (done, total) => {
-      if (done === 1) progress.start(total, `poison ${regime}`);
-      progress.update(done);
-    },
-  });
-  note(f.json, `regime ${regime} on ${f.dataset}: ${numSamples(clean)} training samples`);
-  let result: PoisonResult;
+  const what = regime ? `regime ${regime}` : entry.name;
+  note(f.json, `${what} on ${f.dataset}: ${numSamples(clean)} training samples`);
+  let result: AttackOutcome;
   try {
-    result = await attack.poison(clean, surrogate?.model);
+    result = await attack.poison(clean, {
+      ...(surrogate && { surrogate: surrogate.model }),
+      onProgress: (done, total) => {
+        if (done === 1) progress.start(total, `poison ${what}`);
+        progress.update(done);
+      },
+    });
   } finally {
     progress.stop();
     surrogate?.model.dispose();
   }
-  const { dataset, deltaNorm, report } = result;
+  const { dataset, deltaNorm, report, poisonMask } = result;
   const n = numSamples(dataset);
   writeNpz(
     f.out,
@@ -147,11 +173,12 @@ async function runPoison(f: PoisonFlags): Promise<void> {
       x: { data: dataset.x, shape: [n, ...dataset.sampleShape] },
       y: { data: dataset.y, shape: [n] },
       delta_norm: { data: deltaNorm, shape: [n] },
+      poison_mask: { data: poisonMask, shape: [n] },
     },
     {
       kind: 'poisonlab-poison',
-      attack: attack.constructor.name,
-      regime,
+      attack: entry.name,
+      regime: regime ?? null,
       params: report.params,
       seed: f.seed,
       surrogate: surrogate ? { path: f.surrogate, meta: surrogate.meta } : null,
@@ -166,7 +193,7 @@ async function runPoison(f: PoisonFlags): Promise<void> {
   else {
     say(
       false,
-      `regime ${regime}: budget ${report.budget.toFixed(4)}, sum ||delta|| ${report.deltaNormSum.toFixed(4)}, ` +
+      `${what}: budget ${report.budget.toFixed(4)}, sum ||delta|| ${report.deltaNormSum.toFixed(4)}, ` +
         `max ||delta|| ${report.deltaNormMax.toFixed(4)}, ${report.samplesChanged} samples changed, ` +
         `${report.labelsFlipped} labels flipped, ${report.seconds.toFixed(1)}s` +
         (report.budgetSpent !== undefined

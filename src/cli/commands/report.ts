@@ -18,9 +18,15 @@ export function register(program: Command): void {
     .command('report')
     .description('write results.csv, summary.md, ucurve.svg/png and report.html of a sweep folder')
     .argument('<dir>', 'the sweep folder (holding runs.sqlite)')
+    .option(
+      '--metric <name>',
+      'also plot this named metric against width (repeatable), e.g. classAccuracy.3 or defenceRemoved',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--json', 'print one JSON object', false)
-    .action(async (dir: string, f: { json: boolean }) => {
-      const r = await writeReport(dir);
+    .action(async (dir: string, f: { json: boolean; metric: string[] }) => {
+      const r = await writeReport(dir, { metrics: f.metric });
       if (f.json) {
         printJson(r);
         return;

@@ -1,0 +1,22 @@
+/** Poison defences: the registry (./registry.ts), its entries (./catalog.ts) and the features they read. */
+import './catalog.js';
+
+export { activationClustering } from './activation-clustering.js';
+export { bitDepth, squeezeBits } from './bit-depth.js';
+export { penultimateFeatures } from './features.js';
+export {
+  createDefence,
+  type Defence,
+  type DefenceEntry,
+  type DefenceInput,
+  type DefenceOutcome,
+  type DefenceReport,
+  defineDefence,
+  findDefence,
+  getDefenceEntry,
+  listDefences,
+  parseDefenceParams,
+  registerDefence,
+  removalScores,
+} from './registry.js';
+export { spectralSignatures } from './spectral-signatures.js';

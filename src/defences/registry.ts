@@ -1,0 +1,161 @@
+/**
+ * The defence registry: a defence takes the poisoned training set (and, where it needs one, the penultimate-layer
+ * representations of a network trained on it) and returns a filtered set plus a report of the removed indices
+ * and, where the poison mask is known, the removal's precision and recall. Entries live in ./catalog.ts.
+ */
+import type { z } from 'zod';
+import type { Dataset } from '../data/dataset.js';
+import { PoisonlabError } from '../util/errors.js';
+
+/** What a defence gets. */
+export interface DefenceInput {
+  data: Dataset;
+  /** Penultimate-layer representations, row-major [n, featureDim] (defences with needs.features only). */
+  features?: Float32Array;
+  featureDim?: number;
+  /** 1 where the attack poisoned the sample, when known: only used for precision and recall. */
+  poisonMask?: Uint8Array;
+}
+
+/** What a defence did. */
+export interface DefenceReport {
+  defence: string;
+  params: Record<string, unknown>;
+  n: number;
+  /** Indices removed from the training set, increasing. */
+  removed: number[];
+  /** Poisoned among removed / removed (null when nothing was removed or the mask is unknown). */
+  precision: number | null;
+  /** Poisoned among removed / poisoned (null when nothing was poisoned or the mask is unknown). */
+  recall: number | null;
+  /** Samples whose input the defence changed (input-transforming defences). */
+  transformed: number;
+  seconds: number;
+}
+
+export interface DefenceOutcome {
+  dataset: Dataset;
+  report: DefenceReport;
+  /** Input-transforming defences: the same transform for test inputs (evaluation applies it). */
+  transformInputs?: (data: Dataset) => Dataset;
+}
+
+export interface Defence {
+  readonly name: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly needs: DefenceNeeds;
+  apply(input: DefenceInput): Promise<DefenceOutcome>;
+}
+
+export interface DefenceNeeds {
+  /** Penultimate representations of a network trained on the poisoned set. */
+  features: boolean;
+}
+
+export interface DefenceEntry<P extends z.ZodObject = z.ZodObject> {
+  name: string;
+  aliases: readonly string[];
+  /** One line: what it does, and the paper it comes from. */
+  description: string;
+  needs: DefenceNeeds;
+  params: P;
+  create(params: z.output<P>): Defence;
+}
+
+export function defineDefence<P extends z.ZodObject>(entry: DefenceEntry<P>): DefenceEntry<P> {
+  return entry;
+}
+
+const entries: DefenceEntry[] = [];
+
+export function registerDefence<P extends z.ZodObject>(entry: DefenceEntry<P>): void {
+  for (const n of [entry.name, ...entry.aliases]) {
+    if (findDefence(n)) throw new PoisonlabError(`defence registry: the name '${n}' is taken twice`);
+  }
+  entries.push(entry as unknown as DefenceEntry);
+}
+
+export function findDefence(name: string): DefenceEntry | undefined {
+  const k = name.toLowerCase();
+  return entries.find((e) => e.name === k || e.aliases.some((a) => a.toLowerCase() === k));
+}
+
+export function listDefences(): readonly DefenceEntry[] {
+  return entries;
+}
+
+export function getDefenceEntry(name: string): DefenceEntry {
+  const e = findDefence(name);
+  if (!e)
+    throw new PoisonlabError(
+      `defence: unknown defence '${name}', expected one of ${entries.map((x) => x.name).join(', ')}`,
+    );
+  return e;
+}
+
+export function parseDefenceParams(name: string, raw: unknown = {}): Record<string, unknown> {
+  const entry = getDefenceEntry(name);
+  const res = entry.params.safeParse(raw ?? {});
+  if (!res.success)
+    throw new PoisonlabError(
+      `defence ${entry.name}: ${res.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  return res.data as Record<string, unknown>;
+}
+
+export function createDefence(name: string, raw: unknown = {}): Defence {
+  const entry = getDefenceEntry(name);
+  return entry.create(parseDefenceParams(entry.name, raw) as never);
+}
+
+/** Precision and recall of removing `removed` when `mask` marks the poisoned samples. */
+export function removalScores(
+  removed: readonly number[],
+  mask: Uint8Array | undefined,
+): { precision: number | null; recall: number | null } {
+  if (!mask) return { precision: null, recall: null };
+  let hit = 0;
+  for (const i of removed) hit += mask[i]! ? 1 : 0;
+  let poisoned = 0;
+  for (let i = 0; i < mask.length; i++) poisoned += mask[i]! ? 1 : 0;
+  return {
+    precision: removed.length > 0 ? hit / removed.length : null,
+    recall: poisoned > 0 ? hit / poisoned : null,
+  };
+}
+
+/** The data without the samples at `removed` (sorted, distinct) and the report of that removal. */
+export function removeSamples(
+  name: string,
+  params: Record<string, unknown>,
+  input: DefenceInput,
+  removed: number[],
+  started: number,
+): DefenceOutcome {
+  const { data } = input;
+  const n = data.y.length;
+  const d = n > 0 ? data.x.length / n : 0;
+  const drop = new Uint8Array(n);
+  for (const i of removed) drop[i] = 1;
+  const keep = n - removed.length;
+  const x = new Float32Array(keep * d);
+  const y = new Int32Array(keep);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    if (drop[i]) continue;
+    x.set(data.x.subarray(i * d, (i + 1) * d), j * d);
+    y[j++] = data.y[i]!;
+  }
+  return {
+    dataset: { ...data, name: `${data.name}-${name}`, x, y },
+    report: {
+      defence: name,
+      params,
+      n,
+      removed,
+      ...removalScores(removed, input.poisonMask),
+      transformed: 0,
+      seconds: (performance.now() - started) / 1000,
+    },
+  };
+}

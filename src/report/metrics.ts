@@ -1,0 +1,113 @@
+/**
+ * The named metrics of a sweep in the report: any metric against width (`metric-<name>.svg/png`), and the
+ * backdoor tables: attack-success rate per (arm, width) and the defences' removals, precision and recall.
+ */
+import { join } from 'node:path';
+import type { RunRecord } from '../experiments/store.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { check } from '../util/errors.js';
+import { aggregate, type CellStats, compareLabels } from './aggregate.js';
+import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
+
+/** Every metric name some run holds (testAccuracy first). */
+export function metricNames(runs: readonly RunRecord[]): string[] {
+  const names = new Set<string>(['testAccuracy']);
+  for (const r of runs) for (const k of Object.keys(r.metrics ?? {})) names.add(k);
+  return [...names];
+}
+
+/** The metrics plotted by default: the backdoor and defence ones that the runs hold. */
+export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
+  const have = new Set(metricNames(runs));
+  return ['attackSuccessRate', 'defencePrecision', 'defenceRecall'].filter((m) => have.has(m));
+}
+
+const TITLES: Record<string, string> = {
+  attackSuccessRate: 'attack-success rate (triggered non-target test images -> target)',
+  defencePrecision: 'defence precision (poisoned among removed)',
+  defenceRecall: 'defence recall (removed among poisoned)',
+  defenceRemoved: 'samples removed by the defence',
+};
+
+/** Plot `metric` against width, one line per arm: `metric-<name>.svg` and `.png` in `dir`. */
+export async function writeMetricPlot(
+  dir: string,
+  runs: readonly RunRecord[],
+  metric: string,
+  title: string,
+): Promise<{ svg: string; png: string; cells: CellStats[] }> {
+  check(/^[A-Za-z0-9._-]+$/.test(metric), `--metric: '${metric}' is not a metric name`);
+  const cells = aggregate(runs, metric);
+  check(
+    cells.length > 0,
+    `--metric: no run holds '${metric}', expected one of ${metricNames(runs).join(', ')}`,
+  );
+  const rate = cells.every((c) => c.min >= 0 && c.max <= 1) && metric !== 'defenceRemoved';
+  const svg = await renderSvg(
+    ucurveSpec(cells, `${title}: ${metric}`, {
+      yTitle: TITLES[metric] ?? metric,
+      yFormat: rate ? '.0%' : '~s',
+    }),
+  );
+  const files = { svg: join(dir, `metric-${metric}.svg`), png: join(dir, `metric-${metric}.png`) };
+  writeFileAtomic(files.svg, svg);
+  writeFileAtomic(files.png, svgToPng(svg));
+  return { ...files, cells };
+}
+
+const pct = (v: number) => (100 * v).toFixed(1);
+
+function table(cells: readonly CellStats[], fmt: (c: CellStats) => string, first = 'arm'): string {
+  const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
+  const labels = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
+  const byKey = new Map(cells.map((c) => [`${c.label}|${c.width}`, c]));
+  return [
+    `| ${first} | ${widths.map((w) => `m = ${w}`).join(' | ')} |`,
+    `|---|${widths.map(() => '---:').join('|')}|`,
+    ...labels.map(
+      (l) =>
+        `| ${l} | ${widths
+          .map((w) => {
+            const c = byKey.get(`${l}|${w}`);
+            return c ? fmt(c) : '–';
+          })
+          .join(' | ')} |`,
+    ),
+  ].join('\n');
+}
+
+/** Markdown sections for the backdoor metrics (empty when the runs hold none). */
+export function metricsMarkdown(runs: readonly RunRecord[]): string {
+  const out: string[] = [];
+  const asr = aggregate(runs, 'attackSuccessRate');
+  if (asr.length > 0) {
+    out.push(
+      '## Attack-success rate',
+      '',
+      'Fraction of triggered test images not of the target class that are classified as the target, in percent:',
+      'mean ± std (runs). `+<defence>` rows trained on the set the defence left.',
+      '',
+      table(asr, (c) => `${pct(c.mean)} ± ${pct(c.std)} (${c.n})`),
+      '',
+    );
+  }
+  const removed = aggregate(runs, 'defenceRemoved');
+  if (removed.length > 0) {
+    const prec = new Map(aggregate(runs, 'defencePrecision').map((c) => [`${c.label}|${c.width}`, c]));
+    const rec = new Map(aggregate(runs, 'defenceRecall').map((c) => [`${c.label}|${c.width}`, c]));
+    const f = (m: Map<string, CellStats>, c: CellStats) => {
+      const v = m.get(`${c.label}|${c.width}`);
+      return v ? pct(v.mean) : '–';
+    };
+    out.push(
+      '## Defences',
+      '',
+      'Per cell: samples removed, then precision / recall of the removal against the poison mask, in percent',
+      '(means over runs; – where undefined: nothing removed, or an input-transforming defence).',
+      '',
+      table(removed, (c) => `${Math.round(c.mean)}: ${f(prec, c)} / ${f(rec, c)}`),
+      '',
+    );
+  }
+  return out.length ? `\n${out.join('\n')}` : '';
+}
