@@ -31,6 +31,8 @@ export interface SurrogateMeta {
   lr: number | null;
   batchSize: number | null;
   trainSamples: number | null;
+  /** Test images its accuracy was measured on (absent in older files and for imported surrogates). */
+  testSamples?: number;
   testAccuracy: number | null;
   testLoss: number | null;
   inputShape: number[];
@@ -112,6 +114,7 @@ export async function trainSurrogate(
     lr,
     batchSize,
     trainSamples: data.train.y.length,
+    testSamples: data.test.y.length,
     testAccuracy: test.accuracy,
     testLoss: test.loss,
     inputShape: [...data.train.sampleShape],

@@ -127,7 +127,8 @@ export const ExperimentConfigSchema = z
         width: posInt.optional(),
         /**
          * Training images of a trained surrogate: the first `limit` of the dataset's training split, which may be
-         * more than the sweep's own `limit` (a strong surrogate for a sweep on a slice). Absent: the sweep's.
+         * more than the sweep's own `limit` (a strong surrogate for a sweep on a slice); it is then measured on
+         * the whole test split. Absent: the sweep's training and test sets.
          */
         limit: posInt.optional(),
         epochs: posInt,

@@ -70,10 +70,10 @@ async function runSurrogate(
   check(s, `config ${ctx.config.name}: surrogate settings are required to train a surrogate`);
   let data = sweepData;
   if (s.limit !== undefined && s.limit !== ctx.config.limit) {
+    // A surrogate on its own training slice is measured on the whole official test set, not the sweep's slice.
     const c = ctx.config;
     data = await loadDataset(c.dataset, {
       limit: s.limit,
-      ...(c.testLimit !== undefined && { testLimit: c.testLimit }),
       ...(c.classes !== undefined && { classes: c.classes }),
     });
   }

@@ -83,8 +83,8 @@ const laptopMnist = {
 /**
  * The demo: a cut of `laptop-mnist` that finishes in about 5 minutes on 2 cores. Further cut: 3,000 training
  * images, three widths, two repetitions, a 100-epoch attack, at most 20 training epochs with patience 5, and a
- * surrogate trained here (mnist-cnn width 100, 3 epochs on all 60,000 training images: 98.2 % clean test
- * accuracy) so that it runs on the built-in data alone. It shows the pipeline and the report's verdict, not the
+ * surrogate trained here (mnist-cnn width 100, 5 epochs on all 60,000 training images, one BLAS thread as in a
+ * sweep worker: 98.32 % on the official 10,000 test images) so that it runs on the built-in data alone. It shows the pipeline and the report's verdict, not the
  * paper's finding: two repetitions never count as an interior maximum.
  */
 const quick = {
@@ -93,7 +93,7 @@ const quick = {
   limit: 3000,
   widths: [10, 1000, 10000],
   attack: { ...paperMnist.attack, epochs: 100 },
-  surrogate: { model: 'mnist-cnn', width: 100, limit: 60000, epochs: 3, lr: 0.1, batchSize: 128 },
+  surrogate: { model: 'mnist-cnn', width: 100, limit: 60000, epochs: 5, lr: 0.1, batchSize: 128 },
   training: { ...paperMnist.training, maxEpochs: 20, patience: 5 },
   repetitions: 2,
 };

@@ -1,13 +1,28 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { sweepPaths } from '../../experiments/plan.js';
 import { getPreset } from '../../experiments/presets.js';
 import { checkSweepSucceeded } from '../../experiments/sweep.js';
+import { readNpz } from '../../io/npz.js';
 import { writeReport } from '../../report/index.js';
 import { checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { verdictAndBudgetLines } from './report.js';
 import { summaryLines, sweepCommand } from './sweep.js';
+
+/** The demo's trained surrogate's clean test accuracy, from its checkpoint's metadata. */
+function surrogateAccuracy(out: string): { accuracy: number; n: number } | undefined {
+  const path = sweepPaths(out).surrogate;
+  if (!existsSync(path)) return undefined;
+  const meta = readNpz(path).meta as
+    | { surrogate?: { testAccuracy?: number; testSamples?: number } }
+    | undefined;
+  const accuracy = meta?.surrogate?.testAccuracy;
+  const n = meta?.surrogate?.testSamples;
+  return typeof accuracy === 'number' && typeof n === 'number' ? { accuracy, n } : undefined;
+}
 
 export function register(program: Command): void {
   program
@@ -35,6 +50,12 @@ export function register(program: Command): void {
         return;
       }
       for (const l of summaryLines(summary)) say(false, l);
+      const sur = surrogateAccuracy(f.out);
+      if (sur !== undefined)
+        say(
+          false,
+          `surrogate (trained here): ${(100 * sur.accuracy).toFixed(2)}% on the ${sur.n} test images`,
+        );
       for (const l of verdictAndBudgetLines(report)) say(false, l);
       say(false, `open ${resolve(report.files.html)}`);
     });
