@@ -18,7 +18,8 @@ const CONFIG = {
   widths: [10, 50],
   regimes: [{ regime: 'clean' }, { regime: 'A', budget: 500 }, { regime: 'C', beta: 0.2 }],
   attack: { epochs: 1, step: 0.1, batchSize: 128 },
-  surrogate: { model: 'mnist-cnn', width: 100, epochs: 1, lr: 0.1, batchSize: 64 },
+  // the surrogate trains on more images than the sweep (surrogate.limit) and is measured on the whole test set
+  surrogate: { model: 'mnist-cnn', width: 100, limit: 2000, epochs: 1, lr: 0.1, batchSize: 64 },
   training: { lr: 0.1, batchSize: 32, maxEpochs: 3, patience: 2 },
   folds: { k: 5, run: [0] },
   repetitions: 1,
@@ -45,6 +46,9 @@ test('poisonlab sweep + report on a tiny MNIST slice, end to end', { timeout: 30
     'a clean run learns (chance is 0.1)',
   );
   assert.ok(existsSync(join(out, 'surrogate.npz')));
+  const surrogate = (readNpz(join(out, 'surrogate.npz')).meta as { surrogate: Record<string, number> })
+    .surrogate;
+  assert.deepEqual([surrogate['trainSamples'], surrogate['testSamples']], [2000, 10000]);
   // Every run's per-epoch history is in the store: train, validation and test metrics of each epoch it ran.
   const store = SweepStore.open(join(out, 'runs.sqlite'), { readonly: true });
   try {
@@ -83,6 +87,15 @@ test('poisonlab sweep + report on a tiny MNIST slice, end to end', { timeout: 30
   assert.equal(report.status, 0, report.stderr);
   const r = JSON.parse(report.stdout);
   assert.equal(r.runs, 6);
+  // one verdict line per poisoned regime, with the paper's figure at these widths; the poisons' budget spent
+  assert.equal(r.verdicts.length, 2);
+  assert.match(r.verdicts[0], /^A-C500: .*paper's figure \(read by eye\): 76\.4 \/ 81\.8 % at m = 10 \/ 50/);
+  const a = r.poisons.find((p: { label: string }) => p.label === 'A-C500');
+  assert.ok(a.budgetSpent.mean > 0 && a.budgetSpent.mean <= 1, JSON.stringify(a));
+  assert.match(
+    readFileSync(join(out, 'summary.md'), 'utf8'),
+    /## Interior maximum per regime[\s\S]*## Poisons/,
+  );
   assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 7);
   for (const f of ['summary.md', 'ucurve.svg', 'ucurve.png', 'report.html'])
     assert.ok(existsSync(join(out, f)), f);
