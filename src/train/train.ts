@@ -96,6 +96,7 @@ export async function train(
         })
       : '';
     const restored = ckpt ? loadTrainState(ckpt.path, fingerprint) : undefined;
+    let lastSave = performance.now();
     if (restored) {
       model.weights.forEach((w, i) => {
         const t = tf.tensor(restored.weights[i]!, w.shape as number[], 'float32');
@@ -157,8 +158,10 @@ export async function train(
           best = model.weights.map((w) => tf.clone(w.read()));
         }
       }
-      // Not after the last epoch: training ends right after it, so there is nothing to resume.
-      if (ckpt && epoch < opts.epochs && !stoppedEarly(epoch)) {
+      // Not after the last epoch: training ends right after it, so there is nothing to resume. Not sooner than
+      // `everySeconds` after the last write: a wide network's state is hundreds of MB, its epochs seconds long.
+      const due = ckpt && performance.now() - lastSave >= 1000 * (ckpt.everySeconds ?? 0);
+      if (ckpt && due && epoch < opts.epochs && !stoppedEarly(epoch)) {
         const state: TrainState = {
           epoch,
           bestEpoch,
@@ -175,6 +178,7 @@ export async function train(
             : optimizer.velocities(vars),
         };
         saveTrainState(ckpt.path, fingerprint, state);
+        lastSave = performance.now();
       }
       opts.onEpoch?.(metrics);
       // Let timers and progress output run between epochs.

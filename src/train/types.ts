@@ -31,9 +31,9 @@ export interface TrainOptions {
    * early-stopping state, history, momentum buffers, the minibatch-order and dropout generators) is written
    * to `path` (.npz, atomically). A call that finds a state there with the same `tag` and settings continues
    * after its last finished epoch, with the numbers of an uninterrupted run. The file is removed when
-   * training ends.
+   * training ends. `everySeconds` (default 0: every epoch) skips the write until that long after the last.
    */
-  checkpoint?: { path: string; tag?: string };
+  checkpoint?: { path: string; tag?: string; everySeconds?: number };
 }
 
 export interface EpochMetrics {
