@@ -140,7 +140,7 @@ export function loadNative(): NativeAddon | null {
   if (!path) {
     cached = {
       addon: null,
-      why: `${ADDON_RELATIVE} not built (run npm run build:native; needs libopenblas-dev)`,
+      why: `${ADDON_RELATIVE} not built (run node scripts/build-native.mjs; needs libopenblas-dev)`,
     };
     return null;
   }
