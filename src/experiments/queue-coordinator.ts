@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import { aggregate } from '../report/aggregate.js';
 import { check } from '../util/errors.js';
 import { configHash, type ExperimentConfig } from './config.js';
 import {
@@ -23,7 +22,7 @@ import {
   type QueueJobResult,
 } from './queue.js';
 import { SweepStore } from './store.js';
-import type { SweepEvent, SweepSummary } from './sweep.js';
+import { type SweepEvent, type SweepSummary, sweepSummary } from './sweep.js';
 import type { SweepTask } from './tasks.js';
 
 /** Retries of a job that failed with an error (a crashed child, out of memory); bad input fails at once. */
@@ -223,20 +222,15 @@ export async function runQueueSweep(
         await new Promise((r) => setTimeout(r, pollMs));
       }
     }
-    return {
-      out: opts.out,
-      name: config.name,
-      configHash: hash,
-      shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null,
+    return sweepSummary(config, hash, store, {
+      ...opts,
       workers: workers.size,
       runs: all.length,
-      skipped: all.length - todo.length,
+      todo: todo.length,
       done,
-      failed: failures.length,
       failures,
-      seconds: (performance.now() - t0) / 1000,
-      cells: aggregate(store.runs(hash)),
-    };
+      t0,
+    });
   } finally {
     await queue.close();
     store.close();

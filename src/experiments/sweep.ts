@@ -213,26 +213,53 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     }
     clearInterval(heartbeat);
     if (session >= 0) store.touchSession(session, true);
-    return {
-      out: opts.out,
-      name: config.name,
-      configHash: hash,
-      shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null,
+    return sweepSummary(config, hash, store, {
+      ...opts,
       workers,
       runs: all.length,
-      skipped: all.length - todo.length,
+      todo: todo.length,
       done,
-      failed: failures.length,
       failures,
-      seconds: (performance.now() - t0) / 1000,
-      cells: aggregate(store.runs(hash)),
-    };
+      t0,
+    });
   } finally {
     store.close();
   }
 }
 
 /** Throw one line summarising the failures of a sweep, if any. */
+/** What a finished sweep call reports (the local pool and the queue coordinator alike). */
+export function sweepSummary(
+  config: ExperimentConfig,
+  hash: string,
+  store: SweepStore,
+  s: {
+    out: string;
+    shard?: Shard | undefined;
+    workers: number;
+    runs: number;
+    todo: number;
+    done: number;
+    failures: { task: string; message: string }[];
+    t0: number;
+  },
+): SweepSummary {
+  return {
+    out: s.out,
+    name: config.name,
+    configHash: hash,
+    shard: s.shard ? `${s.shard.index}/${s.shard.count}` : null,
+    workers: s.workers,
+    runs: s.runs,
+    skipped: s.runs - s.todo,
+    done: s.done,
+    failed: s.failures.length,
+    failures: s.failures,
+    seconds: (performance.now() - s.t0) / 1000,
+    cells: aggregate(store.runs(hash)),
+  };
+}
+
 export function checkSweepSucceeded(s: SweepSummary): void {
   if (s.failed === 0) return;
   const first = s.failures[0]!;
