@@ -5,10 +5,8 @@
  * class (the paper's relative-size criterion).
  */
 import { z } from 'zod';
-import { numClasses } from '../data/dataset.js';
-import { check } from '../util/errors.js';
-import { byClass, centredRows, projectRows, topDirections, twoMeans } from './linalg.js';
-import { defineDefence, removeSamples } from './registry.js';
+import { projectRows, topDirections, twoMeans } from './linalg.js';
+import { defineDefence, removePerClass } from './registry.js';
 
 export const activationClustering = defineDefence({
   name: 'activation-clustering',
@@ -38,30 +36,17 @@ export const activationClustering = defineDefence({
       params: p,
       needs: { features: true },
       async apply(input) {
-        const started = performance.now();
-        const { data, features, featureDim } = input;
-        check(
-          features && featureDim,
-          'activation-clustering: needs the penultimate representations of a trained network',
-        );
-        const removed: number[] = [];
-        for (const idx of byClass(data.y, numClasses(data))) {
-          if (idx.length < 4) continue;
-          const a = centredRows(features, featureDim, idx);
-          const dirs = topDirections(a, idx.length, featureDim, p.components, p.seed, 40);
-          const reduced = projectRows(a, idx.length, featureDim, dirs);
+        return removePerClass('activation-clustering', { ...p }, input, 4, (idx, a, dim) => {
+          const dirs = topDirections(a, idx.length, dim, p.components, p.seed, 40);
+          const reduced = projectRows(a, idx.length, dim, dirs);
           const assign = twoMeans(reduced, idx.length, dirs.length, p.seed);
           let ones = 0;
           for (const c of assign) ones += c;
           const small = ones <= idx.length - ones ? 1 : 0;
           const size = small === 1 ? ones : idx.length - ones;
-          if (size === 0 || size > p.maxFraction * idx.length) continue;
-          idx.forEach((i, r) => {
-            if (assign[r] === small) removed.push(i);
-          });
-        }
-        removed.sort((a, b) => a - b);
-        return removeSamples('activation-clustering', { ...p }, input, removed, started);
+          if (size === 0 || size > p.maxFraction * idx.length) return [];
+          return idx.filter((_, r) => assign[r] === small);
+        });
       },
     };
   },

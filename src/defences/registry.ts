@@ -4,8 +4,9 @@
  * and, where the poison mask is known, the removal's precision and recall. Entries live in ./catalog.ts.
  */
 import type { z } from 'zod';
-import type { Dataset } from '../data/dataset.js';
-import { PoisonlabError } from '../util/errors.js';
+import { type Dataset, numClasses } from '../data/dataset.js';
+import { check, PoisonlabError } from '../util/errors.js';
+import { byClass, centredRows } from './linalg.js';
 
 /** What a defence gets. */
 export interface DefenceInput {
@@ -158,4 +159,29 @@ export function removeSamples(
       seconds: (performance.now() - started) / 1000,
     },
   };
+}
+
+/**
+ * The shape of the feature-based defences: per class (by training label), hand `pick` the class's indices and
+ * their centred penultimate rows ([k, dim], row r is sample idx[r]); remove what it returns. Classes with fewer
+ * than `minSize` samples are skipped. Missing features are a one-line error naming the defence.
+ */
+export function removePerClass(
+  name: string,
+  params: Record<string, unknown>,
+  input: DefenceInput,
+  minSize: number,
+  pick: (idx: number[], rows: Float64Array, dim: number) => number[],
+): DefenceOutcome {
+  const started = performance.now();
+  const { data, features, featureDim } = input;
+  check(features && featureDim, `${name}: needs the penultimate representations of a trained network`);
+  const dim = featureDim;
+  const removed: number[] = [];
+  for (const idx of byClass(data.y, numClasses(data))) {
+    if (idx.length < minSize) continue;
+    removed.push(...pick(idx, centredRows(features, dim, idx), dim));
+  }
+  removed.sort((a, b) => a - b);
+  return removeSamples(name, params, input, removed, started);
 }

@@ -4,10 +4,8 @@
  * singular vector, and remove the `factor * expectedRate * n_class` highest scores.
  */
 import { z } from 'zod';
-import { numClasses } from '../data/dataset.js';
-import { check } from '../util/errors.js';
-import { byClass, centredRows, topDirections } from './linalg.js';
-import { defineDefence, removeSamples } from './registry.js';
+import { topDirections } from './linalg.js';
+import { defineDefence, removePerClass } from './registry.js';
 
 export const spectralSignatures = defineDefence({
   name: 'spectral-signatures',
@@ -35,28 +33,17 @@ export const spectralSignatures = defineDefence({
       params: p,
       needs: { features: true },
       async apply(input) {
-        const started = performance.now();
-        const { data, features, featureDim } = input;
-        check(
-          features && featureDim,
-          'spectral-signatures: needs the penultimate representations of a trained network',
-        );
-        const removed: number[] = [];
-        for (const idx of byClass(data.y, numClasses(data))) {
-          if (idx.length < 2) continue;
-          const a = centredRows(features, featureDim, idx);
-          const [v] = topDirections(a, idx.length, featureDim, 1, 0, 60);
+        return removePerClass('spectral-signatures', { ...p }, input, 2, (idx, a, dim) => {
+          const [v] = topDirections(a, idx.length, dim, 1, 0, 60);
           const scores = idx.map((_, r) => {
             let s = 0;
-            for (let j = 0; j < featureDim; j++) s += a[r * featureDim + j]! * v![j]!;
+            for (let j = 0; j < dim; j++) s += a[r * dim + j]! * v![j]!;
             return s * s;
           });
           const count = Math.min(idx.length, Math.round(p.factor * p.expectedRate * idx.length));
           const order = scores.map((s, r) => [s, r] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]);
-          for (let t = 0; t < count; t++) removed.push(idx[order[t]![1]]!);
-        }
-        removed.sort((a, b) => a - b);
-        return removeSamples('spectral-signatures', { ...p }, input, removed, started);
+          return order.slice(0, count).map(([, r]) => idx[r]!);
+        });
       },
     };
   },
