@@ -122,19 +122,24 @@ export function fusedSgdUpdate(
 }
 
 /**
- * The gradient of tfjs's Relu kernel, registered over tfjs's own (which is
- * dy * cast(step(x)): three kernels and three passes) for every backend: one RELU_GRAD_KERNEL
- * where the backend has it, tfjs's formula elsewhere. The only difference in values is at
- * x <= 0 with a non-finite dy, where this gives 0 (as PyTorch) instead of NaN.
+ * The gradient of tfjs's Relu kernel that registration puts over tfjs's own (`tfjsOwn`, which is
+ * dy * cast(step(x)): three kernels and three passes). Gradients are registered per kernel name for
+ * every backend at once, so this one runs RELU_GRAD_KERNEL only on a backend that has it (the
+ * project's) and hands every other backend to tfjs's own gradient function, unchanged. On the project's
+ * backend the only difference in values is at x <= 0 with a non-finite dy, where this gives 0 (as
+ * PyTorch) instead of NaN.
  */
-export const reluGradConfig: tf.GradConfig = {
-  kernelName: 'Relu',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved) => {
-    const [x] = saved as [tf.Tensor];
-    return { x: () => reluGradient(dy as tf.Tensor, x) };
-  },
-};
+export function reluGradConfig(tfjsOwn: tf.GradConfig | undefined): tf.GradConfig {
+  return {
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      if (tfjsOwn && !hasKernel(RELU_GRAD_KERNEL)) return tfjsOwn.gradFunc(dy, saved, attrs);
+      const [x] = saved as [tf.Tensor];
+      return { x: () => reluGradient(dy as tf.Tensor, x) };
+    },
+  };
+}
 
 /**
  * dy where x > 0, else 0: relu's gradient at x (x may also be relu's output, positive exactly where
