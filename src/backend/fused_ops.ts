@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap.js';
+import type { SgdSettings } from './heap_ops.js';
 import { sgdUpdateInPlace } from './kernels/sgd_update.js';
 
 /**
@@ -104,7 +105,7 @@ export function fusedSgdUpdate(
   w: tf.Variable,
   g: tf.Tensor,
   v: tf.Variable | undefined,
-  attrs: { lr: number; momentum: number; weightDecay: number },
+  attrs: SgdSettings,
 ): boolean {
   const same = (t: tf.Tensor) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, w.shape);
   const vel = attrs.momentum > 0 ? v : undefined;
@@ -114,7 +115,9 @@ export function fusedSgdUpdate(
     return true;
   tf.tidy(() => {
     const inputs = (vel ? { w, g, v: vel } : { w, g }) as tf.NamedTensorMap;
-    const [wNew, vNew] = tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, attrs) as tf.Tensor[];
+    const [wNew, vNew] = tf
+      .engine()
+      .runKernel(SGD_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     w.assign(wNew!);
     if (vel) vel.assign(vNew!);
   });
