@@ -94,9 +94,7 @@ export function conv2dOnHeap(
   const out = makeFloatOutput(be, [g.n, g.oh, g.ow, cout]);
   const ops = heapOps();
   const w = offsetOf(be, filter);
-  // (native/src/conv_direct.c's forward stores whole 8-float vectors per pixel, which below 4 output
-  // channels run past the end of the output: those convs take im2col)
-  const direct = cout >= 4 ? directFor(g, cout) : null;
+  const direct = directFor(g, cout);
   if (direct) {
     // the direct kernel adds the bias (and applies relu) as it stores each tile
     direct.forward(be, offsetOf(be, x), w, bias ? offsetOf(be, bias) : -1, relu, out.off, cout, g);
