@@ -8,18 +8,19 @@ import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
+import type { AttackRef } from '../config/schema.js';
+import { hasValidation } from '../config/schema.js';
 import { type Dataset, type DatasetSplit, numClasses, numSamples, subset, take } from '../data/dataset.js';
 import { loadDataset, trainValSplit } from '../data/index.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { createModel } from '../models/index.js';
+import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
 import { evaluate, predictLogits, train } from '../train/index.js';
 import { check } from '../util/errors.js';
-import type { AttackRef } from './config.js';
-import { hasValidation } from './config.js';
-import { type PoisonSpec, type RunSpec, sweepPaths } from './plan.js';
-import { epochRecord, type RunMetrics } from './store.js';
+import type { PoisonSpec, RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
+import { computeTheoryOverlay } from './theory-task.js';
 
 /** A run's training state is saved after an epoch at most this often (a resumed run loses less than this). */
 const CHECKPOINT_EVERY_SECONDS = 60;
@@ -40,6 +41,8 @@ export async function runTask(
   switch (task.kind) {
     case 'surrogate':
       return runSurrogate(ctx, data, onProgress);
+    case 'theory':
+      return { kind: 'theory', overlay: computeTheoryOverlay(ctx.config, ctx.hash, data) };
     case 'poison':
       return runPoison(task.poison, ctx, data, onProgress);
     case 'train':

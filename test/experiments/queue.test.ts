@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { configHash, parseConfig } from '../../src/experiments/config.js';
-import { planRuns, sweepPaths } from '../../src/experiments/plan.js';
+import { configHash, parseConfig } from '../../src/config/schema.js';
+import { planRuns } from '../../src/experiments/plan.js';
 import { jobId } from '../../src/experiments/queue.js';
-import { SweepStore } from '../../src/experiments/store.js';
 import { runSweep } from '../../src/experiments/sweep.js';
+import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { CLI_MAIN, nodeArgs } from './fixtures/paths.js';
 
 const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
