@@ -7,7 +7,14 @@ import { projectKernelNames, registerProjectKernels } from './kernels/register.j
 import { shipped } from './kernels/state.js';
 import { loadNative, type NativeAddon, nativeLoadError } from './native.js';
 
-export { availableBytes, checkMemory, estimateTrainingBytes, WASM_HEAP_LIMIT_BYTES } from './memory.js';
+export {
+  availableBytes,
+  checkMemory,
+  checkTrainingMemory,
+  TRAINING_COPIES,
+  trainingStateBytes,
+  WASM_HEAP_LIMIT_BYTES,
+} from './memory.js';
 
 /** Which compute backend poisonlab runs on. */
 export interface BackendInfo {
