@@ -4,7 +4,7 @@ import { check, checkNumber } from '../util/errors.js';
 import { binaryTask } from './binaryTask.js';
 import { FASHION_MNIST_CLASSES, fashionMnistDir, MNIST_CLASSES, mnistDir } from './builtin.js';
 import { isCifarBinaryDir, loadCifarBinaryDir } from './cifarBinary.js';
-import { type DatasetSplit, take, validateDataset } from './dataset.js';
+import { type DatasetSplit, take } from './dataset.js';
 import { CIFAR10_BIN_FOLDER } from './fetchCifar.js';
 import { isIdxDir, loadIdxDir } from './idx.js';
 import { isImageFolderTree, loadImageFolderSplit } from './imageFolder.js';
