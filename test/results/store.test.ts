@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { configHash } from '../../src/config/schema.js';
 import { type RunRecord, SweepStore } from '../../src/results/index.js';
 import { PoisonlabError } from '../../src/util/errors.js';
-import { smallConfig } from './fixtures/small-config.js';
+import { smallConfig } from '../experiments/fixtures/small-config.js';
 
 export function record(hash: string, key: string, acc: number): RunRecord {
   return {
