@@ -8,7 +8,14 @@ import { loadNative, type NativeAddon, nativeLoadError } from './native.js';
 import { nativeOps } from './native_ops.js';
 import { wasmOps } from './wasm_ops.js';
 
-export { availableBytes, checkMemory, estimateTrainingBytes, WASM_HEAP_LIMIT_BYTES } from './memory.js';
+export {
+  availableBytes,
+  checkMemory,
+  checkTrainingMemory,
+  TRAINING_COPIES,
+  trainingStateBytes,
+  WASM_HEAP_LIMIT_BYTES,
+} from './memory.js';
 
 /** Which compute backend poisonlab runs on. */
 export interface BackendInfo {
