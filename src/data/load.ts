@@ -5,7 +5,7 @@ import { check, checkNumber } from '../util/errors.js';
 import { binaryTask } from './binaryTask.js';
 import { FASHION_MNIST_CLASSES, fashionMnistDir, MNIST_CLASSES, mnistDir } from './builtin.js';
 import { isCifarBinaryDir, loadCifarBinaryDir } from './cifarBinary.js';
-import { type DatasetSplit, take, validateDataset } from './dataset.js';
+import { checkSampleValues, type DatasetSplit, take, validateDataset } from './dataset.js';
 import { CIFAR10_BIN_FOLDER } from './fetchCifar.js';
 import { isIdxDir, loadIdxDir } from './idx.js';
 import { isImageFolderTree, loadImageFolderSplit } from './imageFolder.js';
@@ -159,6 +159,7 @@ async function loadPoisonedNpz(path: string, opts: LoadOptions): Promise<Dataset
     x.shape[0] === y.data.length,
     `${path}: entry 'x' holds ${x.shape[0]} samples but 'y' holds ${y.data.length} labels`,
   );
+  checkSampleValues(x.data, x.shape.slice(1), path);
   const m = meta as Partial<PoisonMeta> | undefined;
   check(
     m && typeof m.dataset === 'string' && Array.isArray(m.classNames),

@@ -8,7 +8,15 @@ import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
-import { type Dataset, type DatasetSplit, numClasses, numSamples, subset, take } from '../data/dataset.js';
+import {
+  checkSampleValues,
+  type Dataset,
+  type DatasetSplit,
+  numClasses,
+  numSamples,
+  subset,
+  take,
+} from '../data/dataset.js';
 import { loadDataset, trainValSplit } from '../data/index.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
 import { readNpz, writeNpz } from '../io/npz.js';
@@ -201,6 +209,7 @@ function trainingSet(run: RunSpec, ctx: TaskContext, all: Dataset): { data: Data
     x?.data instanceof Float32Array && y?.data instanceof Int32Array && y.data.length === n,
     `${path}: expected float32 x and int32 y for the ${n} training samples`,
   );
+  checkSampleValues(x.data, clean.sampleShape, path);
   const data: Dataset = { ...clean, name: `${clean.name} (${run.poisonKey})`, x: x.data, y: y.data };
   const stored = arrays['poison_mask']?.data;
   const mask = stored instanceof Uint8Array && stored.length === n ? stored : diffMask(clean, data);
