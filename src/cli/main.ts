@@ -3,19 +3,11 @@
  * The poisonlab command line: it only wires the library's pieces (data -> attack -> train ->
  * experiment -> report); each command group lives in ./commands/<name>.ts.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { fileSystemError, PoisonlabError } from '../util/errors.js';
-import { COMMANDS } from './commands/index.js';
-import { oneLineUsageErrors } from './usage-errors.js';
+import { createProgram } from './program.js';
 
-const program = new Command('poisonlab')
-  .description(
-    'Data poisoning robustness of SGD-trained networks across widths (Wang, Mianjy, Arora, ICML 2021)',
-  )
-  .version('0.1.0');
-
-for (const register of COMMANDS) register(program);
-oneLineUsageErrors(program);
+const program = createProgram();
 
 function fail(message: string): never {
   process.stderr.write(`poisonlab: ${message.split('\n')[0]}\n`);

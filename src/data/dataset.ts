@@ -76,7 +76,7 @@ export function checkSampleValues(x: ArrayLike<number>, sampleShape: readonly nu
     if (v >= lo && v <= hi && v !== Infinity && v !== -Infinity) continue;
     const wanted = range ? `pixels in [${lo}, ${hi}]` : 'finite values';
     throw new PoisonlabError(
-      `${where}: expected ${wanted}, found ${v} at x[${multiIndex(i, sampleShape)}] (flat index ${i})`,
+      `${where}: expected ${wanted}, found ${v} at x[${multiIndex(i, sampleShape).join(', ')}] (flat index ${i})`,
     );
   }
 }

@@ -4,7 +4,7 @@ import { initBackend } from '../../backend/index.js';
 import { type BenchRow, runWorkload } from '../../bench/run.js';
 import { WORKLOADS } from '../../bench/workloads.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { check, PoisonlabError } from '../../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson } from '../output.js';
 
@@ -29,7 +29,10 @@ function readTorch(path: string): Record<string, number> {
     return parsed.samples_per_s;
   } catch (e) {
     if (e instanceof PoisonlabError) throw e;
-    throw new PoisonlabError(`${path}: cannot read the PyTorch reference JSON (${(e as Error).message})`);
+    throw (
+      fileSystemError(e, { path, expected: 'the JSON of torch_reference.py --json' }) ??
+      new PoisonlabError(`${path}: cannot read the PyTorch reference JSON (${(e as Error).message})`)
+    );
   }
 }
 
