@@ -2,14 +2,15 @@ import type { Command, CommanderError } from 'commander';
 import { PoisonlabError } from '../util/errors.js';
 
 /**
- * Commander's own usage errors (unknown option or command, missing argument or value, too many arguments) in the
- * project's one-line form `poisonlab: <flag>: expected ...`. Commander prints nothing itself; each command's
- * exit override turns the error into a PoisonlabError that names the command, which the top-level handler prints.
- * Help and --version are left to commander.
+ * Commander's own usage errors (unknown option or command, a missing command, argument or value, too many
+ * arguments) in the project's one-line form `poisonlab: <flag>: expected ...`. Commander prints nothing itself;
+ * each command's exit override turns the error into a PoisonlabError that names the command, which the
+ * top-level handler prints. Help and --version are left to commander.
  */
 export function oneLineUsageErrors(root: Command): void {
   for (const cmd of allCommands(root)) {
-    cmd.configureOutput({ outputError: () => {} });
+    // Commander writes to stderr only its errors and the help it shows for a missing command: both become one line.
+    cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
     cmd.exitOverride((err) => {
       throw usageError(cmd, err) ?? err;
     });
@@ -64,6 +65,12 @@ export function usageError(cmd: Command, err: CommanderError): PoisonlabError | 
         `${quoted(err.message)}: expected a command of ${where}: ${names}${suggestion(err.message)}`,
       );
     }
+    case 'commander.help':
+      // help shown on request exits 0; with exit code 1 it stood for a missing command
+      if (err.exitCode === 0) return undefined;
+      return fail(
+        `<command>: expected one of ${cmd.commands.map((c) => c.name()).join(', ')} after ${where} (${help})`,
+      );
     case 'commander.missingArgument': {
       const name = quoted(err.message);
       const arg = cmd.registeredArguments.find((a) => a.name() === name);

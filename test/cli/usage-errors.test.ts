@@ -7,20 +7,23 @@ import { createProgram } from '../../src/cli/program.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { assertOneLineError, cli } from './run.js';
 
-/** Parse `args` with the real command tree in this process; commander must print nothing itself. */
+/**
+ * Parse `args` with the real command tree in this process; commander must print nothing to stderr itself (its
+ * errors, and the help it shows for a missing command, went there). stdout is left alone: node's test runner
+ * reports through it.
+ */
 async function parseError(...args: string[]): Promise<Error> {
   const program = createProgram();
   const printed: string[] = [];
-  const capture = (cmd: ReturnType<typeof createProgram>): void => {
-    cmd.configureOutput({ writeOut: (s) => printed.push(s), writeErr: (s) => printed.push(s) });
-    for (const sub of cmd.commands) capture(sub);
-  };
-  capture(program);
+  const write = process.stderr.write;
+  process.stderr.write = ((s: string | Uint8Array) => printed.push(String(s)) > 0) as typeof write;
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (e) {
-    assert.deepEqual(printed, [], 'commander printed nothing');
     return e as Error;
+  } finally {
+    process.stderr.write = write;
+    assert.deepEqual(printed, [], 'commander printed nothing');
   }
   assert.fail(`expected poisonlab ${args.join(' ')} to fail`);
 }
@@ -50,6 +53,19 @@ test('an unknown option or command names it, the command, and a suggestion where
   await assertUsage(
     ['theory', 'bound'],
     "bound: expected a command of 'poisonlab theory': bounds, margin; did you mean bounds?",
+  );
+});
+
+test('a missing command lists the commands instead of printing the help to stderr', async () => {
+  const none = await parseError();
+  assert.ok(none instanceof PoisonlabError);
+  assert.match(
+    none.message,
+    /^<command>: expected one of demo, sweep, .*, bench after 'poisonlab' \(see poisonlab --help\)$/,
+  );
+  await assertUsage(
+    ['data'],
+    "<command>: expected one of fetch, info after 'poisonlab data' (see poisonlab data --help)",
   );
 });
 
