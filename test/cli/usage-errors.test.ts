@@ -135,6 +135,7 @@ test('through the real CLI: one line on stderr, exit 1; --help and --version pri
     cli(['frobnicate']),
     /^poisonlab: frobnicate: expected a command of 'poisonlab': demo, /,
   );
+  assertOneLineError(cli([]), /^poisonlab: <command>: expected one of demo, .* \(see poisonlab --help\)$/);
   const help = cli(['poison', '--help']);
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^Usage: poisonlab poison \[options\]/);
