@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileSystemError, PoisonlabError } from '../../src/util/errors.js';
-import { asAnotherUser, assertOneLineError, cli } from './run.js';
+import { asAnotherUser, assertOneLineError, cli, parseError } from './run.js';
 
 const root = mkdtempSync(join(tmpdir(), 'poisonlab-fs-errors-'));
 // readable by the other user of the permission tests
@@ -32,47 +32,45 @@ function scene(name: string): { dir: string; file: string; folder: string } {
 
 const listing = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort();
 
-test('every command that writes refuses an output under a file or on a file before it starts, and writes nothing', () => {
+test('every command that writes refuses an output under a file or on a file before it starts, and writes nothing', async () => {
   const { dir, file, folder } = scene('outputs');
   const before = listing(dir);
+  // through the real CLI
+  assertOneLineError(
+    cli(['sweep', '--preset', 'quick', '--out', file]),
+    /^poisonlab: --out .*\/file: expected a folder, found a file$/,
+  );
+  assertOneLineError(
+    cli(['poison', '--regime', 'C', '--beta', '0.1', '--out', join(file, 'p.npz')]),
+    /^poisonlab: --out .*\/file\/p\.npz: expected a folder at .*\/file, found a file$/,
+  );
+  // every other command's check, in this process (each fails before its command starts any work)
   const cases: [string[], RegExp][] = [
     [
-      ['sweep', '--preset', 'quick', '--out', file],
-      /^poisonlab: --out .*\/file: expected a folder, found a file$/,
-    ],
-    [
       ['sweep', '--preset', 'quick', '--out', join(file, 'sub')],
-      /^poisonlab: --out .*\/file\/sub: expected a folder at .*\/file, found a file$/,
+      /^--out .*\/file\/sub: expected a folder at .*\/file, found a file$/,
     ],
-    [
-      ['demo', '--out', join(file, 'sub')],
-      /^poisonlab: --out .*: expected a folder at .*\/file, found a file$/,
-    ],
-    [['merge', file, dir], /^poisonlab: <out> .*\/file: expected a folder, found a file$/],
-    [
-      ['poison', '--regime', 'C', '--beta', '0.1', '--out', join(file, 'p.npz')],
-      /^poisonlab: --out .*\/file\/p\.npz: expected a folder at .*\/file, found a file$/,
-    ],
+    [['demo', '--out', join(file, 'sub')], /^--out .*: expected a folder at .*\/file, found a file$/],
+    [['merge', file, dir], /^<out> .*\/file: expected a folder, found a file$/],
     [
       ['poison', '--regime', 'C', '--beta', '0.1', '--out', folder],
-      /^poisonlab: --out .*\/dir\.npz: expected a file name, found a folder$/,
+      /^--out .*\/dir\.npz: expected a file name, found a folder$/,
     ],
+    [['surrogate', 'train', '--out', join(file, 's.npz')], /^--out .*: expected a folder at .*\/file/],
+    [['train', '--save', join(file, 'w.npz')], /^--save .*: expected a folder at .*\/file/],
+    [['convert', 'in.pth', join(file, 'w.safetensors')], /^<out> .*: expected a folder at .*\/file/],
+    [['data', 'fetch', 'cifar10', '--dir', file], /^--dir .*\/file: expected a folder, found a file$/],
+    [['bench', '--json', folder], /^--json .*\/dir\.npz: expected a file name, found a folder$/],
     [
-      ['surrogate', 'train', '--out', join(file, 's.npz')],
-      /^poisonlab: --out .*: expected a folder at .*\/file/,
+      ['worker', '--queue', 'redis://127.0.0.1:1', '--cache', file],
+      /^--cache .*\/file: expected a folder, found a file$/,
     ],
-    [['train', '--save', join(file, 'w.npz')], /^poisonlab: --save .*: expected a folder at .*\/file/],
-    [
-      ['convert', 'in.pth', join(file, 'w.safetensors')],
-      /^poisonlab: <out> .*: expected a folder at .*\/file/,
-    ],
-    [
-      ['data', 'fetch', 'cifar10', '--dir', file],
-      /^poisonlab: --dir .*\/file: expected a folder, found a file$/,
-    ],
-    [['bench', '--json', folder], /^poisonlab: --json .*\/dir\.npz: expected a file name, found a folder$/],
   ];
-  for (const [args, pattern] of cases) assertOneLineError(cli(args), pattern);
+  for (const [args, pattern] of cases) {
+    const e = await parseError(...args);
+    assert.ok(e instanceof PoisonlabError, `poisonlab ${args.join(' ')}: ${e}`);
+    assert.match(e.message, pattern);
+  }
   assert.deepEqual(listing(dir), before, 'nothing was written');
   assert.equal(readFileSync(file, 'utf8'), 'not a folder');
 });

@@ -5,28 +5,7 @@ import { CommanderError } from 'commander';
 import { parseNumberOption } from '../../src/cli/output.js';
 import { createProgram } from '../../src/cli/program.js';
 import { PoisonlabError } from '../../src/util/errors.js';
-import { assertOneLineError, cli } from './run.js';
-
-/**
- * Parse `args` with the real command tree in this process; commander must print nothing to stderr itself (its
- * errors, and the help it shows for a missing command, went there). stdout is left alone: node's test runner
- * reports through it.
- */
-async function parseError(...args: string[]): Promise<Error> {
-  const program = createProgram();
-  const printed: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((s: string | Uint8Array) => printed.push(String(s)) > 0) as typeof write;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    return e as Error;
-  } finally {
-    process.stderr.write = write;
-    assert.deepEqual(printed, [], 'commander printed nothing');
-  }
-  assert.fail(`expected poisonlab ${args.join(' ')} to fail`);
-}
+import { assertOneLineError, cli, parseError } from './run.js';
 
 async function assertUsage(args: string[], want: string): Promise<void> {
   const e = await parseError(...args);
