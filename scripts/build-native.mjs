@@ -24,11 +24,14 @@ if (
 )
   skip('cblas.h not found: install libopenblas-dev');
 
+// The project's own node-gyp (a devDependency) in a checkout; when installed from the registry or a tarball,
+// the one npm ships, which npm names in npm_config_node_gyp for install scripts.
 let gyp;
 try {
   gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 } catch {
-  skip('node-gyp is not installed');
+  gyp = process.env.npm_config_node_gyp;
+  if (!gyp || !existsSync(gyp)) skip('node-gyp not found (neither installed here nor named by npm)');
 }
 // Build against the running Node's own headers when npm did not name them (no download needed).
 const localNode = join(dirname(process.execPath), '..');

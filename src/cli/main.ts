@@ -3,18 +3,11 @@
  * The poisonlab command line: it only wires the library's pieces (data -> attack -> train ->
  * experiment -> report); each command group lives in ./commands/<name>.ts.
  */
-import { Command, CommanderError } from 'commander';
-import { PoisonlabError } from '../util/errors.js';
-import { COMMANDS } from './commands/index.js';
+import { CommanderError } from 'commander';
+import { fileSystemError, PoisonlabError } from '../util/errors.js';
+import { createProgram } from './program.js';
 
-const program = new Command('poisonlab')
-  .description(
-    'Data poisoning robustness of SGD-trained networks across widths (Wang, Mianjy, Arora, ICML 2021)',
-  )
-  .version('0.1.0')
-  .exitOverride();
-
-for (const register of COMMANDS) register(program);
+const program = createProgram();
 
 function fail(message: string): never {
   process.stderr.write(`poisonlab: ${message.split('\n')[0]}\n`);
@@ -25,10 +18,13 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
-    // Commander already printed its message (help, version or a usage error).
+    // Commander already printed what it had to (help, version); its usage errors arrive as PoisonlabErrors.
     process.exit(e.exitCode);
   }
   if (e instanceof PoisonlabError) fail(e.message);
+  // A file-system failure that no reader translated (an --out under a file, a full disk, ...).
+  const fsError = fileSystemError(e) ?? fileSystemError((e as Error | undefined)?.cause);
+  if (fsError) fail(fsError.message);
   if (process.env['POISONLAB_DEBUG']) throw e;
   fail(`internal error: ${(e as Error)?.message ?? String(e)} (set POISONLAB_DEBUG=1 for the stack)`);
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { PoisonlabError } from '../util/errors.js';
 
 /** Output helpers shared by the commands: JSON goes to stdout alone, everything else to stderr. */
 
@@ -18,13 +18,33 @@ export function note(json: boolean, line: string): void {
   if (!json) process.stderr.write(`${line}\n`);
 }
 
-/** Parse a numeric CLI option, naming the flag in the error. */
-export function parseNumberOption(flag: string) {
+/**
+ * The parser of every numeric CLI option: a finite number (an integer, within [min, max], when asked), else the
+ * one-line error naming the flag, e.g. `--epochs: expected an integer >= 1, got 'abc'`.
+ */
+export function parseNumberOption(
+  flag: string,
+  range: { min?: number; max?: number; integer?: boolean } = {},
+) {
+  const { min, max } = range;
+  const bounds =
+    min !== undefined && max !== undefined
+      ? ` in [${min}, ${max}]`
+      : min !== undefined
+        ? ` >= ${min}`
+        : max !== undefined
+          ? ` <= ${max}`
+          : '';
+  const wanted = `${range.integer ? 'an integer' : 'a number'}${bounds}`;
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) {
-      throw new InvalidArgumentError(`${flag} expects a number`);
-    }
+    const ok =
+      value.trim() !== '' &&
+      Number.isFinite(n) &&
+      (!range.integer || Number.isInteger(n)) &&
+      (range.min === undefined || n >= range.min) &&
+      (range.max === undefined || n <= range.max);
+    if (!ok) throw new PoisonlabError(`${flag}: expected ${wanted}, got '${value}'`);
     return n;
   };
 }

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { findAttack, parseAttackParams } from '../attacks/index.js';
 import { findDefence, parseDefenceParams } from '../defences/index.js';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 
 const posInt = z.number().int().positive();
 const posNum = z.number().positive();
@@ -328,7 +328,10 @@ export function loadConfigFile(path: string): ExperimentConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PoisonlabError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw (
+      fileSystemError(e, { path, expected: 'a config file' }) ??
+      new PoisonlabError(`${path}: cannot read config file (${String(e)})`)
+    );
   }
   let raw: unknown;
   try {

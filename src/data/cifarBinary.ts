@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import { CIFAR10_CLASSES } from './builtin.js';
 import { plainBytes } from './bytes.js';
 import { type Dataset, type DatasetSplit, validateDataset } from './dataset.js';
@@ -74,8 +74,9 @@ function loadFiles(dir: string, files: string[], name: string, classNames: strin
       bytes = readFileSync(path);
     } catch (e) {
       if (e instanceof PoisonlabError) throw e;
-      throw new PoisonlabError(
-        `${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      throw (
+        fileSystemError(e, { path, expected: 'a CIFAR-10 batch file' }) ??
+        new PoisonlabError(`${path}: cannot read file (${String(e)})`)
       );
     }
     parts.push(parseCifarRecords(bytes, path, classNames.length));

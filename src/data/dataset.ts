@@ -1,4 +1,4 @@
-import { check } from '../util/errors.js';
+import { check, PoisonlabError } from '../util/errors.js';
 
 /**
  * A labelled dataset held in memory.
@@ -37,7 +37,7 @@ export function numClasses(ds: Dataset): number {
   return ds.classNames.length;
 }
 
-/** Check the invariants of a dataset: sizes agree, labels in range, no NaN. */
+/** Check the invariants of a dataset: sizes agree, labels in range, values finite and in the declared range. */
 export function validateDataset(ds: Dataset): Dataset {
   const n = ds.y.length;
   const d = sampleSize(ds);
@@ -50,10 +50,46 @@ export function validateDataset(ds: Dataset): Dataset {
     const c = ds.y[i]!;
     check(c >= 0 && c < k, () => `${ds.name}: label ${c} of sample ${i} is outside [0, ${k})`);
   }
-  for (let i = 0; i < ds.x.length; i++) {
-    if (Number.isNaN(ds.x[i]!)) check(false, `${ds.name}: sample ${Math.floor(i / d)} contains NaN`);
-  }
+  checkSampleValues(ds.x, ds.sampleShape, ds.name);
   return ds;
+}
+
+/**
+ * The range a dataset's values are declared to lie in: images ([H, W, C] samples) hold raw pixels in [0, 1];
+ * vectors (the theory's toy points) have no declared range, only finite values.
+ */
+export function declaredRange(sampleShape: readonly number[]): readonly [number, number] | null {
+  return sampleShape.length === 3 ? [0, 1] : null;
+}
+
+/**
+ * Refuse a set of samples (read from `where`, a file or dataset name) with a non-finite value or one outside the
+ * declared range, naming the first bad value and its index, e.g. `p.npz: expected pixels in [0, 1], found 1.5 at
+ * x[3, 0, 7, 0] (flat index 2359)`.
+ */
+export function checkSampleValues(x: ArrayLike<number>, sampleShape: readonly number[], where: string): void {
+  const range = declaredRange(sampleShape);
+  const [lo, hi] = range ?? [-Infinity, Infinity];
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    // written so that NaN fails too
+    if (v >= lo && v <= hi && v !== Infinity && v !== -Infinity) continue;
+    const wanted = range ? `pixels in [${lo}, ${hi}]` : 'finite values';
+    throw new PoisonlabError(
+      `${where}: expected ${wanted}, found ${v} at x[${multiIndex(i, sampleShape).join(', ')}] (flat index ${i})`,
+    );
+  }
+}
+
+/** The [sample, ...position] index of flat index `i` of samples of `sampleShape`. */
+function multiIndex(i: number, sampleShape: readonly number[]): number[] {
+  const index: number[] = [];
+  let rest = i;
+  for (let k = sampleShape.length - 1; k >= 0; k--) {
+    index.unshift(rest % sampleShape[k]!);
+    rest = Math.floor(rest / sampleShape[k]!);
+  }
+  return [rest, ...index];
 }
 
 /** The samples at `indices`, in that order, as a new dataset. */

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import { isCifarBinaryDir } from './cifarBinary.js';
 import { isUnsafeTarPath, readTar } from './tar.js';
 
@@ -83,7 +83,12 @@ async function download(
   try {
     await pipeline(body, createWriteStream(dest));
   } catch (e) {
-    throw new PoisonlabError(`${source}: reading the archive failed (${(e as Error).message})`);
+    // a failed write is the target's (a full disk), anything else the source's
+    const writing = (e as NodeJS.ErrnoException).syscall === 'write';
+    throw (
+      fileSystemError(e, writing ? { path: dest } : { path: source, expected: 'a .tar.gz archive' }) ??
+      new PoisonlabError(`${source}: reading the archive failed (${(e as Error).message})`)
+    );
   }
   return { md5: hash.digest('hex'), bytes };
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import { bytesToUnit, plainBytes } from './bytes.js';
 import { type Dataset, type DatasetSplit, validateDataset } from './dataset.js';
 
@@ -26,7 +26,10 @@ export function readMaybeGzip(path: string): Uint8Array {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new PoisonlabError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw (
+      fileSystemError(e, { path, expected: 'an IDX file' }) ??
+      new PoisonlabError(`${path}: cannot read file (${String(e)})`)
+    );
   }
   if (!isGzip(bytes)) return plainBytes(bytes);
   try {

@@ -3,7 +3,7 @@
  * and runs the tasks the parent sends, one at a time, replying with results, progress and errors.
  */
 import { pathToFileURL } from 'node:url';
-import { PoisonlabError } from '../util/errors.js';
+import { fileSystemError, PoisonlabError } from '../util/errors.js';
 import type { ParentMessage, WorkerMessage } from './pool.js';
 import type { TaskModule } from './tasks.js';
 
@@ -33,7 +33,9 @@ process.on('message', async (msg: ParentMessage) => {
     );
     send({ type: 'result', id: msg.id, result });
   } catch (e) {
-    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    // A file-system failure reads like the other one-line errors (it stays retryable: a disk may get space).
+    const shown = fileSystemError(e) ?? e;
+    const message = shown instanceof Error ? shown.message.split('\n')[0]! : String(e);
     send({ type: 'error', id: msg.id, message, user: e instanceof PoisonlabError });
   }
 });

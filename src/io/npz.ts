@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { unzipSync, zipSync } from 'fflate';
 import { writeFileAtomic } from '../util/atomic.js';
-import { PoisonlabError } from '../util/errors.js';
+import { fileSystemError, PoisonlabError } from '../util/errors.js';
 import { decodeNpy, encodeNpy, encodeNpyString, type NdArray } from './npy.js';
 
 export type { NdArray } from './npy.js';
@@ -24,8 +24,9 @@ export function readNpz(path: string): { arrays: Record<string, NdArray>; meta?:
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new PoisonlabError(
-      `${path}: cannot read .npz file (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    throw (
+      fileSystemError(e, { path, expected: 'a .npz file' }) ??
+      new PoisonlabError(`${path}: cannot read .npz file (${String(e)})`)
     );
   }
   let files: Record<string, Uint8Array>;

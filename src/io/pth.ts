@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import {
   type DictKey,
   PyDict,
@@ -205,8 +205,9 @@ export function readPth(path: string): TorchStateDict {
     // a plain Uint8Array view (a Buffer's slice() would not copy)
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
-    throw new PoisonlabError(
-      `${path}: cannot read PyTorch checkpoint (${(e as NodeJS.ErrnoException).code ?? String(e)}; expected a readable file)`,
+    throw (
+      fileSystemError(e, { path, expected: 'a PyTorch checkpoint file' }) ??
+      new PoisonlabError(`${path}: cannot read PyTorch checkpoint (${String(e)}; expected a readable file)`)
     );
   }
   return parsePth(bytes, path);

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import { DTYPE_SIZE, isDType, numel, type RawTensor } from './tensor.js';
 
 /** The largest header the reference implementation accepts (100 MB). */
@@ -29,8 +29,9 @@ export function readSafetensors(path: string): Safetensors {
     // a plain Uint8Array view (a Buffer's slice() would not copy)
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
-    throw new PoisonlabError(
-      `${path}: cannot read .safetensors file (${(e as NodeJS.ErrnoException).code ?? String(e)}; expected a readable file)`,
+    throw (
+      fileSystemError(e, { path, expected: 'a .safetensors file' }) ??
+      new PoisonlabError(`${path}: cannot read .safetensors file (${String(e)}; expected a readable file)`)
     );
   }
   return parseSafetensors(bytes, path);

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileSystemError } from './errors.js';
 
 /**
  * Write a file atomically: write to a temporary sibling, then rename over the target, so a crash
@@ -13,6 +14,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    // named after the target: the temporary name means nothing to the user, and a full disk's error names no file
+    throw fileSystemError(e, { path }) ?? e;
   }
 }

@@ -4,10 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { backendInfo, initBackend, setNativeEnabled } from '../../src/backend/index.js';
 import { setDirectConv } from '../../src/backend/kernels/state.js';
 import { conv2dBias } from '../../src/backend/layer_ops.js';
-import { loadNative } from '../../src/backend/native.js';
 import { CASES, checkAllCases } from './kernels_cases.js';
-
-const hasAddon = loadNative() !== null;
+import { hasAddon, nativeTest } from './needs-native.js';
 
 before(async () => {
   await initBackend({ prefer: 'auto', quiet: true });
@@ -22,16 +20,12 @@ test('the project kernels are registered on wasm', () => {
   assert.ok(CASES.length > 30);
 });
 
-test('native OpenBLAS kernels agree with tfjs cpu (values and gradients)', {
-  skip: !hasAddon && 'addon not built',
-}, () => {
+nativeTest('native OpenBLAS kernels agree with tfjs cpu (values and gradients)', () => {
   assert.equal(backendInfo()?.native, true);
   checkAllCases([1, 2, 5, 6]);
 });
 
-test('native kernels agree with tfjs cpu with the direct convolutions off (im2col path)', {
-  skip: !hasAddon && 'addon not built',
-}, () => {
+nativeTest('native kernels agree with tfjs cpu with the direct convolutions off (im2col path)', () => {
   setDirectConv(false);
   try {
     checkAllCases([3, 4]);
@@ -40,9 +34,7 @@ test('native kernels agree with tfjs cpu with the direct convolutions off (im2co
   }
 });
 
-test('conv2dBias: the tape skips dx when only the filter and bias need gradients', {
-  skip: !hasAddon && 'addon not built',
-}, async () => {
+nativeTest('conv2dBias: the tape skips dx when only the filter and bias need gradients', async () => {
   const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 3, 5]) as tf.Tensor4D;
   const b = tf.randomNormal([5]) as tf.Tensor1D;

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, setNativeEnabled } from '../../src/backend/index.js';
-import { loadNative } from '../../src/backend/native.js';
 import { createModel } from '../../src/models/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { randn, relError } from './compare.js';
+import { nativeTest } from './needs-native.js';
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -58,9 +58,7 @@ function compareTraining(): number {
   return Math.max(...got.map((g, i) => relError(g, want[i])));
 }
 
-test('SGD steps of the MNIST CNN (tfjs layers) match the cpu backend: native kernels', {
-  skip: loadNative() === null && 'addon not built',
-}, () => {
+nativeTest('SGD steps of the MNIST CNN (tfjs layers) match the cpu backend: native kernels', () => {
   setNativeEnabled(true);
   assert.ok(compareTraining() <= 1e-4);
 });

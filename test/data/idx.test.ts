@@ -83,7 +83,10 @@ test('IDX: label count must agree with image count; corrupt gzip is named', () =
   );
   const broken = gzipSync(labels).subarray(0, 20);
   assert.throws(() => loadIdxPair(imgs, write('broken.gz', broken), 'syn'), /broken\.gz: corrupt gzip data/);
-  assert.throws(() => loadIdxPair(imgs, join(dir, 'missing'), 'syn'), /missing: cannot read file \(ENOENT\)/);
+  assert.throws(
+    () => loadIdxPair(imgs, join(dir, 'missing'), 'syn'),
+    /missing: expected an IDX file, found nothing there \(ENOENT\)/,
+  );
 });
 
 test('loadIdxDir finds plain or .gz files and names a missing one', () => {

@@ -144,7 +144,7 @@ test('configs load from YAML and JSON files; bad files are one-line errors namin
   );
   assert.match(
     errorOf(() => loadConfigFile(join(dir, 'missing.yaml'))),
-    /missing\.yaml: cannot read config file \(ENOENT\)/,
+    /missing\.yaml: expected a config file, found nothing there \(ENOENT\)/,
   );
 });
 

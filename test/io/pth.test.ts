@@ -631,7 +631,7 @@ describe('legacy checkpoints are refused, in one line naming the file and what w
   test('a file that cannot be read', () => {
     assert.throws(
       () => readPth('/nonexistent/x.pth'),
-      /\/nonexistent\/x\.pth: cannot read PyTorch checkpoint \(ENOENT/,
+      /\/nonexistent\/x\.pth: expected a PyTorch checkpoint file, found nothing there \(ENOENT/,
     );
   });
 });

@@ -175,7 +175,7 @@ describe('safetensors files are refused, in one line naming the file and what wa
   test('a file that cannot be read', () => {
     assert.throws(
       () => readSafetensors(join(dir, 'none.safetensors')),
-      /none\.safetensors: cannot read \.safetensors file \(ENOENT/,
+      /none\.safetensors: expected a \.safetensors file, found nothing there \(ENOENT/,
     );
   });
 

@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, setNativeEnabled } from '../../src/backend/index.js';
-import { loadNative } from '../../src/backend/native.js';
 import { createModel } from '../../src/models/index.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { chooseStepStrategy, minibatchStep } from '../../src/train/step.js';
 import { Rng } from '../../src/util/rng.js';
-
-const hasAddon = loadNative() !== null;
+import { nativeTest } from '../backend/needs-native.js';
 
 before(async () => {
   await initBackend({ prefer: 'auto', quiet: true });
@@ -46,39 +44,37 @@ function run(
 }
 
 describe('the fused two-layer minibatch step', () => {
-  for (const native of [true, false])
-    it(`gives the generic tfjs path's weights, losses and accuracies (cpu backend as reference; ${native ? 'native' : 'wasm'} heap ops)`, {
-      skip: native && !hasAddon && 'addon not built',
-    }, () => {
-      setNativeEnabled(native);
-      const opts = { width: 37, d: 13, batch: 9, lr: 0.5 };
-      let fused: ReturnType<typeof run>;
-      try {
-        fused = run(6, opts);
-      } finally {
-        setNativeEnabled(true);
-      }
-      tf.setBackend('cpu');
-      let ref: ReturnType<typeof run>;
-      try {
-        ref = run(6, opts);
-      } finally {
-        tf.setBackend('wasm');
-      }
-      for (let s = 0; s < 6; s++) {
-        assert.ok(Math.abs(fused.log[s]![0]! - ref.log[s]![0]!) < 1e-5, `loss at step ${s}`);
-        assert.equal(fused.log[s]![1], ref.log[s]![1], `correct count at step ${s}`);
-      }
-      const scale = Math.max(...ref.w.map(Math.abs));
-      assert.ok(
-        fused.w.every((v, i) => Math.abs(v - ref.w[i]!) <= 1e-5 * scale),
-        'W after 6 steps',
-      );
-    });
+  const agrees = (native: boolean) => () => {
+    setNativeEnabled(native);
+    const opts = { width: 37, d: 13, batch: 9, lr: 0.5 };
+    let fused: ReturnType<typeof run>;
+    try {
+      fused = run(6, opts);
+    } finally {
+      setNativeEnabled(true);
+    }
+    tf.setBackend('cpu');
+    let ref: ReturnType<typeof run>;
+    try {
+      ref = run(6, opts);
+    } finally {
+      tf.setBackend('wasm');
+    }
+    for (let s = 0; s < 6; s++) {
+      assert.ok(Math.abs(fused.log[s]![0]! - ref.log[s]![0]!) < 1e-5, `loss at step ${s}`);
+      assert.equal(fused.log[s]![1], ref.log[s]![1], `correct count at step ${s}`);
+    }
+    const scale = Math.max(...ref.w.map(Math.abs));
+    assert.ok(
+      fused.w.every((v, i) => Math.abs(v - ref.w[i]!) <= 1e-5 * scale),
+      'W after 6 steps',
+    );
+  };
+  const name = "gives the generic tfjs path's weights, losses and accuracies (cpu backend as reference";
+  nativeTest(`${name}; native heap ops)`, agrees(true));
+  it(`${name}; wasm heap ops)`, agrees(false));
 
-  it('runs as two products and no tfjs kernels; momentum takes the generic path', {
-    skip: !hasAddon && 'addon not built',
-  }, async () => {
+  nativeTest('runs as two products and no tfjs kernels; momentum takes the generic path', async () => {
     const model = createModel('twolayer', { width: 16, inputShape: [8], numClasses: 2, seed: 1 });
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const [x, y] = [tf.randomNormal([4, 8]), tf.tensor1d([0, 1, 1, 0], 'int32')];

@@ -4,7 +4,8 @@ import { initBackend } from '../../backend/index.js';
 import { type BenchRow, runWorkload } from '../../bench/run.js';
 import { WORKLOADS } from '../../bench/workloads.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { check, PoisonlabError } from '../../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../../util/errors.js';
+import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson } from '../output.js';
 
 interface BenchFlags {
@@ -28,7 +29,10 @@ function readTorch(path: string): Record<string, number> {
     return parsed.samples_per_s;
   } catch (e) {
     if (e instanceof PoisonlabError) throw e;
-    throw new PoisonlabError(`${path}: cannot read the PyTorch reference JSON (${(e as Error).message})`);
+    throw (
+      fileSystemError(e, { path, expected: 'the JSON of torch_reference.py --json' }) ??
+      new PoisonlabError(`${path}: cannot read the PyTorch reference JSON (${(e as Error).message})`)
+    );
   }
 }
 
@@ -44,23 +48,34 @@ export function register(program: Command): void {
       '--only <names>',
       'comma-separated workload names to run (a name that is not exact matches as a substring)',
     )
-    .option('--steps <n>', 'timed steps per workload (median reported)', parseNumberOption('--steps'), 30)
-    .option('--warmup <n>', 'untimed warm-up steps (at least)', parseNumberOption('--warmup'), 3)
+    .option(
+      '--steps <n>',
+      'timed steps per workload (median reported)',
+      parseNumberOption('--steps', { min: 1, integer: true }),
+      30,
+    )
+    .option(
+      '--warmup <n>',
+      'untimed warm-up steps (at least)',
+      parseNumberOption('--warmup', { min: 0, integer: true }),
+      3,
+    )
     .option(
       '--warmup-seconds <s>',
       'untimed warm-up time per workload (at least)',
-      parseNumberOption('--warmup-seconds'),
+      parseNumberOption('--warmup-seconds', { min: 0 }),
       1,
     )
     .option(
       '--max-seconds <s>',
       'stop timing a workload after this long (at least 3 steps)',
-      parseNumberOption('--max-seconds'),
+      parseNumberOption('--max-seconds', { min: 0 }),
       4,
     )
     .option('--compare <torch.json>', 'print the ratio against the JSON written by torch_reference.py --json')
     .action(async (f: BenchFlags) => {
       const toStdout = f.json === true;
+      if (typeof f.json === 'string') checkOutputFile(f.json, '--json');
       const backend = await initBackend({ quiet: toStdout });
       const wanted = f.only?.split(',').map((s) => s.trim());
       // an exact workload name selects just that one (m100 is a prefix of m1000); others match as substrings

@@ -12,7 +12,8 @@ import {
   saveTorchSafetensors,
   weightsFormat,
 } from '../../train/torch-checkpoint.js';
-import { check, checkNumber, PoisonlabError } from '../../util/errors.js';
+import { check, PoisonlabError } from '../../util/errors.js';
+import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 
 interface ConvertFlags {
@@ -47,7 +48,7 @@ export function register(program: Command): void {
       '--model <name>',
       'the model a .pth/.safetensors holds: mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer (default: what its shapes say)',
     )
-    .option('--width <m>', 'its width, likewise', parseNumberOption('--width'))
+    .option('--width <m>', 'its width, likewise', parseNumberOption('--width', { min: 1, integer: true }))
     .option(
       '--input-shape <h,w,c>',
       "one sample's shape (default: the model's usual one: 28,28,1 or 32,32,3; twolayer: its input size)",
@@ -73,12 +74,12 @@ async function runConvert(input: string, output: string, f: ConvertFlags): Promi
     `${output}: writing PyTorch .pth files is not supported (expected OUT to be .npz or .safetensors; ` +
       'PyTorch reads .safetensors with safetensors.torch.load_file)',
   );
+  checkOutputFile(output, '<out>');
   check(
     from !== to,
     `convert: ${input} and ${output} are both ${FORMAT_NAMES[from]}s, nothing to convert ` +
       '(expected .pth -> .npz/.safetensors, .safetensors -> .npz or .npz -> .safetensors)',
   );
-  if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
   const hints: ModelHints = {
     ...(f.model !== undefined && { model: f.model }),
     ...(f.width !== undefined && { width: f.width }),

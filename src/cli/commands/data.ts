@@ -3,6 +3,7 @@ import { type Dataset, numSamples } from '../../data/dataset.js';
 import { CIFAR10_MD5, CIFAR10_URL, fetchCifar10 } from '../../data/fetchCifar.js';
 import { loadDataset } from '../../data/load.js';
 import { check } from '../../util/errors.js';
+import { checkOutputFolder } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -54,6 +55,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object', false)
     .action(async (name: string, flags: FetchFlags) => {
       check(name === 'cifar10', `data fetch: unknown dataset '${name}', expected 'cifar10'`);
+      checkOutputFolder(flags.dir, '--dir');
       const progress = createProgress({ json: flags.json });
       let started = false;
       note(flags.json, `fetching ${flags.from ?? CIFAR10_URL}`);
@@ -77,8 +79,16 @@ export function register(program: Command): void {
     .command('info')
     .description('load a dataset and print its sizes, sample shape and class counts')
     .argument('<spec>', 'mnist, fashion-mnist, cifar10, toy, a dataset directory, or a poisoned .npz')
-    .option('--limit <n>', 'only the first n training samples', parseNumberOption('--limit'))
-    .option('--test-limit <n>', 'only the first n test samples', parseNumberOption('--test-limit'))
+    .option(
+      '--limit <n>',
+      'only the first n training samples',
+      parseNumberOption('--limit', { min: 1, integer: true }),
+    )
+    .option(
+      '--test-limit <n>',
+      'only the first n test samples',
+      parseNumberOption('--test-limit', { min: 1, integer: true }),
+    )
     .option('--classes <a,b>', "binary task of two classes (a -> -1, b -> +1), or 'even-odd'")
     .option(
       '--cache-dir <dir>',

@@ -7,7 +7,7 @@ import { checkSweepSucceeded } from '../../experiments/sweep.js';
 import { readNpz } from '../../io/npz.js';
 import { writeReport } from '../../report/index.js';
 import { sweepPaths } from '../../results/index.js';
-import { checkNumber } from '../../util/errors.js';
+import { checkOutputFolder } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { verdictAndBudgetLines } from './report.js';
 import { summaryLines, sweepCommand } from './sweep.js';
@@ -32,14 +32,12 @@ export function register(program: Command): void {
     .option(
       '--workers <n>',
       'worker processes (default: the number of cores)',
-      parseNumberOption('--workers'),
+      parseNumberOption('--workers', { min: 1, integer: true }),
     )
     .option('--json', 'print one JSON object', false)
     .action(async (f: { out: string; workers?: number; json: boolean }) => {
-      const workers = checkNumber(f.workers ?? availableParallelism(), '--workers', {
-        min: 1,
-        integer: true,
-      });
+      checkOutputFolder(f.out, '--out');
+      const workers = f.workers ?? availableParallelism();
       const config = getPreset('quick');
       note(f.json, 'demo: the quick preset (a few minutes on 2 cores); interrupt and re-run to continue');
       const summary = await sweepCommand(config, { out: f.out, workers, force: false, json: f.json });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { doctorReport } from '../../backend/doctor.js';
 import { estimateWeights, listModels } from '../../models/index.js';
-import { printJson } from '../output.js';
+import { parseNumberOption, printJson } from '../output.js';
 
 /** Default input shape and width used to count a model's parameters in `poisonlab models`. */
 function countFor(
@@ -26,7 +26,11 @@ export function register(program: Command): void {
   program
     .command('models')
     .description('list the networks and their parameter counts')
-    .option('--width <m>', 'count parameters at this width instead of each default', (v) => Number(v))
+    .option(
+      '--width <m>',
+      'count parameters at this width instead of each default',
+      parseNumberOption('--width', { min: 1, integer: true }),
+    )
     .option('--json', 'print one JSON object', false)
     .action((f: { width?: number; json: boolean }) => {
       const rows = listModels().map((m) => ({ ...m, params: countFor(m, f.width) }));

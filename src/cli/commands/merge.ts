@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { mergeLine, mergeSweeps } from '../../experiments/merge.js';
+import { checkOutputFolder } from '../../util/output-paths.js';
 import { printJson, say } from '../output.js';
 
 export function register(program: Command): void {
@@ -12,6 +13,7 @@ export function register(program: Command): void {
     .argument('<dirs...>', 'sweep folders of the same config, e.g. shard-0 shard-1 ...')
     .option('--json', 'print one JSON summary object', false)
     .action((out: string, dirs: string[], f: { json: boolean }) => {
+      checkOutputFolder(out, '<out>');
       const m = mergeSweeps(out, dirs);
       if (f.json) printJson(m);
       else say(false, mergeLine(m));

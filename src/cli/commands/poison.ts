@@ -11,7 +11,8 @@ import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
 import { loadDataset } from '../../data/index.js';
 import { writePoisonFile } from '../../data/poison-file.js';
-import { check, checkNumber } from '../../util/errors.js';
+import { check } from '../../util/errors.js';
+import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -59,9 +60,13 @@ export function register(program: Command): void {
     .option(
       '--budget <v>',
       'C (regime A: sum ||delta_i|| <= C sqrt(n)) or B (regime B: ||delta_i|| <= B)',
-      parseNumberOption('--budget'),
+      parseNumberOption('--budget', { min: 0 }),
     )
-    .option('--beta <p>', 'regime C: flip probability in [0, 1]', parseNumberOption('--beta'))
+    .option(
+      '--beta <p>',
+      'regime C: flip probability in [0, 1]',
+      parseNumberOption('--beta', { min: 0, max: 1 }),
+    )
     .option(
       '--surrogate <file>',
       "surrogate (regimes A and B): a checkpoint from 'poisonlab surrogate train', or a PyTorch state_dict (.pth, .safetensors)",
@@ -70,18 +75,45 @@ export function register(program: Command): void {
       '--model <name>',
       "the surrogate's model when a .pth/.safetensors does not say (default: what its shapes say)",
     )
-    .option('--width <m>', "the surrogate's width, likewise", parseNumberOption('--width'))
-    .option('--epochs <n>', 'ascent epochs (the original: 500)', parseNumberOption('--epochs'), 5)
-    .option('--step <eta>', 'ascent step size (default 0.1 MNIST, 0.5 CIFAR-10)', parseNumberOption('--step'))
-    .option('--batch-size <n>', 'ascent minibatch size', parseNumberOption('--batch-size'), 128)
+    .option(
+      '--width <m>',
+      "the surrogate's width, likewise",
+      parseNumberOption('--width', { min: 1, integer: true }),
+    )
+    .option(
+      '--epochs <n>',
+      'ascent epochs (the original: 500)',
+      parseNumberOption('--epochs', { min: 0, integer: true }),
+      5,
+    )
+    .option(
+      '--step <eta>',
+      'ascent step size (default 0.1 MNIST, 0.5 CIFAR-10)',
+      parseNumberOption('--step', { min: 0 }),
+    )
+    .option(
+      '--batch-size <n>',
+      'ascent minibatch size',
+      parseNumberOption('--batch-size', { min: 1, integer: true }),
+      128,
+    )
     .option(
       '--project-every <when>',
       "project onto the budget every 'epoch' (the original) or 'step'",
       'epoch',
     )
     .option('--reduction <r>', "minibatch loss 'mean' (the original) or 'sum'", 'mean')
-    .option('--seed <s>', 'seed of the minibatch order or of the label flips', parseNumberOption('--seed'), 0)
-    .option('--limit <n>', 'poison only the first n training samples', parseNumberOption('--limit'))
+    .option(
+      '--seed <s>',
+      'seed of the minibatch order or of the label flips',
+      parseNumberOption('--seed', { min: 0, integer: true }),
+      0,
+    )
+    .option(
+      '--limit <n>',
+      'poison only the first n training samples',
+      parseNumberOption('--limit', { min: 1, integer: true }),
+    )
     .option('--out <file.npz>', 'where to write the poisoned set')
     .option('--json', 'print one JSON object (the attack report)', false)
     .action(async (flags: PoisonFlags) => runPoison(flags));
@@ -102,11 +134,7 @@ async function runPoison(f: PoisonFlags): Promise<void> {
     | undefined;
   check(f.out, 'poison: --out <file.npz> is required');
   check(f.out.endsWith('.npz'), `--out: expected a .npz file name, got '${f.out}'`);
-  checkNumber(f.epochs, '--epochs', { min: 0, integer: true });
-  checkNumber(f.batchSize, '--batch-size', { min: 1, integer: true });
-  checkNumber(f.seed, '--seed', { min: 0, integer: true });
-  if (f.limit !== undefined) checkNumber(f.limit, '--limit', { min: 1, integer: true });
-  if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
+  checkOutputFile(f.out, '--out');
   // The paper's regimes keep their flags (and per-dataset defaults); --set overrides any parameter.
   const defaults = attackDefaults(f.dataset);
   let legacy: Record<string, unknown> = {};

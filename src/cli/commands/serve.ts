@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { startServer } from '../../serve/server.js';
-import { checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, say } from '../output.js';
 
 export function register(program: Command): void {
@@ -8,10 +7,14 @@ export function register(program: Command): void {
     .command('serve')
     .description('a live, read-only web dashboard of one or more sweep folders (runs while the sweep runs)')
     .argument('<dir...>', 'sweep folders (each holding runs.sqlite); several are overlaid in the width view')
-    .option('--port <n>', 'port to listen on (0 picks a free one)', parseNumberOption('--port'), 8080)
+    .option(
+      '--port <n>',
+      'port to listen on (0 picks a free one)',
+      parseNumberOption('--port', { min: 0, max: 65535, integer: true }),
+      8080,
+    )
     .option('--host <addr>', 'interface to bind; anything but 127.0.0.1 exposes the dashboard', '127.0.0.1')
     .action(async (dirs: string[], f: { port: number; host: string }) => {
-      checkNumber(f.port, '--port', { min: 0, max: 65535, integer: true });
       const server = await startServer({ dirs, host: f.host, port: f.port });
       if (!['127.0.0.1', 'localhost', '::1'].includes(f.host))
         note(false, `poisonlab serve: listening on ${f.host}: anyone who can reach it can read these sweeps`);

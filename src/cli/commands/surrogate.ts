@@ -4,7 +4,8 @@ import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
 import { loadDataset } from '../../data/index.js';
 import type { EpochMetrics } from '../../train/types.js';
-import { check, checkNumber } from '../../util/errors.js';
+import { check } from '../../util/errors.js';
+import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { createProgress, epochProgress } from '../progress.js';
 
@@ -33,12 +34,34 @@ export function register(program: Command): void {
     )
     .option('--dataset <spec>', 'mnist, cifar10, or another dataset spec', 'mnist')
     .option('--model <name>', 'network (default: cnn width 100 for MNIST, alexnet for CIFAR-10)')
-    .option('--width <m>', 'width of the width-scaled models', parseNumberOption('--width'))
-    .option('--epochs <n>', 'SGD epochs', parseNumberOption('--epochs'), 10)
-    .option('--lr <rate>', 'SGD learning rate (default 0.1 MNIST, 0.01 CIFAR-10)', parseNumberOption('--lr'))
-    .option('--batch-size <n>', 'minibatch size', parseNumberOption('--batch-size'), 128)
-    .option('--seed <s>', 'seed of initialisation and minibatch order', parseNumberOption('--seed'), 0)
-    .option('--limit <n>', 'train on the first n training samples only', parseNumberOption('--limit'))
+    .option(
+      '--width <m>',
+      'width of the width-scaled models',
+      parseNumberOption('--width', { min: 1, integer: true }),
+    )
+    .option('--epochs <n>', 'SGD epochs', parseNumberOption('--epochs', { min: 1, integer: true }), 10)
+    .option(
+      '--lr <rate>',
+      'SGD learning rate (default 0.1 MNIST, 0.01 CIFAR-10)',
+      parseNumberOption('--lr', { min: 0 }),
+    )
+    .option(
+      '--batch-size <n>',
+      'minibatch size',
+      parseNumberOption('--batch-size', { min: 1, integer: true }),
+      128,
+    )
+    .option(
+      '--seed <s>',
+      'seed of initialisation and minibatch order',
+      parseNumberOption('--seed', { min: 0, integer: true }),
+      0,
+    )
+    .option(
+      '--limit <n>',
+      'train on the first n training samples only',
+      parseNumberOption('--limit', { min: 1, integer: true }),
+    )
     .option('--out <file>', 'where to save the surrogate checkpoint')
     .option('--json', 'print one JSON object with the results', false)
     .action(async (flags: SurrogateFlags) => runSurrogateTrain(flags));
@@ -46,12 +69,7 @@ export function register(program: Command): void {
 
 async function runSurrogateTrain(f: SurrogateFlags): Promise<void> {
   check(f.out, 'surrogate train: --out <file> is required (where to save the surrogate)');
-  checkNumber(f.epochs, '--epochs', { min: 1, integer: true });
-  checkNumber(f.batchSize, '--batch-size', { min: 1, integer: true });
-  checkNumber(f.seed, '--seed', { min: 0, integer: true });
-  if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
-  if (f.lr !== undefined) checkNumber(f.lr, '--lr', { min: 0 });
-  if (f.limit !== undefined) checkNumber(f.limit, '--limit', { min: 1, integer: true });
+  checkOutputFile(f.out, '--out');
   const backend = await initBackend({ quiet: f.json });
   const data = await loadDataset(f.dataset, { ...(f.limit !== undefined && { limit: f.limit }) });
   const defaults = surrogateDefaults(f.dataset);

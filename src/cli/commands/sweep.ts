@@ -11,7 +11,8 @@ import { parseShard } from '../../experiments/plan.js';
 import { getPreset, presetNames } from '../../experiments/presets.js';
 import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
-import { check, checkNumber } from '../../util/errors.js';
+import { check } from '../../util/errors.js';
+import { checkOutputFolder } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { sweepProgressView } from '../sweep-progress.js';
 
@@ -78,18 +79,38 @@ export function register(program: Command): void {
     .option(
       '--workers <n>',
       'worker processes (default: the number of cores)',
-      parseNumberOption('--workers'),
+      parseNumberOption('--workers', { min: 1, integer: true }),
     )
     .option('--shard <i/N>', 'run only shard i of N (deterministic by run key), e.g. 0/4')
     .option('--force', 'replace a different config stored in --out (old runs stop counting)', false)
     .option('--widths <list>', 'override the widths, e.g. 10,100,1000')
-    .option('--reps <n>', 'override the repetitions', parseNumberOption('--reps'))
+    .option('--reps <n>', 'override the repetitions', parseNumberOption('--reps', { min: 1, integer: true }))
     .option('--folds <list>', 'override the validation folds to run, e.g. 0,1')
-    .option('--limit <n>', 'override the training subset size', parseNumberOption('--limit'))
-    .option('--test-limit <n>', 'override the test subset size', parseNumberOption('--test-limit'))
-    .option('--max-epochs <n>', 'override the maximum training epochs', parseNumberOption('--max-epochs'))
-    .option('--patience <n>', 'override the early-stopping patience', parseNumberOption('--patience'))
-    .option('--attack-epochs <n>', 'override the attack epochs', parseNumberOption('--attack-epochs'))
+    .option(
+      '--limit <n>',
+      'override the training subset size',
+      parseNumberOption('--limit', { min: 1, integer: true }),
+    )
+    .option(
+      '--test-limit <n>',
+      'override the test subset size',
+      parseNumberOption('--test-limit', { min: 1, integer: true }),
+    )
+    .option(
+      '--max-epochs <n>',
+      'override the maximum training epochs',
+      parseNumberOption('--max-epochs', { min: 1, integer: true }),
+    )
+    .option(
+      '--patience <n>',
+      'override the early-stopping patience',
+      parseNumberOption('--patience', { min: 1, integer: true }),
+    )
+    .option(
+      '--attack-epochs <n>',
+      'override the attack epochs',
+      parseNumberOption('--attack-epochs', { min: 0, integer: true }),
+    )
     .option('--dataset <spec>', 'override the dataset')
     .option(
       '--queue <url>',
@@ -97,6 +118,7 @@ export function register(program: Command): void {
     )
     .option('--json', 'print one JSON summary object', false)
     .action(async (f: SweepFlags) => {
+      checkOutputFolder(f.out!, '--out');
       const config = configFromFlags(f);
       if (f.queue !== undefined) {
         const summary = await queueSweepCommand(config, {
@@ -111,10 +133,7 @@ export function register(program: Command): void {
         checkSweepSucceeded(summary);
         return;
       }
-      const workers = checkNumber(f.workers ?? availableParallelism(), '--workers', {
-        min: 1,
-        integer: true,
-      });
+      const workers = f.workers ?? availableParallelism();
       const shard = f.shard !== undefined ? parseShard(f.shard) : undefined;
       const summary = await sweepCommand(config, {
         out: f.out!,

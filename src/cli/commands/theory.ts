@@ -114,20 +114,24 @@ export function register(program: Command): void {
       'error bound, window of widths m, and the budget or flip rate a width tolerates (constants = c, log factors dropped)',
     )
     .requiredOption('--regime <r>', 'A (overall l2,1 budget), B (per-sample budget) or C (label flips)')
-    .requiredOption('--n <n>', 'number of training samples', parseNumberOption('--n'))
-    .requiredOption('--d <d>', 'input dimension', parseNumberOption('--d'))
+    .requiredOption(
+      '--n <n>',
+      'number of training samples',
+      parseNumberOption('--n', { min: 1, integer: true }),
+    )
+    .requiredOption('--d <d>', 'input dimension', parseNumberOption('--d', { min: 1, integer: true }))
     .requiredOption('--gamma <g>', 'NTK separability margin, 0 < gamma <= 1', parseNumberOption('--gamma'))
     .option('--delta <p>', 'failure probability over SGD', parseNumberOption('--delta'), 0.05)
     .option(
       '--budget <b>',
       'regime A: C in S = C sqrt(n); regime B: per-sample B',
-      parseNumberOption('--budget'),
+      parseNumberOption('--budget', { min: 0 }),
     )
-    .option('--beta <b>', 'regime C: label flip rate', parseNumberOption('--beta'))
+    .option('--beta <b>', 'regime C: label flip rate', parseNumberOption('--beta', { min: 0, max: 1 }))
     .option(
       '--width <m>',
       'a width to check: what budget or flip rate it tolerates',
-      parseNumberOption('--width'),
+      parseNumberOption('--width', { min: 1, integer: true }),
     )
     .option('--constant <c>', 'the constant every ~O(.) stands for', parseNumberOption('--constant'), 1)
     .option('--json', 'print one JSON object', false)
@@ -158,29 +162,56 @@ export function register(program: Command): void {
       '--classes <a,b>',
       "binary task (class a -> -1, b -> +1), or 'even-odd'; needed unless the data is binary",
     )
-    .option('--limit <n>', 'use only the first n training samples', parseNumberOption('--limit'))
-    .option('--samples <k>', 'draws of z for the optimisation', parseNumberOption('--samples'), 128)
+    .option(
+      '--limit <n>',
+      'use only the first n training samples',
+      parseNumberOption('--limit', { min: 1, integer: true }),
+    )
+    .option(
+      '--samples <k>',
+      'draws of z for the optimisation',
+      parseNumberOption('--samples', { min: 1, integer: true }),
+      128,
+    )
     .option(
       '--eval-samples <k>',
       'fresh draws of z for the final value (default 4 x samples)',
-      parseNumberOption('--eval-samples'),
+      parseNumberOption('--eval-samples', { min: 1, integer: true }),
     )
-    .option('--iterations <t>', 'mirror descent iterations', parseNumberOption('--iterations'), 150)
-    .option('--repeats <r>', 'independent repeats, for the spread', parseNumberOption('--repeats'), 3)
-    .option('--seed <s>', 'seed of the draws of z', parseNumberOption('--seed'), 0)
+    .option(
+      '--iterations <t>',
+      'mirror descent iterations',
+      parseNumberOption('--iterations', { min: 1, integer: true }),
+      150,
+    )
+    .option(
+      '--repeats <r>',
+      'independent repeats, for the spread',
+      parseNumberOption('--repeats', { min: 1, integer: true }),
+      3,
+    )
+    .option('--seed <s>', 'seed of the draws of z', parseNumberOption('--seed', { min: 0, integer: true }), 0)
     .option('--delta <p>', 'failure probability for the bounds', parseNumberOption('--delta'), 0.05)
     .option(
       '--budget-a <C>',
       "regime A's C (default: the paper's, 500 MNIST / 1000 CIFAR-10)",
-      parseNumberOption('--budget-a'),
+      parseNumberOption('--budget-a', { min: 0 }),
     )
     .option(
       '--budget-b <B>',
       "regime B's per-sample B (default 1; toy 0.975)",
-      parseNumberOption('--budget-b'),
+      parseNumberOption('--budget-b', { min: 0 }),
     )
-    .option('--beta <b>', "regime C's flip rate (default 0.1; toy 0.4)", parseNumberOption('--beta'))
-    .option('--width <m>', 'a width to check against the bounds', parseNumberOption('--width'))
+    .option(
+      '--beta <b>',
+      "regime C's flip rate (default 0.1; toy 0.4)",
+      parseNumberOption('--beta', { min: 0, max: 1 }),
+    )
+    .option(
+      '--width <m>',
+      'a width to check against the bounds',
+      parseNumberOption('--width', { min: 1, integer: true }),
+    )
     .option('--constant <c>', 'the constant every ~O(.) stands for', parseNumberOption('--constant'), 1)
     .option('--json', 'print one JSON object', false)
     .action(async (f: MarginFlags) => {

@@ -7,7 +7,7 @@ import { saveCheckpoint } from '../../train/checkpoint.js';
 import { train } from '../../train/index.js';
 import { loadModelFile } from '../../train/torch-checkpoint.js';
 import type { EpochMetrics } from '../../train/types.js';
-import { checkNumber } from '../../util/errors.js';
+import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { createProgress, epochProgress } from '../progress.js';
 
@@ -55,30 +55,62 @@ export function register(program: Command): void {
       '--model <name>',
       'network: cnn, mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer (default: cnn, or what --init holds)',
     )
-    .option('--width <m>', 'width m of the hidden layer', parseNumberOption('--width'))
+    .option(
+      '--width <m>',
+      'width m of the hidden layer',
+      parseNumberOption('--width', { min: 1, integer: true }),
+    )
     .option(
       '--init <file>',
       'initial weights: a checkpoint (.npz) or a PyTorch state_dict (.pth, .safetensors; --model/--width when its shapes do not say)',
     )
-    .option('--epochs <n>', 'maximum epochs', parseNumberOption('--epochs'), 1)
-    .option('--lr <rate>', 'SGD learning rate', parseNumberOption('--lr'), 0.1)
-    .option('--batch-size <n>', 'minibatch size', parseNumberOption('--batch-size'), 128)
-    .option('--momentum <mu>', 'SGD momentum (the paper: 0)', parseNumberOption('--momentum'), 0)
-    .option('--weight-decay <wd>', 'L2 weight decay (the paper: 0)', parseNumberOption('--weight-decay'), 0)
+    .option('--epochs <n>', 'maximum epochs', parseNumberOption('--epochs', { min: 1, integer: true }), 1)
+    .option('--lr <rate>', 'SGD learning rate', parseNumberOption('--lr', { min: 0 }), 0.1)
+    .option(
+      '--batch-size <n>',
+      'minibatch size',
+      parseNumberOption('--batch-size', { min: 1, integer: true }),
+      128,
+    )
+    .option(
+      '--momentum <mu>',
+      'SGD momentum (the paper: 0)',
+      parseNumberOption('--momentum', { min: 0, max: 1 }),
+      0,
+    )
+    .option(
+      '--weight-decay <wd>',
+      'L2 weight decay (the paper: 0)',
+      parseNumberOption('--weight-decay', { min: 0 }),
+      0,
+    )
     .option(
       '--patience <n>',
       'early stopping patience in epochs on validation accuracy',
-      parseNumberOption('--patience'),
+      parseNumberOption('--patience', { min: 1, integer: true }),
     )
     .option(
       '--folds <k>',
       'hold out 1 of k stratified folds for validation (1 = no validation)',
-      parseNumberOption('--folds'),
+      parseNumberOption('--folds', { min: 1, integer: true }),
       5,
     )
-    .option('--seed <s>', 'seed of initialisation, split and minibatch order', parseNumberOption('--seed'), 0)
-    .option('--limit <n>', 'use only the first n training samples', parseNumberOption('--limit'))
-    .option('--test-limit <n>', 'use only the first n test samples', parseNumberOption('--test-limit'))
+    .option(
+      '--seed <s>',
+      'seed of initialisation, split and minibatch order',
+      parseNumberOption('--seed', { min: 0, integer: true }),
+      0,
+    )
+    .option(
+      '--limit <n>',
+      'use only the first n training samples',
+      parseNumberOption('--limit', { min: 1, integer: true }),
+    )
+    .option(
+      '--test-limit <n>',
+      'use only the first n test samples',
+      parseNumberOption('--test-limit', { min: 1, integer: true }),
+    )
     .option('--classes <a,b>', "binary task of two classes (class a -> -1, b -> +1), or 'even-odd'")
     .option('--save <file.npz>', 'save the trained weights as a checkpoint (.npz)')
     .option('--json', 'print one JSON object with the results', false)
@@ -86,11 +118,7 @@ export function register(program: Command): void {
 }
 
 async function runTrain(f: TrainFlags): Promise<void> {
-  checkNumber(f.epochs, '--epochs', { min: 1, integer: true });
-  checkNumber(f.batchSize, '--batch-size', { min: 1, integer: true });
-  checkNumber(f.lr, '--lr', { min: 0 });
-  checkNumber(f.folds, '--folds', { min: 1, integer: true });
-  if (f.width !== undefined) checkNumber(f.width, '--width', { min: 1, integer: true });
+  if (f.save !== undefined) checkOutputFile(f.save, '--save');
   const backend = await initBackend({ quiet: f.json });
   const data = await loadDataset(f.dataset, {
     ...(f.limit !== undefined && { limit: f.limit }),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startQueueWorker, WORKER_DEFAULTS } from '../../experiments/queue-worker.js';
+import { checkOutputFolder } from '../../util/output-paths.js';
 import { parseNumberOption } from '../output.js';
 
 interface WorkerFlags {
@@ -21,7 +22,7 @@ export function register(program: Command): void {
     .option(
       '--concurrency <n>',
       'jobs at once (one child process each)',
-      parseNumberOption('--concurrency'),
+      parseNumberOption('--concurrency', { min: 1, integer: true }),
       1,
     )
     .option(
@@ -32,19 +33,20 @@ export function register(program: Command): void {
     .option(
       '--lock-ms <ms>',
       `job lock duration (default ${WORKER_DEFAULTS.lockMs})`,
-      parseNumberOption('--lock-ms'),
+      parseNumberOption('--lock-ms', { min: 1, integer: true }),
     )
     .option(
       '--stalled-ms <ms>',
       `stalled-job check interval (default ${WORKER_DEFAULTS.stalledMs})`,
-      parseNumberOption('--stalled-ms'),
+      parseNumberOption('--stalled-ms', { min: 1, integer: true }),
     )
     .option(
       '--max-stalled <n>',
       `times a job may stall before it fails (default ${WORKER_DEFAULTS.maxStalled})`,
-      parseNumberOption('--max-stalled'),
+      parseNumberOption('--max-stalled', { min: 0, integer: true }),
     )
     .action(async (f: WorkerFlags) => {
+      checkOutputFolder(f.cache, '--cache');
       const log = (line: string) => process.stdout.write(`${line}\n`);
       const worker = await startQueueWorker({
         url: f.queue,

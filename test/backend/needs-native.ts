@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { loadNative, nativeLoadError } from '../../src/backend/native.js';
+
+/** Whether the native addon loaded in this process. */
+export const hasAddon = loadNative() !== null;
+
+/**
+ * A test of the native addon's path. Without the addon it skips, saying why; but CI sets
+ * POISONLAB_REQUIRE_NATIVE=1 (.ci/run), and there a missing addon fails the test, so that a machine without
+ * it cannot report green with the fast path untested. Inside describe() it is one of the suite's tests.
+ */
+export function nativeTest(name: string, fn: (t: TestContext) => void | Promise<void>): void {
+  const required = process.env['POISONLAB_REQUIRE_NATIVE'] === '1';
+  test(name, { skip: !hasAddon && !required && `native addon unavailable: ${nativeLoadError()}` }, (t) => {
+    assert.ok(
+      hasAddon,
+      `POISONLAB_REQUIRE_NATIVE=1 but the native addon is unavailable: ${nativeLoadError()}`,
+    );
+    return fn(t);
+  });
+}
