@@ -1,0 +1,163 @@
+/*
+ * Which matrix product runs: the system BLAS (compiled in when binding.gyp defines
+ * POISONLAB_OPENBLAS or POISONLAB_ACCELERATE) or the project's own kernel with the widest
+ * micro-kernel this CPU runs.
+ *
+ * "auto" takes the own kernel when it has the AVX-512 micro-kernel and the system library does not
+ * run AVX-512 kernels of its own (OpenBLAS pinned to an AVX2 core type such as Haswell, or no
+ * library), and the system library otherwise: measured in docs/performance.md ("Own sgemm").
+ */
+#include "gemm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "own_sgemm.h"
+
+#if defined(POISONLAB_OPENBLAS)
+#include <cblas.h>
+#define SYSTEM_NAME "openblas"
+#elif defined(POISONLAB_ACCELERATE)
+#include <Accelerate/Accelerate.h>
+#define SYSTEM_NAME "accelerate"
+#endif
+
+static const micro_kernel *own_kernel; /* NULL: the system library runs the products */
+static int chosen;                     /* 0 until the first product or gemm_select */
+static int threads = 1;
+static char description[128];
+
+static const micro_kernel *best_own(void) {
+  const micro_kernel *k = micro_avx512();
+  if (!k) k = micro_avx2();
+  return k ? k : micro_portable();
+}
+
+#ifdef POISONLAB_OPENBLAS
+/* OpenBLAS's kernels use AVX-512 on these core types (its DYNAMIC_ARCH names). */
+static int openblas_has_avx512(void) {
+  const char *core = openblas_get_corename();
+  const char *wide[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+  for (size_t i = 0; core && i < sizeof(wide) / sizeof(wide[0]); i++)
+    if (strcmp(core, wide[i]) == 0) return 1;
+  return 0;
+}
+#endif
+
+static void describe(void) {
+  if (own_kernel) {
+    snprintf(description, sizeof(description), "own packed %s (%dx%d)", own_kernel->label, own_kernel->mr,
+             own_kernel->nr);
+    return;
+  }
+#if defined(POISONLAB_OPENBLAS)
+  /* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..." -> "OpenBLAS 0.3.21 <core>" */
+  const char *config = openblas_get_config();
+  int version_len = 0;
+  const char *space = strchr(config, ' ');
+  if (space && strncmp(config, "OpenBLAS", 8) == 0) {
+    const char *end = strchr(space + 1, ' ');
+    version_len = end ? (int)(end - config) : (int)strlen(config);
+  }
+  snprintf(description, sizeof(description), "%.*s %s", version_len ? version_len : 8,
+           version_len ? config : "OpenBLAS", openblas_get_corename());
+#elif defined(POISONLAB_ACCELERATE)
+  snprintf(description, sizeof(description), "Accelerate");
+#endif
+}
+
+static void apply_threads(void) {
+#if defined(POISONLAB_OPENBLAS)
+  if (!own_kernel) openblas_set_num_threads(threads);
+#endif
+}
+
+static void choose_auto(void) {
+  const micro_kernel *own = best_own();
+#if defined(POISONLAB_OPENBLAS)
+  own_kernel = strcmp(own->id, "avx512") == 0 && !openblas_has_avx512() ? own : NULL;
+#elif defined(POISONLAB_ACCELERATE)
+  own_kernel = NULL;
+  (void)own;
+#else
+  own_kernel = own;
+#endif
+}
+
+int gemm_select(const char *choice) {
+  const micro_kernel *own = NULL;
+  if (strcmp(choice, "auto") == 0) {
+    choose_auto();
+  } else if (strcmp(choice, "own") == 0) {
+    own_kernel = best_own();
+  } else if (strncmp(choice, "own-", 4) == 0) {
+    const micro_kernel *(*all[])(void) = {micro_avx512, micro_avx2, micro_portable};
+    for (size_t i = 0; !own && i < sizeof(all) / sizeof(all[0]); i++) {
+      const micro_kernel *k = all[i]();
+      if (k && strcmp(choice + 4, k->id) == 0) own = k;
+    }
+    if (!own) return -1;
+    own_kernel = own;
+#ifdef SYSTEM_NAME
+  } else if (strcmp(choice, SYSTEM_NAME) == 0) {
+    own_kernel = NULL;
+#endif
+  } else {
+    return -1;
+  }
+  chosen = 1;
+  describe();
+  apply_threads();
+  return 0;
+}
+
+static void ensure_chosen(void) {
+  if (!chosen) gemm_select("auto");
+}
+
+const char *gemm_describe(void) {
+  ensure_chosen();
+  return description;
+}
+
+size_t gemm_choices(const char **names, size_t max) {
+  static const char *own_names[] = {"own-avx512", "own-avx2", "own-portable"};
+  const micro_kernel *(*all[])(void) = {micro_avx512, micro_avx2, micro_portable};
+  size_t n = 0;
+  for (size_t i = 0; i < 3 && n < max; i++)
+    if (all[i]()) names[n++] = own_names[i];
+#ifdef SYSTEM_NAME
+  if (n < max) names[n++] = SYSTEM_NAME;
+#endif
+  return n;
+}
+
+const char *gemm_system_config(void) {
+#if defined(POISONLAB_OPENBLAS)
+  return openblas_get_config();
+#elif defined(POISONLAB_ACCELERATE)
+  return "Accelerate";
+#else
+  return NULL;
+#endif
+}
+
+void gemm_set_threads(int n) {
+  ensure_chosen();
+  threads = n < 1 ? 1 : n;
+  apply_threads();
+}
+
+int gemm_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc) {
+  ensure_chosen();
+  /* k == 0 only scales C: done here, as cblas refuses the lda of 0 that a k = 0 product may bring */
+  if (k <= 0) return own_sgemm(micro_portable(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1);
+  if (own_kernel) return own_sgemm(own_kernel, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+#if defined(POISONLAB_OPENBLAS) || defined(POISONLAB_ACCELERATE)
+  if (m > 0 && n > 0)
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+                b, ldb, beta, c, ldc);
+#endif
+  return 0;
+}
