@@ -3,9 +3,9 @@
  * POISONLAB_OPENBLAS or POISONLAB_ACCELERATE) or the project's own kernel with the widest
  * micro-kernel this CPU runs.
  *
- * "auto" takes the own kernel when it has the AVX-512 micro-kernel and the system library does not
- * run AVX-512 kernels of its own (OpenBLAS pinned to an AVX2 core type such as Haswell, or no
- * library), and the system library otherwise: measured in docs/performance.md ("Own sgemm").
+ * "auto" takes the system library when there is one and the own kernel otherwise: on this
+ * project's machine OpenBLAS (Haswell or Cooperlake kernels) and the own AVX-512 kernel are within
+ * about 10 % of each other, OpenBLAS ahead on most large products (docs/performance.md, "Own sgemm").
  */
 #include "gemm.h"
 
@@ -32,17 +32,6 @@ static const micro_kernel *best_own(void) {
   if (!k) k = micro_avx2();
   return k ? k : micro_portable();
 }
-
-#ifdef POISONLAB_OPENBLAS
-/* OpenBLAS's kernels use AVX-512 on these core types (its DYNAMIC_ARCH names). */
-static int openblas_has_avx512(void) {
-  const char *core = openblas_get_corename();
-  const char *wide[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
-  for (size_t i = 0; core && i < sizeof(wide) / sizeof(wide[0]); i++)
-    if (strcmp(core, wide[i]) == 0) return 1;
-  return 0;
-}
-#endif
 
 static void describe(void) {
   if (own_kernel) {
@@ -73,14 +62,10 @@ static void apply_threads(void) {
 }
 
 static void choose_auto(void) {
-  const micro_kernel *own = best_own();
-#if defined(POISONLAB_OPENBLAS)
-  own_kernel = strcmp(own->id, "avx512") == 0 && !openblas_has_avx512() ? own : NULL;
-#elif defined(POISONLAB_ACCELERATE)
+#ifdef SYSTEM_NAME
   own_kernel = NULL;
-  (void)own;
 #else
-  own_kernel = own;
+  own_kernel = best_own();
 #endif
 }
 
