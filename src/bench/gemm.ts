@@ -79,10 +79,15 @@ export const GEMM_SHAPES: GemmShape[] = [
   shape('alexnet fc3 dW', 'TN', 4096, 10, 128),
 ];
 
-/** GFLOP/s of one product kernel on one shape: from the fastest call, and from the median call. */
+/** GFLOP/s of one product kernel on one shape. */
 export interface GemmTiming {
+  /** From the fastest call (wall clock): on a shared machine, the call least disturbed. */
   best: number;
+  /** From the median call (wall clock). */
   median: number;
+  /** Per second of this process's CPU time, from the round that used least: time when the process was not
+   * running does not count, so it reads the same under load (with 2 threads it measures both threads' work). */
+  cpu: number;
 }
 
 /** One shape at one thread count, timed with each product kernel. */
@@ -103,16 +108,18 @@ function operands(s: GemmShape) {
   return { buf, a: 0, b: 4 * aLen, c: 4 * (aLen + bLen) };
 }
 
-/** Seconds of each call of `fn`, from as many calls as fill `seconds` (at least 2). */
-function callSeconds(fn: () => void, seconds: number): number[] {
+/** Wall seconds of each call of `fn`, from as many calls as fill `seconds` (at least 2), and CPU seconds per call. */
+function callSeconds(fn: () => void, seconds: number): { wall: number[]; cpu: number } {
   const start = performance.now();
-  const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const wall: number[] = [];
   do {
     const t = performance.now();
     fn();
-    times.push((performance.now() - t) / 1000);
-  } while (times.length < 2 || performance.now() - start < seconds * 1000);
-  return times;
+    wall.push((performance.now() - t) / 1000);
+  } while (wall.length < 2 || performance.now() - start < seconds * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6 / wall.length };
 }
 
 /**
@@ -135,22 +142,28 @@ export function gemmTable(
         addon.sgemm(buf, +s.ta, +s.tb, s.m, s.n, s.k, a, s.ta ? s.m : s.k, b, s.tb ? s.k : s.n, 0, c, s.n);
       for (const threads of opts.threads) {
         addon.setThreads(threads); // products under the addon's threshold (1e7 multiply-adds) still use one
-        const times: Record<string, number[]> = {};
+        const times: Record<string, { wall: number[]; cpu: number }> = {};
         for (const choice of opts.choices) {
           addon.gemm(choice);
           call(); // warm: packing buffers, thread pool
-          times[choice] = [];
+          times[choice] = { wall: [], cpu: Number.POSITIVE_INFINITY };
         }
         for (let r = 0; r < opts.rounds; r++)
           for (const choice of opts.choices) {
             addon.gemm(choice);
-            times[choice]!.push(...callSeconds(call, opts.seconds));
+            const round = callSeconds(call, opts.seconds);
+            times[choice]!.wall.push(...round.wall);
+            times[choice]!.cpu = Math.min(times[choice]!.cpu, round.cpu);
           }
         const flop = 2 * s.m * s.n * s.k;
         const gflops: Record<string, GemmTiming> = {};
         for (const choice of opts.choices) {
-          const t = times[choice]!.sort((x, y) => x - y);
-          gflops[choice] = { best: flop / t[0]! / 1e9, median: flop / t[Math.floor(t.length / 2)]! / 1e9 };
+          const t = times[choice]!.wall.sort((x, y) => x - y);
+          gflops[choice] = {
+            best: flop / t[0]! / 1e9,
+            median: flop / t[Math.floor(t.length / 2)]! / 1e9,
+            cpu: flop / times[choice]!.cpu / 1e9,
+          };
         }
         const row = { shape: s, threads, gflops };
         rows.push(row);

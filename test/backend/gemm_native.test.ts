@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo, initBackend, setNativeEnabled } from '../../src/backend/index.js';
 import { loadNative } from '../../src/backend/native.js';
-import { GEMM_SHAPES } from '../../src/bench/gemm.js';
+import { GEMM_SHAPES, gemmTable } from '../../src/bench/gemm.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn } from './compare.js';
 import { TOL } from './kernels_cases.js';
@@ -197,4 +197,22 @@ describe('the addon sgemm: alpha, beta, leading dimensions, k = 0', () => {
   it('reports the product in use through the backend info', { skip }, () => {
     assert.equal(backendInfo()?.gemm, addon!.gemm());
   });
+});
+
+it('gemmTable times every product on a shape at each thread count and restores the addon settings', {
+  skip,
+}, () => {
+  const before = { gemm: addon!.gemm(), threads: addon!.getThreads() };
+  const shape = GEMM_SHAPES.find((s) => s.name === 'mnist_cnn m100 fc1 dx')!;
+  const rows = gemmTable(addon!, { shapes: [shape], choices, threads: [1, 2], rounds: 2, seconds: 0.01 });
+  assert.deepEqual(
+    rows.map((r) => r.threads),
+    [1, 2],
+  );
+  for (const r of rows)
+    for (const c of choices) {
+      const g = r.gflops[c]!;
+      assert.ok(g.best >= g.median && g.median > 0 && g.cpu > 0, `${c}: ${JSON.stringify(g)}`);
+    }
+  assert.deepEqual({ gemm: addon!.gemm(), threads: addon!.getThreads() }, before);
 });
