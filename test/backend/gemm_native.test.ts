@@ -10,8 +10,11 @@ import { TOL } from './kernels_cases.js';
 
 const addon = loadNative();
 const skip = !addon && 'addon not built';
-/** Every product this build runs on this CPU: own-avx512 / own-avx2 where the CPU has them, own-portable, openblas. */
-const choices = addon ? addon.gemmChoices() : [];
+/**
+ * Every product this build runs on this CPU: own-avx512 / own-avx2 where the CPU has them,
+ * own-portable, openblas, and auto (with OpenBLAS: the own kernel for narrow C, OpenBLAS for the rest).
+ */
+const choices = addon ? [...addon.gemmChoices(), 'auto'] : [];
 
 before(async () => {
   await initBackend({ prefer: 'auto', quiet: true });

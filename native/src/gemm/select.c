@@ -3,9 +3,11 @@
  * POISONLAB_OPENBLAS or POISONLAB_ACCELERATE) or the project's own kernel with the widest
  * micro-kernel this CPU runs.
  *
- * "auto" takes the system library when there is one and the own kernel otherwise: on this
+ * "auto" takes the system library when there is one and the own kernel otherwise, except for
+ * narrow products (C at most as wide as the own kernel's narrow tile, 16 columns with AVX-512: a
+ * classifier's 10 logits and their weight gradient), which the own kernel runs faster. On this
  * project's machine OpenBLAS (Haswell or Cooperlake kernels) and the own AVX-512 kernel are within
- * about 10 % of each other, OpenBLAS ahead on most large products (docs/performance.md, "Own sgemm").
+ * about 10 % of each other on the other products, OpenBLAS mostly ahead (docs/performance.md).
  */
 #include "gemm.h"
 
@@ -23,6 +25,7 @@
 #endif
 
 static const micro_kernel *own_kernel; /* NULL: the system library runs the products */
+static const micro_kernel *narrow_kernel; /* with the system library: the own kernel for narrow C, or NULL */
 static int chosen;                     /* 0 until the first product or gemm_select */
 static int threads = 1;
 static char description[128];
@@ -31,6 +34,14 @@ static const micro_kernel *best_own(void) {
   const micro_kernel *k = micro_avx512();
   if (!k) k = micro_avx2();
   return k ? k : micro_portable();
+}
+
+/* ", own packed AVX-512 (8x16) for n <= 16" after the system library's name, when auto chose that */
+static void describe_narrow(void) {
+  if (!narrow_kernel) return;
+  const size_t len = strlen(description);
+  snprintf(description + len, sizeof(description) - len, ", own packed %s (%dx%d) for n <= %d", narrow_kernel->label,
+           narrow_kernel->mr, narrow_kernel->nr_narrow, narrow_kernel->nr_narrow);
 }
 
 static void describe(void) {
@@ -50,8 +61,10 @@ static void describe(void) {
   }
   snprintf(description, sizeof(description), "%.*s %s", version_len ? version_len : 8,
            version_len ? config : "OpenBLAS", openblas_get_corename());
+  describe_narrow();
 #elif defined(POISONLAB_ACCELERATE)
   snprintf(description, sizeof(description), "Accelerate");
+  describe_narrow();
 #endif
 }
 
@@ -64,6 +77,8 @@ static void apply_threads(void) {
 static void choose_auto(void) {
 #ifdef SYSTEM_NAME
   own_kernel = NULL;
+  /* measured with the AVX-512 kernel only (docs/performance.md) */
+  narrow_kernel = strcmp(best_own()->id, "avx512") == 0 ? best_own() : NULL;
 #else
   own_kernel = best_own();
 #endif
@@ -71,6 +86,7 @@ static void choose_auto(void) {
 
 int gemm_select(const char *choice) {
   const micro_kernel *own = NULL;
+  narrow_kernel = NULL;
   if (strcmp(choice, "auto") == 0) {
     choose_auto();
   } else if (strcmp(choice, "own") == 0) {
@@ -138,6 +154,8 @@ int gemm_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
   ensure_chosen();
   /* k == 0 only scales C: done here, as cblas refuses the lda of 0 that a k = 0 product may bring */
   if (k <= 0) return own_sgemm(micro_portable(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1);
+  if (narrow_kernel && n <= narrow_kernel->nr_narrow)
+    return own_sgemm(narrow_kernel, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
   if (own_kernel) return own_sgemm(own_kernel, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 #if defined(POISONLAB_OPENBLAS) || defined(POISONLAB_ACCELERATE)
   if (m > 0 && n > 0)
