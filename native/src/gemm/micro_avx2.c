@@ -65,6 +65,10 @@ TARGET void pack_across_avx2(const float *src, ptrdiff_t ld, int kc, int cols, i
     for (int j = cols; j < width; j++) dst[(size_t)p * width + j] = 0.f;
 }
 
+#ifndef PACK_AHEAD
+#define PACK_AHEAD 8
+#endif
+
 /* dst[p * width + j] = src[p * ld + j] for j < cols, zero past cols; width a multiple of 8 (else the
    portable loop runs: a whole-vector store would run past the sliver). */
 TARGET void pack_along_avx2(const float *src, ptrdiff_t ld, int kc, int cols, int width, float *dst) {
@@ -76,6 +80,9 @@ TARGET void pack_along_avx2(const float *src, ptrdiff_t ld, int kc, int cols, in
   const int cols8 = cols / 8 * 8, rest = cols - cols8;
   const __m256i tail = lanes(rest);
   for (int p = 0; p < kc; p++, src += ld, dst += width) {
+    /* the rows of a wide B lie far apart in memory: fetch a later row while this one is copied */
+    if (p + PACK_AHEAD < kc)
+      for (int j = 0; j < cols; j += 16) _mm_prefetch((const char *)(src + PACK_AHEAD * ld + j), _MM_HINT_T0);
     int j = 0;
     for (; j < cols8; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
     if (rest) {
