@@ -20,6 +20,8 @@
  *  - MC = 960: the packed A block (1.4 MiB) lives in L3; with MC >= the batch (128) and the
  *    im2col heights of the study's layers the B block is packed once per (KC, NC) block.
  *    960 is a multiple of every MR (8, 6, 4).
+ * Measured on the study's product shapes (docs/performance.md): KC 192-256 with NC 512-1024, or the
+ * B sliver kept in L1 while A slivers stream (loops swapped), ran 5-15 % slower.
  * The micro-kernels store edge tiles themselves (masked stores). When C has only one or two tiles
  * across, A is not packed: the micro-kernel reads it in place, with its strides.
  * Threads split C into one strip per thread along the dimension with more tiles; each thread packs
@@ -34,12 +36,8 @@
 #include <omp.h>
 #endif
 
-#ifndef KC
 #define KC 384
-#endif
-#ifndef NC
 #define NC 256
-#endif
 #define MC 960
 
 typedef struct {
