@@ -30,8 +30,9 @@
           "libraries": ["-lopenblas"]
         }],
         ["poisonlab_blas=='accelerate'", {
+          # macOS only (scripts/build-native.mjs picks it there); not built on this project's Linux machines
           "defines": ["POISONLAB_ACCELERATE", "ACCELERATE_NEW_LAPACK"],
-          "libraries": ["-framework Accelerate"]
+          "link_settings": {"libraries": ["$(SDKROOT)/System/Library/Frameworks/Accelerate.framework"]}
         }],
         ["OS=='mac'", {
           # Apple's clang has no OpenMP: the pragmas are ignored and the loops run on one thread
