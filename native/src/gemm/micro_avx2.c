@@ -24,7 +24,6 @@ TARGET static inline __m256i lanes(int n) {
 #define V_LOAD_COLS(p, n) _mm256_maskload_ps(p, lanes(n))
 #define V_STORE_COLS(p, v, n) _mm256_maskstore_ps(p, lanes(n), v)
 
-#define PREFETCH_B(b) (void)0
 #include "micro_x86.h"
 
 KERNEL(k6x16, 6, 2)

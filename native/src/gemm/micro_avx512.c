@@ -20,9 +20,6 @@
 #define V_LOAD_COLS(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define V_STORE_COLS(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
 
-#ifndef PREFETCH_B
-#define PREFETCH_B(b) (void)0
-#endif
 #include "micro_x86.h"
 
 KERNEL(k8x32, 8, 2)

@@ -1,7 +1,7 @@
 /*
  * The body of the x86 micro-kernels, included by micro_avx2.c and micro_avx512.c with
  *   VEC, VLEN         the vector type and its floats (__m256 / 8, __m512 / 16)
- *   V_ZERO, V_SET1, V_LOAD, V_FMADD, V_MUL   its intrinsics
+ *   V_ZERO, V_SET1, V_LOAD (aligned), V_LOADU, V_STOREU, V_FMADD, V_MUL   its intrinsics
  *   V_LOAD_COLS(p, cols), V_STORE_COLS(p, v, cols)   loads / stores of the first `cols` lanes
  *   TARGET            the function attribute that enables the ISA
  * and defines KERNEL(name, MR, NV): a tile of MR rows x NV vectors, as the packed and the strided
@@ -19,7 +19,6 @@
         acc[i][v] = V_ZERO();                                                                                        \
     for (int p = 0; p < kc; p++, a += csa, b += NV * VLEN) {                                                         \
       VEC bv[NV];                                                                                                    \
-      PREFETCH_B(b);                                                                                                 \
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) bv[v] = V_LOAD(b + v * VLEN);                            \
       _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                                        \
         const VEC ai = V_SET1(a[off[i]]);                                                                            \

@@ -36,6 +36,7 @@ static const micro_kernel *best_own(void) {
   return k ? k : micro_portable();
 }
 
+#ifdef SYSTEM_NAME
 /* ", own packed AVX-512 (8x16) for n <= 16" after the system library's name, when auto chose that */
 static void describe_narrow(void) {
   if (!narrow_kernel) return;
@@ -43,6 +44,7 @@ static void describe_narrow(void) {
   snprintf(description + len, sizeof(description) - len, ", own packed %s (%dx%d) for n <= %d", narrow_kernel->label,
            narrow_kernel->mr, narrow_kernel->nr_narrow, narrow_kernel->nr_narrow);
 }
+#endif
 
 static void describe(void) {
   if (own_kernel) {
