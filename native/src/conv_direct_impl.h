@@ -42,8 +42,10 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
 }
 
 /* y[r*ystride + 0..cols) = bias + sum_{ky,k} a[ky*rowlen + r*xstep + k] * w[(ky*kwc + k)*coutp + 0..8*NV)
-   for r < rows. A pixel whose channels end mid-vector is stored whole when `spill` allows (its tail
-   lands in the next pixel's first channels, stored right after; see the caller); else via a bounce buffer. */
+   for r < rows. A pixel whose channels end mid-vector is stored whole when its tail lands only in pixels
+   this tile stores after it, or (spill > 0, tail within one pixel) in the next tile's first pixel, stored
+   right after by the same thread (see the caller); else via a bounce buffer. Below 4 channels an 8-float
+   store reaches more than one pixel ahead. */
 #define FORWARD_TILE(NAME, R, NV)                                                                         \
   static void NAME(const float *a, int rowlen, int kh, int kwc, int xstep, const float *w, int coutp,   \
                    const float *bias, int relu, float *y, int ystride, int rows, int cols, int spill) { \
@@ -67,7 +69,9 @@ static void SFX(pad_image)(const float *xb, float *buf, const window_geom *g, pa
         for (int v = 0; v < NV; v++) acc[r][v] = (v8)((vi8)acc[r][v] & (acc[r][v] > 0.0f));              \
     for (int r = 0; r < rows; r++) {                                                                     \
       float *yr = y + (size_t)r * ystride;                                                               \
-      if (cols == 8 * NV || spill > 0 || (spill == 0 && r + 1 < rows)) {                                 \
+      /* a whole store runs `ahead` pixels past this one; they must be stored after it by this thread */ \
+      const int ahead = cols == 8 * NV ? 0 : (8 * NV - cols + ystride - 1) / ystride;                    \
+      if (ahead == 0 || (spill >= 0 && (r + ahead < rows || (spill > 0 && ahead == 1)))) {               \
         for (int v = 0; v < NV; v++) SFX(st)(yr + 8 * v, acc[r][v]);                                    \
       } else {                                                                                           \
         float t[8 * NV];                                                                                 \

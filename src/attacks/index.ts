@@ -3,6 +3,7 @@
  * projections and their defaults.
  */
 import './catalog.js';
+import { type DatasetDefaults, datasetDefaults } from '../data/defaults.js';
 import { check } from '../util/errors.js';
 import { L21PoisonAttack } from './l21-attack.js';
 import { LabelFlipAttack } from './label-flip-attack.js';
@@ -51,20 +52,11 @@ export { shiftAttack, shiftDirections } from './shift-attack.js';
 export type { AttackReport, PoisoningAttack, PoisonResult, Regime } from './types.js';
 
 /** The original's attack settings per dataset (500 epochs, batch 128 in both). */
-export interface AttackDefaults {
-  C: number;
-  B: number;
-  step: number;
-  epochs: number;
-  batchSize: number;
-}
+export type AttackDefaults = DatasetDefaults['attack'];
 
-/** MNIST: C = 500, B = 1, eta = 0.1; CIFAR-10: C = 1000, B = 1, eta = 0.5 (mission.md). Others get MNIST's. */
+/** MNIST: C = 500, B = 1, eta = 0.1; CIFAR-10: C = 1000, B = 1, eta = 0.5 (the table in ../data/defaults.ts). */
 export function attackDefaults(datasetSpec: string): AttackDefaults {
-  const cifar = /cifar/i.test(datasetSpec);
-  return cifar
-    ? { C: 1000, B: 1, step: 0.5, epochs: 500, batchSize: 128 }
-    : { C: 500, B: 1, step: 0.1, epochs: 500, batchSize: 128 };
+  return datasetDefaults(datasetSpec).attack;
 }
 
 /** Everything needed to build any of the three attacks. */

@@ -8,6 +8,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { type Dataset, type DatasetSplit, numClasses, sampleSize } from '../data/dataset.js';
+import { type DatasetDefaults, datasetDefaults } from '../data/defaults.js';
 import { createModel, modelInfo } from '../models/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
@@ -53,8 +54,8 @@ export interface SurrogateHints {
 }
 
 /** The original's surrogate per dataset: MNIST the width-100 CNN (lr 0.1), CIFAR-10 AlexNet (lr 0.01). */
-export function surrogateDefaults(datasetSpec: string): { model: string; width?: number; lr: number } {
-  return /cifar/i.test(datasetSpec) ? { model: 'alexnet', lr: 0.01 } : { model: 'cnn', width: 100, lr: 0.1 };
+export function surrogateDefaults(datasetSpec: string): DatasetDefaults['surrogate'] {
+  return datasetDefaults(datasetSpec).surrogate;
 }
 
 export interface SurrogateOptions {

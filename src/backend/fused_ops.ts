@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap.js';
+import type { SgdSettings } from './heap_ops.js';
 import { sgdUpdateInPlace } from './kernels/sgd_update.js';
 
 /**
@@ -104,7 +105,7 @@ export function fusedSgdUpdate(
   w: tf.Variable,
   g: tf.Tensor,
   v: tf.Variable | undefined,
-  attrs: { lr: number; momentum: number; weightDecay: number },
+  attrs: SgdSettings,
 ): boolean {
   const same = (t: tf.Tensor) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, w.shape);
   const vel = attrs.momentum > 0 ? v : undefined;
@@ -114,7 +115,9 @@ export function fusedSgdUpdate(
     return true;
   tf.tidy(() => {
     const inputs = (vel ? { w, g, v: vel } : { w, g }) as tf.NamedTensorMap;
-    const [wNew, vNew] = tf.engine().runKernel(SGD_UPDATE_KERNEL, inputs, attrs) as tf.Tensor[];
+    const [wNew, vNew] = tf
+      .engine()
+      .runKernel(SGD_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     w.assign(wNew!);
     if (vel) vel.assign(vNew!);
   });
@@ -122,19 +125,24 @@ export function fusedSgdUpdate(
 }
 
 /**
- * The gradient of tfjs's Relu kernel, registered over tfjs's own (which is
- * dy * cast(step(x)): three kernels and three passes) for every backend: one RELU_GRAD_KERNEL
- * where the backend has it, tfjs's formula elsewhere. The only difference in values is at
- * x <= 0 with a non-finite dy, where this gives 0 (as PyTorch) instead of NaN.
+ * The gradient of tfjs's Relu kernel that registration puts over tfjs's own (`tfjsOwn`, which is
+ * dy * cast(step(x)): three kernels and three passes). Gradients are registered per kernel name for
+ * every backend at once, so this one runs RELU_GRAD_KERNEL only on a backend that has it (the
+ * project's) and hands every other backend to tfjs's own gradient function, unchanged. On the project's
+ * backend the only difference in values is at x <= 0 with a non-finite dy, where this gives 0 (as
+ * PyTorch) instead of NaN.
  */
-export const reluGradConfig: tf.GradConfig = {
-  kernelName: 'Relu',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved) => {
-    const [x] = saved as [tf.Tensor];
-    return { x: () => reluGradient(dy as tf.Tensor, x) };
-  },
-};
+export function reluGradConfig(tfjsOwn: tf.GradConfig | undefined): tf.GradConfig {
+  return {
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      if (tfjsOwn && !hasKernel(RELU_GRAD_KERNEL)) return tfjsOwn.gradFunc(dy, saved, attrs);
+      const [x] = saved as [tf.Tensor];
+      return { x: () => reluGradient(dy as tf.Tensor, x) };
+    },
+  };
+}
 
 /**
  * dy where x > 0, else 0: relu's gradient at x (x may also be relu's output, positive exactly where

@@ -1,20 +1,13 @@
-import type * as tf from '@tensorflow/tfjs';
-import { heapBuffer, heapF32, makeFloatOutput, offsetOf, type WasmBackend } from './heap.js';
-import {
-  biasActJs,
-  col2imJs,
-  colSumJs,
-  flipFilterJs,
-  im2colJs,
-  maxPoolGradJs,
-  maxPoolJs,
-} from './js_loops.js';
-import type { NativeAddon } from './native.js';
-import { geomArgs, type WindowGeom } from './window_geom.js';
+import type { WasmBackend } from './heap.js';
+import type { WindowGeom } from './window_geom.js';
 
 /**
- * The primitive operations the project's kernels are built from. All offsets are BYTE offsets
- * of contiguous row-major float32 arrays on the wasm heap.
+ * The primitive operations the project's kernels are built from, and the ONE place where a kernel's
+ * work goes to the native addon or to WebAssembly: a kernel calls `heapOps().name(...)` and never
+ * asks which side it runs on. Two complete implementations exist, chosen by initBackend:
+ * nativeOps (native_ops.ts: the addon's C loops and BLAS) and wasmOps (wasm_ops.ts: the wasm SIMD
+ * loops of simd.ts where they exist, else the JS loops of js_loops.ts, and the shipped wasm matrix
+ * product). All offsets are BYTE offsets of contiguous row-major float32 arrays on the wasm heap.
  */
 export interface HeapOps {
   readonly name: 'native' | 'wasm';
@@ -32,35 +25,29 @@ export interface HeapOps {
     beta: 0 | 1,
   ): void;
   im2col(be: WasmBackend, x: number, col: number, g: WindowGeom): void;
-  /** Direct (im2col-free) convolutions, native only; `g` is the forward conv's geometry. */
-  readonly direct?: DirectConvOps;
   col2im(be: WasmBackend, col: number, dx: number, g: WindowGeom): void;
+  /** Convolutions computed without a column matrix; `g` is the forward conv's geometry. */
+  readonly direct: DirectConvOps;
+  /**
+   * Most channels (output channels; input channels for the input gradient) for which the conv kernels
+   * take `direct` over im2col + gemm on this side; 0: never.
+   */
+  readonly directMaxChannels: number;
   maxPool(be: WasmBackend, x: number, y: number, g: WindowGeom): void;
   maxPoolGrad(be: WasmBackend, x: number, dy: number, dx: number, g: WindowGeom): void;
   /** out[j] = sum_r x[r, j] for a [rows, cols] matrix. */
   colSum(be: WasmBackend, x: number, out: number, rows: number, cols: number): void;
+  /** out = x > 0 ? dy : 0 over n floats (relu's gradient at x). */
+  reluGrad(be: WasmBackend, out: number, x: number, dy: number, n: number): void;
+  /** PyTorch's SGD step over u.n floats (see SgdUpdate). */
+  sgdUpdate(be: WasmBackend, u: SgdUpdate): void;
   /**
-   * PyTorch's SGD step over n floats, threaded (native only; elsewhere the wasm SIMD loop of
-   * src/backend/simd.ts): outW = w - lr * (momentum * v + g + wd * w), outV the new velocity.
+   * One fused minibatch SGD step of the theory's two-layer net (plain SGD, logistic loss, mean over the
+   * batch; see native/src/two_layer.c): x [batch, d], int32 labels y in {0, 1}, w [d, m] updated IN
+   * PLACE, a [m], scratch h [batch, m]. Returns the batch's summed loss and its number of correct signs,
+   * before the update.
    */
-  readonly sgd?: (
-    be: WasmBackend,
-    outW: number,
-    outV: number,
-    w: number,
-    g: number,
-    v: number,
-    n: number,
-    lr: number,
-    momentum: number,
-    weightDecay: number,
-  ) => void;
-  /**
-   * One fused minibatch SGD step of the theory's two-layer net (native only, native/src/two_layer.c):
-   * x [batch, d], int32 labels y in {0, 1}, w [d, m] updated IN PLACE, a [m], scratch h [batch, m].
-   * Returns the batch's summed logistic loss and its number of correct signs, before the update.
-   */
-  readonly twoLayerStep?: (
+  twoLayerStep(
     be: WasmBackend,
     x: number,
     y: number,
@@ -70,7 +57,7 @@ export interface HeapOps {
     dims: { batch: number; d: number; m: number },
     lr: number,
     scale: number,
-  ) => [number, number];
+  ): [number, number];
   /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co] (the filter of a stride-1 conv's input gradient). */
   flipFilter(be: WasmBackend, w: number, out: number, kh: number, kw: number, c: number, cout: number): void;
   /** y[r, j] = x[r, j] + bias[j] for a [rows, cols] x (y a separate array). */
@@ -108,113 +95,43 @@ export interface DirectConvOps {
   inputGrad(be: WasmBackend, dy: number, w: number, dx: number, cout: number, g: WindowGeom): void;
 }
 
-/** Operations run by OpenBLAS and C loops directly on the heap. */
-export function nativeOps(addon: NativeAddon): HeapOps {
-  return {
-    name: 'native',
-    gemm(be, ta, tb, m, n, k, a, b, c, beta) {
-      addon.sgemm(heapBuffer(be), +ta, +tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
-    },
-    im2col: (be, x, col, g) => addon.im2col(heapBuffer(be), x, col, ...geomArgs(g)),
-    col2im: (be, col, dx, g) => addon.col2im(heapBuffer(be), col, dx, ...geomArgs(g)),
-    direct: {
-      forward: (be, x, w, bias, relu, y, cout, g) =>
-        addon.convForward(heapBuffer(be), x, w, bias, +relu, y, cout, ...geomArgs(g)),
-      filterGrad: (be, x, dy, dw, cout, g) =>
-        addon.convFilterGrad(heapBuffer(be), x, dy, dw, cout, ...geomArgs(g)),
-      inputGrad: (be, dy, w, dx, cout, g) =>
-        addon.convInputGrad(heapBuffer(be), dy, w, dx, cout, ...geomArgs(g)),
-    },
-    maxPool: (be, x, y, g) => addon.maxPool(heapBuffer(be), x, y, ...geomArgs(g)),
-    maxPoolGrad: (be, x, dy, dx, g) => addon.maxPoolGrad(heapBuffer(be), x, dy, dx, ...geomArgs(g)),
-    colSum: (be, x, out, rows, cols) => addon.colSum(heapBuffer(be), x, out, rows, cols),
-    twoLayerStep: (be, x, y, w, a, h, { batch, d, m }, lr, scale) =>
-      addon.twoLayerStep(heapBuffer(be), x, y, w, a, h, batch, d, m, lr, scale),
-    sgd: (be, outW, outV, w, g, v, n, lr, momentum, wd) =>
-      addon.sgd(heapBuffer(be), outW, outV, w, g, v, n, lr, momentum, wd),
-    flipFilter: (be, w, out, kh, kw, c, cout) => addon.flipFilter(heapBuffer(be), w, out, kh, kw, c, cout),
-    biasAdd: (be, x, bias, y, rows, cols) => addon.biasAdd(heapBuffer(be), x, bias, y, rows, cols),
-    biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
-      addon.biasAct(heapBuffer(be), y, rows, cols, bias, act, alpha, prelu, preluLen),
-  };
-}
-
-/** Copies a [rows, cols] float matrix at byte offset `src` into `dst`, transposed if asked. */
-function copyMatrix(
-  h: Float32Array,
-  src: number,
-  dst: number,
-  rows: number,
-  cols: number,
-  transpose: boolean,
-): void {
-  const s = src >> 2;
-  const d = dst >> 2;
-  if (!transpose) {
-    h.copyWithin(d, s, s + rows * cols);
-    return;
-  }
-  // dst[j, i] = src[i, j], in 32x32 tiles to stay in cache
-  const T = 32;
-  for (let i0 = 0; i0 < rows; i0 += T) {
-    const i1 = Math.min(rows, i0 + T);
-    for (let j0 = 0; j0 < cols; j0 += T) {
-      const j1 = Math.min(cols, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) h[d + j * rows + i] = h[s + i * cols + j];
-    }
-  }
+/** PyTorch's SGD settings (torch.optim.SGD with dampening 0, no Nesterov; see train/sgd.ts). */
+export interface SgdSettings {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
 }
 
 /**
- * Pure-wasm operations: the loops in JS on heap views, and matrix products by the shipped
- * wasm BatchMatMul kernel on its fast (non-transposed) path after an explicit transpose.
+ * One SGD update of n floats at byte offsets on the heap, in PyTorch's order:
+ *   g' = g + weightDecay * w (when weightDecay > 0);  v' = momentum * v + g' (when momentum > 0, to outV);
+ *   outW = w - lr * (v' or g').
+ * Every implementation does these float32 operations in this order, so all give tfjs's bits. Outputs
+ * may alias w / v (an update in place); outV and v are not read without momentum.
  */
-export function wasmOps(shippedBatchMatMul: tf.KernelFunc): HeapOps {
-  return {
-    name: 'wasm',
-    gemm(be, ta, tb, m, n, k, a, b, c, beta) {
-      if (m === 0 || n === 0) return;
-      const at = makeFloatOutput(be, [1, m, k]);
-      const bt = makeFloatOutput(be, [1, k, n]);
-      let h = heapF32(be);
-      copyMatrix(h, a, at.off, ta ? k : m, ta ? m : k, ta);
-      copyMatrix(h, b, bt.off, tb ? n : k, tb ? k : n, tb);
-      const out = shippedBatchMatMul({
-        inputs: { a: at.info, b: bt.info },
-        backend: be,
-        attrs: { transposeA: false, transposeB: false },
-      }) as tf.TensorInfo;
-      h = heapF32(be);
-      const o = offsetOf(be, out) >> 2;
-      const cc = c >> 2;
-      if (beta === 0) h.copyWithin(cc, o, o + m * n);
-      else for (let i = 0; i < m * n; i++) h[cc + i] += h[o + i];
-      be.disposeData(at.info.dataId);
-      be.disposeData(bt.info.dataId);
-      be.disposeData(out.dataId);
-    },
-    im2col: (be, x, col, g) => im2colJs(heapF32(be), x >> 2, col >> 2, g),
-    col2im: (be, col, dx, g) => col2imJs(heapF32(be), col >> 2, dx >> 2, g),
-    maxPool: (be, x, y, g) => maxPoolJs(heapF32(be), x >> 2, y >> 2, g),
-    maxPoolGrad: (be, x, dy, dx, g) => maxPoolGradJs(heapF32(be), x >> 2, dy >> 2, dx >> 2, g),
-    colSum: (be, x, out, rows, cols) => colSumJs(heapF32(be), x >> 2, out >> 2, rows, cols),
-    flipFilter: (be, w, out, kh, kw, c, cout) => flipFilterJs(heapF32(be), w >> 2, out >> 2, kh, kw, c, cout),
-    biasAdd(be, x, bias, y, rows, cols) {
-      const h = heapF32(be);
-      h.copyWithin(y >> 2, x >> 2, (x >> 2) + rows * cols);
-      biasActJs(h, y >> 2, rows, cols, bias >> 2, 0, 0, -1, 1);
-    },
-    biasAct: (be, y, rows, cols, bias, act, alpha, prelu, preluLen) =>
-      biasActJs(
-        heapF32(be),
-        y >> 2,
-        rows,
-        cols,
-        bias < 0 ? -1 : bias >> 2,
-        act,
-        alpha,
-        prelu < 0 ? -1 : prelu >> 2,
-        preluLen,
-      ),
-  };
+export interface SgdUpdate extends SgdSettings {
+  outW: number;
+  outV: number;
+  w: number;
+  g: number;
+  v: number;
+  n: number;
+}
+
+/** The update's fields in the order the addon's and the SIMD module's sgd functions take them. */
+export type SgdArgs = [
+  outW: number,
+  outV: number,
+  w: number,
+  g: number,
+  v: number,
+  n: number,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+];
+
+/** SgdUpdate as SgdArgs. */
+export function sgdArgs(u: SgdUpdate): SgdArgs {
+  return [u.outW, u.outV, u.w, u.g, u.v, u.n, u.lr, u.momentum, u.weightDecay];
 }

@@ -2,12 +2,20 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { PoisonlabError } from '../util/errors.js';
-import { nativeOps, wasmOps } from './heap_ops.js';
 import { projectKernelNames, registerProjectKernels } from './kernels/register.js';
 import { shipped } from './kernels/state.js';
 import { loadNative, type NativeAddon, nativeLoadError } from './native.js';
+import { nativeOps } from './native_ops.js';
+import { wasmOps } from './wasm_ops.js';
 
-export { availableBytes, checkMemory, estimateTrainingBytes, WASM_HEAP_LIMIT_BYTES } from './memory.js';
+export {
+  availableBytes,
+  checkMemory,
+  checkTrainingMemory,
+  TRAINING_COPIES,
+  trainingStateBytes,
+  WASM_HEAP_LIMIT_BYTES,
+} from './memory.js';
 
 /** Which compute backend poisonlab runs on. */
 export interface BackendInfo {

@@ -57,9 +57,13 @@ function preActivation(dy: tf.Tensor, y: tf.Tensor | undefined, attrs: tf.NamedA
   return attrs.activation === 'relu' && y ? reluGradient(dy, y) : dy;
 }
 
-// y = act(x * W + b): with dz = dy * act'(.), dx = Conv2DBackpropInput(dz, W),
-// dW = Conv2DBackpropFilter(x, dz), db = the sum of dz over n, h, w.
-tf.registerGradient({
+// The gradients below are registered with the project's kernels (kernels/register.ts), never at import.
+
+/**
+ * Gradient of CONV2D_BIAS, y = act(x * W + b): with dz = dy * act'(.), dx = Conv2DBackpropInput(dz, W),
+ * dW = Conv2DBackpropFilter(x, dz), db = the sum of dz over n, h, w.
+ */
+export const conv2dBiasGradConfig: tf.GradConfig = {
   kernelName: CONV2D_BIAS,
   inputsToSave: ['x', 'filter'],
   outputsToSave: [true],
@@ -75,10 +79,10 @@ tf.registerGradient({
       bias: () => tf.sum(dz, [0, 1, 2]),
     };
   },
-});
+};
 
-// y = act(x . w + b): with dz = dy * act'(.), dx = dz . w^T, dw = x^T . dz, db = the column sums of dz.
-tf.registerGradient({
+/** Gradient of DENSE_BIAS, y = act(x . w + b): with dz = dy * act'(.), dx = dz . w^T, dw = x^T . dz, db = the column sums of dz. */
+export const denseBiasGradConfig: tf.GradConfig = {
   kernelName: DENSE_BIAS,
   inputsToSave: ['x', 'w'],
   outputsToSave: [true],
@@ -91,4 +95,4 @@ tf.registerGradient({
       bias: () => tf.sum(dz, 0),
     };
   },
-});
+};

@@ -29,10 +29,32 @@ export function checkMemory(bytes: number, what: string): void {
 }
 
 /**
- * Rough bytes to train a model with `numParams` parameters when one batch's activations
- * take `batchActivationsFloats` floats: weights, gradients and the update temporaries
- * (3 x params), activations and their gradients plus autograd's saved inputs (3 x activations).
+ * The memory guard's cost model (the only one): copies of the parameters that training holds at once, namely the
+ * weights, their gradients, the momentum buffer, the best-validation copy kept for early stopping, and one
+ * temporary of the update. Activations are not counted: a batch's activations are small next to a model large
+ * enough to reach the limit (mnist-cnn at width 5e6 has 1.6e9 parameters; a batch of 128 activates 6.4e8 floats
+ * in its widest layer), and they are freed batch by batch. This model replaced a second one (3 x parameters +
+ * 3 x activations) that ran beside it but was always given zero activations, so it undercounted the momentum
+ * buffer and the early-stopping copy that every sweep run keeps.
  */
-export function estimateTrainingBytes(numParams: number, batchActivationsFloats: number): number {
-  return 4 * (3 * numParams + 3 * batchActivationsFloats);
+export const TRAINING_COPIES = 5;
+
+/** Bytes that training a model with `params` float32 parameters needs for its parameter state. */
+export function trainingStateBytes(params: number): number {
+  return params * 4 * TRAINING_COPIES;
+}
+
+/**
+ * Refuse, before anything is allocated, a model whose training state cannot fit: on wasm, what the heap has
+ * free (4 GiB less live tensors and a reserve); on other backends, the 4 GiB that the wasm backend could
+ * hold at most, so that a model that trains in a test on the cpu backend also trains in a sweep.
+ */
+export function checkTrainingMemory(what: string, params: number): void {
+  const need = trainingStateBytes(params);
+  const free = Math.min(availableBytes(), WASM_HEAP_LIMIT_BYTES);
+  if (!(need <= free))
+    throw new PoisonlabError(
+      `${what}: ${params.toLocaleString('en-US')} parameters need about ${gib(need)} GiB with training state ` +
+        `(${TRAINING_COPIES} copies), but only ${gib(free)} GiB of the 4 GiB wasm heap is free; use a smaller width`,
+    );
 }

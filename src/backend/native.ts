@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SgdArgs } from './heap_ops.js';
 
 /**
  * The native addon (native/src/addon.c): the matrix product (the project's own packed sgemm, or
@@ -73,19 +74,8 @@ export interface NativeAddon {
     lr: number,
     scale: number,
   ): [number, number];
-  /** One SGD step over n floats (see sgd_update in native/src/conv_ops.h); outputs may alias w / v. */
-  sgd(
-    buf: ArrayBuffer,
-    outW: number,
-    outV: number,
-    w: number,
-    g: number,
-    v: number,
-    n: number,
-    lr: number,
-    momentum: number,
-    weightDecay: number,
-  ): void;
+  /** One SGD step over n floats (SgdUpdate's fields in SgdArgs' order; native/src/conv_ops.h sgd_update). */
+  sgd(buf: ArrayBuffer, ...args: SgdArgs): void;
   /** out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co]. */
   flipFilter(
     buf: ArrayBuffer,

@@ -1,4 +1,5 @@
 import type { WasmBackend } from './heap.js';
+import { type SgdArgs, type SgdUpdate, sgdArgs } from './heap_ops.js';
 
 /**
  * Elementwise loops in WebAssembly SIMD that run on the tfjs wasm backend's own heap (its
@@ -10,22 +11,8 @@ import type { WasmBackend } from './heap.js';
  * separate Multiply / Add / Sub kernels.
  */
 export interface SimdLoops {
-  /**
-   * The SGD update of n floats (PyTorch's order, see train/sgd.ts):
-   *   g' = g + wd * w (when wd > 0);  v' = momentum * v + g' (when momentum > 0, written to outV);
-   *   outW = w - lr * (v' or g').
-   */
-  sgd(
-    outW: number,
-    outV: number,
-    w: number,
-    g: number,
-    v: number,
-    n: number,
-    lr: number,
-    momentum: number,
-    wd: number,
-  ): void;
+  /** The SGD update of SgdUpdate (heap_ops.ts). */
+  sgd(u: SgdUpdate): void;
   /** out = x > 0 ? dy : 0 (the gradient of relu at x), n floats. */
   reluGrad(out: number, x: number, dy: number, n: number): void;
   /** out = a + b, n floats (out may be a or b). */
@@ -199,7 +186,7 @@ function loopFunction(fn: LoopFn): number[] {
   return [...uleb(code.length), ...code];
 }
 
-// sgd(outW, outV, w, g, v, n, lr, momentum, wd): four variants, chosen by which terms are on
+// sgd(...SgdArgs): four variants, chosen by which terms are on
 const SGD_PARAMS = [I32, I32, I32, I32, I32, I32, F32, F32, F32];
 const [OUT_W, OUT_V, W, G, V, N, LR, MOM, WD] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
@@ -253,12 +240,12 @@ export function simdModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-type Exports = Record<'sgd' | 'sgdWd' | 'sgdMom' | 'sgdWdMom', SimdLoops['sgd']> &
+type Exports = Record<'sgd' | 'sgdWd' | 'sgdMom' | 'sgdWdMom', (...args: SgdArgs) => void> &
   Pick<SimdLoops, 'reluGrad' | 'add'>;
 
 const instances = new WeakMap<WebAssembly.Memory, SimdLoops | null>();
 
-/** POISONLAB_SIMD=0 turns the SIMD loops off (the kernels then run their JS loops); tests switch it both ways. */
+/** POISONLAB_SIMD=0 turns the SIMD loops off (the heap ops then run their JS loops); tests switch it both ways. */
 let enabled = process.env.POISONLAB_SIMD !== '0';
 export function setSimdEnabled(on: boolean): void {
   enabled = on;
@@ -273,7 +260,7 @@ function memoryOf(be: WasmBackend): WebAssembly.Memory | undefined {
 
 /**
  * The SIMD loops bound to `be`'s heap, or null when they are turned off or cannot be instantiated
- * there (no SIMD, or a heap this build cannot reach); callers then run their JS loops. Built once
+ * there (no SIMD, or a heap this build cannot reach); the heap ops then run their JS loops. Built once
  * per heap.
  */
 export function simdLoops(be: WasmBackend): SimdLoops | null {
@@ -288,8 +275,7 @@ export function simdLoops(be: WasmBackend): SimdLoops | null {
     const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Exports;
     const variants = [ex.sgd, ex.sgdWd, ex.sgdMom, ex.sgdWdMom] as const;
     loops = {
-      sgd: (outW, outV, w, g, v, n, lr, momentum, wd) =>
-        variants[(wd > 0 ? 1 : 0) + (momentum > 0 ? 2 : 0)]!(outW, outV, w, g, v, n, lr, momentum, wd),
+      sgd: (u) => variants[(u.weightDecay > 0 ? 1 : 0) + (u.momentum > 0 ? 2 : 0)]!(...sgdArgs(u)),
       reluGrad: ex.reluGrad,
       add: ex.add,
     };

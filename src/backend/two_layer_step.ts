@@ -4,11 +4,11 @@ import { heapOps } from './kernels/state.js';
 
 /**
  * One fused SGD step of the theory's two-layer net on the logistic loss (mean over the batch), with
- * the hidden kernel `w` [d, m] updated in place: two matrix products and one pass (see
- * native/src/two_layer.c). Needs the native addon, float32 x [batch, ...d] and w, the fixed head
- * `a` [m], int32 labels in {0, 1}, and w's data shared with no other tensor; returns null (having
- * done nothing) otherwise, and the caller takes the generic path. Returns the batch's summed loss
- * and number of correct signs, before the update.
+ * the hidden kernel `w` [d, m] updated in place: two matrix products and one pass (the heap ops'
+ * twoLayerStep; see native/src/two_layer.c). Needs the wasm backend, float32 x [batch, ...d] and w,
+ * the fixed head `a` [m], int32 labels in {0, 1}, and w's data shared with no other tensor; returns
+ * null (having done nothing) otherwise, and the caller takes the generic path. Returns the batch's
+ * summed loss and number of correct signs, before the update.
  */
 export function twoLayerStepOnHeap(
   x: tf.Tensor,
@@ -19,8 +19,6 @@ export function twoLayerStepOnHeap(
   scale: number,
 ): { lossSum: number; correct: number } | null {
   if (tf.getBackend() !== 'wasm') return null;
-  const step = heapOps().twoLayerStep;
-  if (!step) return null;
   const be = tf.backend() as WasmBackend;
   const [d, m] = w.shape as [number, number];
   const batch = x.shape[0] ?? 0;
@@ -38,7 +36,7 @@ export function twoLayerStepOnHeap(
   if (!fits) return null;
   const h = heapMalloc(be, batch * m * 4);
   try {
-    const [lossSum, correct] = step(
+    const [lossSum, correct] = heapOps().twoLayerStep(
       be,
       offsetOf(be, x),
       offsetOf(be, labels),

@@ -3,7 +3,7 @@ import { negatedLossGradient } from '../attacks/objective.js';
 import { createModel } from '../models/index.js';
 import { defaultLoss } from '../train/losses.js';
 import { Sgd } from '../train/sgd.js';
-import { sgdStep } from '../train/step.js';
+import { chooseStepStrategy, minibatchStep } from '../train/step.js';
 
 /**
  * The workloads of ../shared/bench/torch_reference.py, with the same names and shapes, so that
@@ -28,8 +28,8 @@ function randomInputs(shape: number[], classes: number) {
 }
 
 /**
- * One step of `train` (sgdStep: Sgd with lr 0.01, as the reference, on the trainer's loss: cross-entropy,
- * or the logistic loss for the one-logit two-layer net) on a fixed batch.
+ * One step of `train` (its minibatch step for the model: Sgd with lr 0.01, as the reference, on the
+ * trainer's loss: cross-entropy, or the logistic loss for the one-logit two-layer net) on a fixed batch.
  */
 function trainWorkload(name: string, model: string, inputShape: number[], width?: number): Workload {
   const binary = model === 'twolayer';
@@ -48,10 +48,11 @@ function trainWorkload(name: string, model: string, inputShape: number[], width?
       const kind = defaultLoss(net);
       const opt = new Sgd(0.01);
       const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+      const trainStep = minibatchStep(net, vars, opt, kind, chooseStepStrategy(net, kind, opt, BATCH));
       return {
         step: () => {
           tf.tidy(() => {
-            sgdStep(net, vars, opt, x, y, kind).loss.dataSync();
+            trainStep(x, y).loss.dataSync();
           });
         },
         dispose: () => {

@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readNpz } from '../io/npz.js';
 import { check, checkNumber } from '../util/errors.js';
 import { binaryTask } from './binaryTask.js';
 import { FASHION_MNIST_CLASSES, fashionMnistDir, MNIST_CLASSES, mnistDir } from './builtin.js';
 import { isCifarBinaryDir, loadCifarBinaryDir } from './cifarBinary.js';
-import { type DatasetSplit, take, validateDataset } from './dataset.js';
+import { type DatasetSplit, take } from './dataset.js';
 import { CIFAR10_BIN_FOLDER } from './fetchCifar.js';
 import { isIdxDir, loadIdxDir } from './idx.js';
 import { isImageFolderTree, loadImageFolderSplit } from './imageFolder.js';
+import { readPoisonFile } from './poison-file.js';
 import { gaussianToySplit } from './toy.js';
 
 /** Options of loadDataset. */
@@ -132,45 +132,9 @@ function perClassLimit(
   return Math.ceil(limit / Math.max(1, kept));
 }
 
-/** The JSON meta a poisoned .npz carries (written by the attack command). */
-interface PoisonMeta {
-  dataset: string;
-  classNames: string[];
-  classes?: string;
-}
-
 async function loadPoisonedNpz(path: string, opts: LoadOptions): Promise<DatasetSplit> {
   check(existsSync(path), `${path}: poisoned dataset file not found`);
-  const { arrays, meta } = readNpz(path);
-  const x = arrays.x;
-  const y = arrays.y;
-  check(x, `${path}: expected an entry 'x' (N,H,W,C float32 samples), found [${Object.keys(arrays)}]`);
-  check(y, `${path}: expected an entry 'y' (N integer labels), found [${Object.keys(arrays)}]`);
-  check(
-    x.data instanceof Float32Array || x.data instanceof Float64Array,
-    `${path}: entry 'x' must be float32 samples`,
-  );
-  check(
-    !(y.data instanceof Float32Array || y.data instanceof Float64Array),
-    `${path}: entry 'y' must hold integers`,
-  );
-  check(x.shape.length >= 2, `${path}: entry 'x' has shape [${x.shape}], expected (N, H, W, C) or (N, d)`);
-  check(
-    x.shape[0] === y.data.length,
-    `${path}: entry 'x' holds ${x.shape[0]} samples but 'y' holds ${y.data.length} labels`,
-  );
-  const m = meta as Partial<PoisonMeta> | undefined;
-  check(
-    m && typeof m.dataset === 'string' && Array.isArray(m.classNames),
-    `${path}: expected JSON meta with 'dataset' (the clean source) and 'classNames'`,
-  );
-  const train = validateDataset({
-    name: basename(path),
-    x: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
-    y: Int32Array.from(y.data),
-    sampleShape: x.shape.slice(1),
-    classNames: m.classNames.map(String),
-  });
+  const { data: train, meta: m } = readPoisonFile(path);
   // The clean test split of the source; its training split is not needed, so take only one sample.
   const source = await loadDataset(m.dataset, {
     limit: 1,

@@ -8,18 +8,27 @@ import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
-import { type Dataset, type DatasetSplit, numClasses, numSamples, subset, take } from '../data/dataset.js';
+import type { AttackRef } from '../config/schema.js';
+import { hasValidation } from '../config/schema.js';
+import {
+  type Dataset,
+  type DatasetSplit,
+  numClasses,
+  numSamples,
+  sampleSize,
+  subset,
+  take,
+} from '../data/dataset.js';
 import { loadDataset, trainValSplit } from '../data/index.js';
+import { readPoisonFile, writePoisonFile } from '../data/poison-file.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
-import { readNpz, writeNpz } from '../io/npz.js';
 import { createModel } from '../models/index.js';
+import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
 import { evaluate, predictLogits, train } from '../train/index.js';
 import { check } from '../util/errors.js';
-import type { AttackRef } from './config.js';
-import { hasValidation } from './config.js';
-import { type PoisonSpec, type RunSpec, sweepPaths } from './plan.js';
-import { epochRecord, type RunMetrics } from './store.js';
+import type { PoisonSpec, RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
+import { computeTheoryOverlay } from './theory-task.js';
 
 /** A run's training state is saved after an epoch at most this often (a resumed run loses less than this). */
 const CHECKPOINT_EVERY_SECONDS = 60;
@@ -40,6 +49,8 @@ export async function runTask(
   switch (task.kind) {
     case 'surrogate':
       return runSurrogate(ctx, data, onProgress);
+    case 'theory':
+      return { kind: 'theory', overlay: computeTheoryOverlay(ctx.config, ctx.hash, data) };
     case 'poison':
       return runPoison(task.poison, ctx, data, onProgress);
     case 'train':
@@ -127,19 +138,13 @@ async function runPoison(
   // Sample-size sweeps poison the first n samples only (the budget C sqrt(n) is relative to that n).
   const clean = sizedTrain(data.train, p.size, p.key);
   const { dataset, deltaNorm, report, poisonMask } = await runAttack(p, ctx, clean, onProgress);
-  const n = numSamples(dataset);
   const path = sweepPaths(ctx.out).poison(p.key);
-  // The layout of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
-  writeNpz(
+  // The file of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
+  writePoisonFile(
     path,
+    dataset,
+    { deltaNorm, poisonMask },
     {
-      x: { data: dataset.x, shape: [n, ...dataset.sampleShape] },
-      y: { data: dataset.y, shape: [n] },
-      delta_norm: { data: deltaNorm, shape: [n] },
-      poison_mask: { data: poisonMask, shape: [n] },
-    },
-    {
-      kind: 'poisonlab-poison',
       attack: p.attack.name,
       regime: p.regime?.regime ?? p.attack.name,
       params: report.params,
@@ -147,8 +152,6 @@ async function runPoison(
       dataset: c.dataset,
       limit: p.size ?? c.limit ?? null,
       ...(c.classes !== undefined && { classes: c.classes }),
-      sampleShape: [...dataset.sampleShape],
-      classNames: [...dataset.classNames],
       sweep: { configHash: ctx.hash, poisonKey: p.key },
       report,
     },
@@ -193,17 +196,19 @@ function trainingSet(run: RunSpec, ctx: TaskContext, all: Dataset): { data: Data
   if (!run.poisonKey) return { data: clean };
   const path = sweepPaths(ctx.out).poison(run.poisonKey);
   if (poisonCache?.path === path) return { data: poisonCache.data, mask: poisonCache.mask };
-  const { arrays } = readNpz(path);
-  const x = arrays['x'];
-  const y = arrays['y'];
+  const file = readPoisonFile(path);
   const n = numSamples(clean);
   check(
-    x?.data instanceof Float32Array && y?.data instanceof Int32Array && y.data.length === n,
-    `${path}: expected float32 x and int32 y for the ${n} training samples`,
+    numSamples(file.data) === n && sampleSize(file.data) === sampleSize(clean),
+    `${path}: expected the ${n} training samples of shape [${clean.sampleShape}], found ${numSamples(file.data)} of [${file.data.sampleShape}]`,
   );
-  const data: Dataset = { ...clean, name: `${clean.name} (${run.poisonKey})`, x: x.data, y: y.data };
-  const stored = arrays['poison_mask']?.data;
-  const mask = stored instanceof Uint8Array && stored.length === n ? stored : diffMask(clean, data);
+  const data: Dataset = {
+    ...clean,
+    name: `${clean.name} (${run.poisonKey})`,
+    x: file.data.x,
+    y: file.data.y,
+  };
+  const mask = file.poisonMask ?? diffMask(clean, data);
   poisonCache = { path, data, mask };
   return { data, mask };
 }

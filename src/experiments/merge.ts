@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { SweepStore, sweepPaths } from '../results/index.js';
 import { check } from '../util/errors.js';
-import { sweepPaths } from './plan.js';
-import { SweepStore } from './store.js';
 
 /** What a merge did. */
 export interface MergeSummary {
@@ -88,6 +87,9 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
         });
         insert.immediate();
         if (same(s.dir, out)) continue;
+        // The theory overlay is the same in every shard: the first one found is kept.
+        const overlay = s.store.theory(first.hash);
+        if (overlay && !target.theory(first.hash)) target.insertTheory(overlay);
         // Poison records only: they point at the shard's file (paper-scale poisons are large; reports need none).
         for (const p of s.store.poisons(first.hash)) {
           if (!poisonKeys.has(p.poisonKey)) target.insertPoison(first.hash, p);

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { getAttackEntry } from '../attacks/index.js';
-import { check } from '../util/errors.js';
 import {
   type AttackRef,
   attackLabel,
@@ -11,8 +9,9 @@ import {
   foldRuns,
   type RegimeSpec,
   regimeLabel,
-} from './config.js';
-import type { RunMetrics, RunRecord } from './store.js';
+} from '../config/schema.js';
+import type { RunMetrics, RunRecord } from '../results/records.js';
+import { check } from '../util/errors.js';
 
 /**
  * One arm of a sweep: clean data, a paper regime, or a registry attack, optionally followed by a defence. The
@@ -206,18 +205,6 @@ export function shardOf(key: string, count: number): number {
 export function selectShard<T extends { key: string }>(runs: readonly T[], shard?: Shard): T[] {
   if (!shard || shard.count === 1) return [...runs];
   return runs.filter((r) => shardOf(r.key, shard.count) === shard.index);
-}
-
-/** Where a sweep folder keeps its files. */
-export function sweepPaths(out: string) {
-  return {
-    db: join(out, 'runs.sqlite'),
-    surrogate: join(out, 'surrogate.npz'),
-    poisonDir: join(out, 'poisons'),
-    poison: (key: string) => join(out, 'poisons', `${key}.npz`),
-    /** A run's per-epoch training checkpoint (removed when the run finishes). */
-    checkpoint: (runKey: string) => join(out, 'checkpoints', `${runKey.replace(/\//g, '_')}.npz`),
-  };
 }
 
 /** The stored record of a finished run: its spec's identity, the metrics it reached, when and where it ran. */

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { EpochRecord } from '../results/index.js';
 import { PoisonlabError } from '../util/errors.js';
-import type { EpochRecord } from './store.js';
 import type { SweepTask, TaskContext, TaskProgress, TaskResult } from './tasks.js';
 import { taskName } from './tasks.js';
 

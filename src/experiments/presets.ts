@@ -1,6 +1,6 @@
+import { type ExperimentConfig, parseConfig } from '../config/schema.js';
 import { PoisonlabError } from '../util/errors.js';
 import { BACKDOOR_PRESETS } from './backdoor-presets.js';
-import { type ExperimentConfig, parseConfig } from './config.js';
 import { THEORY_PRESETS } from './theory-presets.js';
 
 /** The paper's width grid: 10 ... 2e5. */

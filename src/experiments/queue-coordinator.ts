@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
+import { configHash, type ExperimentConfig } from '../config/schema.js';
+import { SweepStore, sweepPaths } from '../results/index.js';
 import { check } from '../util/errors.js';
-import { configHash, type ExperimentConfig } from './config.js';
 import {
   attackNeedsSurrogate,
   type PoisonSpec,
@@ -10,7 +11,6 @@ import {
   runRecord,
   type Shard,
   selectShard,
-  sweepPaths,
 } from './plan.js';
 import {
   checkRedis,
@@ -21,7 +21,6 @@ import {
   type QueueJobData,
   type QueueJobResult,
 } from './queue.js';
-import { SweepStore } from './store.js';
 import { type SweepEvent, type SweepSummary, sweepSummary } from './sweep.js';
 import type { SweepTask } from './tasks.js';
 
@@ -43,6 +42,7 @@ export interface QueueSweepOptions {
 
 type Waiting =
   | { kind: 'surrogate' }
+  | { kind: 'theory' }
   | { kind: 'poison'; poison: PoisonSpec }
   | { kind: 'train'; run: RunSpec };
 
@@ -77,6 +77,7 @@ export async function runQueueSweep(
     const storedBefore = new Set(
       all.filter((r) => finished.has(r.key)).map((run) => jobId(hash, { kind: 'train', run })),
     );
+    if (store.theory(hash) !== undefined) storedBefore.add(jobId(hash, { kind: 'theory' }));
     const poisons = planPoisons(config, todo);
     const surrogateNeeded =
       config.surrogate?.path === undefined && poisons.some((p) => attackNeedsSurrogate(p));
@@ -127,7 +128,8 @@ export async function runQueueSweep(
       for (const r of runs) failures.push({ task: r.key, message });
     };
 
-    // What can start now: the surrogate, the poisons that need none, the clean runs.
+    // What can start now: the theory overlay, the surrogate, the poisons that need none, the clean runs.
+    if (config.theory !== undefined && store.theory(hash) === undefined) await enqueue([{ kind: 'theory' }]);
     if (surrogateNeeded) await enqueue([{ kind: 'surrogate' }]);
     await enqueue(poisonTasks(poisons.filter((p) => !attackNeedsSurrogate(p) || !surrogateNeeded)));
     await enqueue(trainTasks(todo.filter((r) => !r.poisonKey)));
@@ -143,6 +145,9 @@ export async function runQueueSweep(
       if (w.kind === 'surrogate' && r.kind === 'surrogate') {
         surrogateHash = r.contentHash;
         await enqueue(poisonTasks(poisons.filter((p) => attackNeedsSurrogate(p))), { surrogateHash });
+      } else if (w.kind === 'theory' && r.kind === 'theory') {
+        store.insertTheory(r.overlay);
+        await queue.remove(id);
       } else if (w.kind === 'poison' && r.kind === 'poison') {
         poisonHash.set(w.poison.key, r.contentHash);
         store.insertPoison(hash, {
@@ -186,6 +191,7 @@ export async function runQueueSweep(
       const message = reason.split('\n')[0]!;
       opts.onEvent?.({ type: 'task-end', name: id, slot: -1, ok: false, message });
       if (w.kind === 'train') failRuns([w.run], `${w.run.key}: ${message}`);
+      else if (w.kind === 'theory') failures.push({ task: 'theory', message: `theory: ${message}` });
       else if (w.kind === 'poison') failRuns(runsOf(w.poison.key), `poison ${w.poison.key}: ${message}`);
       else
         for (const p of poisons.filter((q) => attackNeedsSurrogate(q)))

@@ -9,12 +9,13 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type SandboxedJob, UnrecoverableError } from 'bullmq';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
+import type { EpochRecord } from '../results/index.js';
+import { sweepPaths } from '../results/index.js';
 import { PoisonlabError } from '../util/errors.js';
 import { artifactHash } from './artifacts.js';
 import { runTask } from './job.js';
-import { attackNeedsSurrogate, type PoisonSpec, planPoisons, sweepPaths } from './plan.js';
+import { attackNeedsSurrogate, type PoisonSpec, planPoisons } from './plan.js';
 import { JOB_VERSION, type QueueJobData, type QueueJobResult } from './queue.js';
-import type { EpochRecord } from './store.js';
 import type { TaskContext, TaskProgress } from './tasks.js';
 
 // A child whose worker died (kill -9) must not train on for nobody: its run is re-delivered elsewhere.
@@ -92,6 +93,11 @@ export default async function processJob(
           contentHash: await ensureSurrogate(ctx, undefined, progress),
           worker: WORKER,
         };
+      case 'theory': {
+        const r = await runTask(task, ctx, progress);
+        if (r.kind !== 'theory') throw new PoisonlabError(`theory: the task returned a ${r.kind} result`);
+        return { kind: 'theory', overlay: r.overlay, worker: WORKER };
+      }
       case 'poison': {
         const { hash, report } = await ensurePoison(ctx, task.poison, d, progress);
         return { kind: 'poison', key: task.poison.key, contentHash: hash, report, worker: WORKER };

@@ -4,9 +4,9 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { ExperimentConfig } from '../config/schema.js';
+import type { EpochRecord, RunMetrics, TheoryOverlay } from '../results/index.js';
 import { check, PoisonlabError } from '../util/errors.js';
-import type { ExperimentConfig } from './config.js';
-import type { EpochRecord, RunMetrics } from './store.js';
 import type { SweepTask } from './tasks.js';
 
 /** The BullMQ queue every coordinator and worker uses (jobs of several configs can share it). */
@@ -30,13 +30,18 @@ export interface QueueJobData {
 /** What a job returns (kept by Redis until the coordinator has stored it). */
 export type QueueJobResult =
   | { kind: 'surrogate'; contentHash: string; worker: string }
+  | { kind: 'theory'; overlay: TheoryOverlay; worker: string }
   | { kind: 'poison'; key: string; contentHash: string; report?: unknown; worker: string }
   | { kind: 'train'; key: string; metrics: RunMetrics; epochs?: EpochRecord[]; worker: string };
 
 /** Idempotent job id of a task of config `hash`: the hash, the task kind, the run or poison key. */
 export function jobId(hash: string, task: SweepTask): string {
   const key =
-    task.kind === 'surrogate' ? 'surrogate' : task.kind === 'poison' ? task.poison.key : task.run.key;
+    task.kind === 'surrogate' || task.kind === 'theory'
+      ? task.kind
+      : task.kind === 'poison'
+        ? task.poison.key
+        : task.run.key;
   return `${hash}.${task.kind}.${key.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 

@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
-import { aggregate, type CellStats } from '../report/aggregate.js';
+import { configHash, type ExperimentConfig } from '../config/schema.js';
+import {
+  aggregate,
+  type CellStats,
+  HEARTBEAT_MS,
+  hostName,
+  SweepStore,
+  sweepPaths,
+} from '../results/index.js';
 import { check, PoisonlabError } from '../util/errors.js';
-import { configHash, type ExperimentConfig } from './config.js';
 import {
   attackNeedsSurrogate,
   needsSurrogate,
@@ -13,10 +20,8 @@ import {
   runRecord,
   type Shard,
   selectShard,
-  sweepPaths,
 } from './plan.js';
 import { WorkerPool } from './pool.js';
-import { HEARTBEAT_MS, hostName, SweepStore } from './store.js';
 import { type SweepTask, type TaskContext, taskName } from './tasks.js';
 
 /** What the sweep reports while it runs (for progress bars). */
@@ -94,6 +99,8 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
       const file = resolveSurrogatePath(surrogatePath);
       check(existsSync(file), `surrogate.path: ${file} does not exist`);
     }
+    // The theory overlay (configs with `theory`) is a task of its own, computed once per sweep folder.
+    const theoryNeeded = config.theory !== undefined && store.theory(hash) === undefined;
     const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), Math.max(1, todo.length)));
     opts.onEvent?.({
       type: 'plan',
@@ -112,7 +119,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
       session >= 0
         ? setInterval(() => store.db.open && store.touchSession(session), HEARTBEAT_MS).unref()
         : undefined;
-    if (todo.length > 0) {
+    if (todo.length > 0 || theoryNeeded) {
       const pool = new WorkerPool({
         size: workers,
         ...(opts.taskModule !== undefined && { taskModule: opts.taskModule }),
@@ -143,6 +150,16 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
           );
       };
       try {
+        const theory = theoryNeeded
+          ? exec({ kind: 'theory' }).then(
+              (r) => {
+                if (r.kind === 'theory') store.insertTheory(r.overlay);
+              },
+              (e: Error) => {
+                failures.push({ task: 'theory', message: e.message });
+              },
+            )
+          : Promise.resolve();
         const surrogate = surrogateNeeded ? exec({ kind: 'surrogate' }) : Promise.resolve(undefined);
         surrogate.catch(() => {}); // its failure reaches the runs through their poisons
         // Each poison waits for the surrogate (A and B need it), then is generated once.
@@ -199,6 +216,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
           });
         };
         const settled = await Promise.allSettled(todo.map(trainOne));
+        await theory;
         settled.forEach((s, i) => {
           if (s.status === 'rejected') {
             const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
@@ -227,7 +245,6 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
   }
 }
 
-/** Throw one line summarising the failures of a sweep, if any. */
 /** What a finished sweep call reports (the local pool and the queue coordinator alike). */
 export function sweepSummary(
   config: ExperimentConfig,
@@ -260,10 +277,13 @@ export function sweepSummary(
   };
 }
 
+/** Throw one line summarising the failures of a sweep (its runs, or its theory overlay), if any. */
 export function checkSweepSucceeded(s: SweepSummary): void {
   if (s.failed === 0) return;
+  const runs = s.failures.filter((f) => f.task !== 'theory').length;
   const first = s.failures[0]!;
+  const what = runs > 0 ? `${runs} of ${s.runs - s.skipped} runs failed` : 'the theory overlay failed';
   throw new PoisonlabError(
-    `sweep: ${s.failed} of ${s.runs - s.skipped} runs failed (first: ${first.message}); finished runs are kept, re-run to retry`,
+    `sweep: ${what} (first: ${first.message}); finished runs are kept, re-run to retry`,
   );
 }

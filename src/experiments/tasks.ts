@@ -1,10 +1,14 @@
-import type { ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from '../config/schema.js';
+import type { EpochRecord, RunMetrics, TheoryOverlay } from '../results/index.js';
 import type { PoisonSpec, RunSpec } from './plan.js';
-import type { EpochRecord, RunMetrics } from './store.js';
 
-/** One unit of work a sweep worker does: train the surrogate, generate a poison, or train one run. */
+/**
+ * One unit of work a sweep worker does: train the surrogate, generate a poison, train one run, or compute the
+ * theory overlay (configs with `theory`).
+ */
 export type SweepTask =
   | { kind: 'surrogate' }
+  | { kind: 'theory' }
   | { kind: 'poison'; poison: PoisonSpec }
   | { kind: 'train'; run: RunSpec };
 
@@ -18,6 +22,7 @@ export interface TaskContext {
 /** What a task hands back to the parent (which alone writes to the store). */
 export type TaskResult =
   | { kind: 'surrogate'; meta: unknown }
+  | { kind: 'theory'; overlay: TheoryOverlay }
   | { kind: 'poison'; path: string; report: unknown }
   | { kind: 'train'; metrics: RunMetrics };
 
@@ -45,6 +50,8 @@ export function taskName(task: SweepTask): string {
   switch (task.kind) {
     case 'surrogate':
       return 'surrogate';
+    case 'theory':
+      return 'theory';
     case 'poison':
       return `poison ${task.poison.key}`;
     case 'train':

@@ -1,5 +1,4 @@
 export { initTorchDefaults, torchUniformBound } from './init.js';
-export { checkModelMemory, trainingStateBytes, WASM_HEAP_BYTES } from './memory.js';
 export {
   countParams,
   createModel,

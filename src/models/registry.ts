@@ -1,10 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
-import { checkMemory, estimateTrainingBytes } from '../backend/memory.js';
+import { checkTrainingMemory } from '../backend/memory.js';
 import { check, PoisonlabError } from '../util/errors.js';
 import { alexNetParams, buildAlexNet } from './alexnet.js';
 import { buildCifarCnn, cifarCnnParams } from './cifarCnn.js';
 import { initTorchDefaults } from './init.js';
-import { checkModelMemory } from './memory.js';
 import { buildMnistCnn, mnistCnnParams } from './mnistCnn.js';
 import { buildResNet18, resNet18Weights } from './resnet18.js';
 import { buildTwoLayer, twoLayerParams } from './twoLayer.js';
@@ -164,9 +163,8 @@ export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
   const resolved = resolveName(name, inputShape);
   const what = `model ${name} (width ${width})`;
   const weights = spec.weights(width, opts);
-  checkModelMemory(what, weights);
-  // On wasm, also what is already on the heap (live tensors) counts.
-  checkMemory(estimateTrainingBytes(weights, 0), what);
+  // On wasm, what is already on the heap (live tensors) counts too.
+  checkTrainingMemory(what, weights);
   const model = spec.build(width, opts);
   // twolayer draws its own W and a; every other model gets PyTorch's conv/dense defaults.
   if (resolved !== 'twolayer') initTorchDefaults(model, seed);

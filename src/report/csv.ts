@@ -1,4 +1,4 @@
-import type { RunRecord } from '../experiments/store.js';
+import type { RunRecord } from '../results/index.js';
 
 /** Columns of results.csv, in order. */
 export const CSV_COLUMNS: (keyof RunRecord)[] = [

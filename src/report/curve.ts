@@ -1,5 +1,4 @@
-import type { RunRecord } from '../experiments/store.js';
-import { compareLabels } from './aggregate.js';
+import { compareLabels, type RunRecord } from '../results/index.js';
 import type { CurvePoint } from './plot.js';
 
 /** A stored per-run number that can be drawn against width. */

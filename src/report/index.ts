@@ -1,10 +1,18 @@
 import { join } from 'node:path';
-import { sweepPaths } from '../experiments/plan.js';
-import { aggregateExcess, type ExcessStats, excessRecords, runSizes } from '../experiments/samplesize.js';
-import { SweepStore } from '../experiments/store.js';
+import {
+  aggregate,
+  aggregateExcess,
+  bestWidths,
+  type CellStats,
+  type ExcessStats,
+  excessRecords,
+  runSizes,
+  SweepStore,
+  sweepPaths,
+  type TheoryOverlay,
+} from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
-import { aggregate, bestWidths, type CellStats } from './aggregate.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
 import { defaultMetricPlots, metricsMarkdown, writeMetricPlot } from './metrics.js';
@@ -12,17 +20,11 @@ import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
 import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
 import { interiorMaxima, summaryMarkdown, verdictLines } from './summary.js';
-import {
-  type TheoryOverlay,
-  theoryLayers,
-  theoryMarkdown,
-  theoryOverlayFor,
-  theorySubtitle,
-} from './theory-overlay.js';
+import { theoryLayers, theoryMarkdown, theorySubtitle } from './theory-overlay.js';
 
 import type { InteriorMaximum } from './verdict.js';
 
-export { aggregate, bestWidths, type CellStats } from './aggregate.js';
+export { aggregate, bestWidths, type CellStats } from '../results/index.js';
 
 /** What `writeReport` produced. */
 export interface ReportResult {
@@ -47,12 +49,12 @@ export interface ReportResult {
     /** Sample-size sweeps: excess loss/error against n. */
     samplesizeSvg?: string;
     samplesizePng?: string;
-    /** Configs with `theory`: gamma and the window (also cached for later reports). */
+    /** Configs with `theory` whose sweep stored the overlay: gamma and the window, as JSON. */
     theory?: string;
     /** Named metrics against width (attack-success rate, defence precision/recall, any --metric). */
     metrics?: Record<string, { svg: string; png: string }>;
   };
-  /** Configs with `theory`: the estimated gamma and each regime's width window. */
+  /** Configs with `theory`: the estimated gamma and each regime's width window, as the sweep stored them. */
   theory?: TheoryOverlay;
   /** Sample-size sweeps: excess test loss and error per (regime, n). */
   samplesize?: ExcessStats[];
@@ -68,18 +70,20 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
   let stored: ReturnType<SweepStore['getConfig']>;
   let runs: ReturnType<SweepStore['runs']>;
   let poisonRecords: ReturnType<SweepStore['poisons']>;
+  let theory: TheoryOverlay | undefined;
   try {
     stored = store.getConfig();
     check(stored, `${store.path}: holds no sweep config (was the sweep started?)`);
     runs = store.runs(stored.hash);
     poisonRecords = store.poisons(stored.hash);
+    theory = stored.config.theory ? store.theory(stored.hash) : undefined;
   } finally {
     store.close();
   }
   check(runs.length > 0, `${dir}: no finished runs yet (run 'poisonlab sweep' first)`);
   const { config, hash } = stored;
   // A sample-size sweep's U-curve is drawn at its largest n (the other sizes are in samplesize.svg).
-  const sizeOf = config.sizes ? runSizes(config) : undefined;
+  const sizeOf = config.sizes ? runSizes(runs) : undefined;
   const maxSize = config.sizes ? Math.max(...config.sizes) : undefined;
   const ucurveRuns = sizeOf ? runs.filter((r) => sizeOf.get(r.runKey) === maxSize) : runs;
   const cells = aggregate(ucurveRuns.length > 0 ? ucurveRuns : runs);
@@ -94,10 +98,11 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     `${config.name}: ${config.dataset}, ${config.model} (${runs.length} runs` +
     `${maxSize !== undefined ? `; curve at n = ${maxSize}` : ''})`;
   let extras: UcurveExtras = {};
-  let theory: TheoryOverlay | undefined;
   let extraMarkdown = '';
-  if (config.theory) {
-    theory = await theoryOverlayFor(dir, config, hash);
+  if (config.theory && !theory)
+    extraMarkdown +=
+      "\n## The theory beside it\n\nNot computed yet: the sweep computes the overlay (run 'poisonlab sweep' on this folder).\n";
+  if (theory) {
     const widths = cells.map((c) => c.width);
     extras = {
       layers: theoryLayers(theory, Math.min(...widths), Math.max(...widths)),
@@ -123,7 +128,10 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
       extraMarkdown += `\n${samplesizeMarkdown(samplesize)}`;
     }
   }
-  if (theory) more.theory = join(dir, 'theory.json');
+  if (theory) {
+    more.theory = join(dir, 'theory.json');
+    writeFileAtomic(more.theory, `${JSON.stringify(theory, null, 2)}\n`);
+  }
   const plotted = [...new Set([...defaultMetricPlots(ucurveRuns), ...(opts.metrics ?? [])])];
   if (plotted.length > 0) {
     more.metrics = {};

@@ -3,18 +3,10 @@
  * backdoor tables: attack-success rate per (arm, width) and the defences' removals, precision and recall.
  */
 import { join } from 'node:path';
-import type { RunRecord } from '../experiments/store.js';
+import { aggregate, type CellStats, compareLabels, metricNames, type RunRecord } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
-import { aggregate, type CellStats, compareLabels } from './aggregate.js';
 import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
-
-/** Every metric name some run holds (testAccuracy first). */
-export function metricNames(runs: readonly RunRecord[]): string[] {
-  const names = new Set<string>(['testAccuracy']);
-  for (const r of runs) for (const k of Object.keys(r.metrics ?? {})) names.add(k);
-  return [...names];
-}
 
 /** The metrics plotted by default: the backdoor and defence ones that the runs hold. */
 export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {

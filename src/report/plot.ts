@@ -1,7 +1,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { type CellStats, compareLabels } from './aggregate.js';
+import { type CellStats, compareLabels } from '../results/index.js';
 
 /** Extra drawing on the U-curve (e.g. the theory's width window of ./theory-overlay.ts). */
 export interface UcurveExtras {

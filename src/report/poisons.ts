@@ -1,4 +1,4 @@
-import type { PoisonRecord } from '../experiments/store.js';
+import type { PoisonRecord } from '../results/index.js';
 
 /** What the report says about one regime's poisons (one per repetition). */
 export interface PoisonStats {

@@ -1,6 +1,6 @@
 /** The sample-size experiment's figure and table: excess test loss and error against n, one curve per C. */
 import type * as vl from 'vega-lite';
-import type { ExcessStats } from '../experiments/samplesize.js';
+import type { ExcessStats } from '../results/index.js';
 
 /** Two side-by-side Vega-Lite charts: excess test loss and excess test error against n (log x), colour = C. */
 export function samplesizeSpec(stats: readonly ExcessStats[], title: string): vl.TopLevelSpec {

@@ -1,5 +1,5 @@
-import { describeFolds, type ExperimentConfig } from '../experiments/config.js';
-import { bestWidths, type CellStats, compareLabels } from './aggregate.js';
+import { describeFolds, type ExperimentConfig } from '../config/schema.js';
+import { bestWidths, type CellStats, compareLabels } from '../results/index.js';
 import { describePaperAt } from './paper-figure.js';
 import { describeInteriorMaximum, type InteriorMaximum, interiorMaximum } from './verdict.js';
 

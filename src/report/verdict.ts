@@ -1,4 +1,4 @@
-import type { CellStats } from './aggregate.js';
+import type { CellStats } from '../results/index.js';
 
 /** Fewest repetitions per width for the interior-maximum test to count (issue 10's rule). */
 export const MIN_REPS_FOR_VERDICT = 3;

@@ -4,11 +4,11 @@
  * width curve of any stored metric.
  */
 import { basename, resolve } from 'node:path';
-import type { ExperimentConfig } from '../experiments/config.js';
-import { planRuns, type RunSpec, sweepPaths } from '../experiments/plan.js';
-import { type EpochRecord, HEARTBEAT_MS, type RunRecord, SweepStore } from '../experiments/store.js';
+import type { ExperimentConfig } from '../config/schema.js';
+import { planRuns, type RunSpec } from '../experiments/plan.js';
 import { type Band, curvePoints, WIDTH_METRICS } from '../report/curve.js';
 import { widthCurveSpec } from '../report/plot.js';
+import { type EpochRecord, HEARTBEAT_MS, type RunRecord, SweepStore, sweepPaths } from '../results/index.js';
 import { check } from '../util/errors.js';
 
 /** A session whose heartbeat is older than this is taken as dead (killed sweeps never say they ended). */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedSgdUpdate } from '../backend/fused_ops.js';
+import type { SgdSettings } from '../backend/heap_ops.js';
 
 /**
  * PyTorch's torch.optim.SGD (dampening 0, no Nesterov), on tfjs variables:
@@ -43,7 +44,7 @@ export class Sgd {
             this.velocity.set(w.name, v);
           }
         }
-        const attrs = { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay };
+        const attrs: SgdSettings = { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay };
         if (fusedSgdUpdate(w, grad, v, attrs)) continue;
         let g = this.weightDecay > 0 ? tf.add(grad, tf.mul(w, this.weightDecay)) : grad;
         if (v) {

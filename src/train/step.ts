@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { modelInfo } from '../models/registry.js';
 import { batchLoss } from './losses.js';
 import type { Sgd } from './sgd.js';
-import { twoLayerBatchStep } from './twoLayerBatch.js';
+import { twoLayerFusedStep } from './twoLayerBatch.js';
 import type { LossKind } from './types.js';
 
 /** What one SGD step reports about its batch (both owned by the caller). */
@@ -12,11 +13,49 @@ export interface StepResult {
   correct: tf.Scalar;
 }
 
+/** One minibatch SGD step of a fixed model and optimiser: `xb` a batch of inputs, `yb` its class indices (int32). */
+export type MinibatchStep = (xb: tf.Tensor, yb: tf.Tensor) => StepResult;
+
 /**
- * One minibatch SGD step, as `train` runs it: forward in training mode, the mean per-sample loss
- * (perSampleLoss, through batchLoss) of the batch, its gradients with respect to `vars`, then the optimizer's update.
- * `xb` is a batch of inputs, `yb` its class indices (int32). The benchmark times this same function.
- * The theory's two-layer net with plain SGD takes a fused path (twoLayerBatch.ts) with the same update.
+ * How `train` runs a model's SGD steps, picked once per training run (chooseStepStrategy):
+ * - 'two-layer-online': the theory's two-layer net, logistic loss, batch size 1: whole epochs in plain
+ *   JS (twoLayerFast.ts), without tfjs's per-op overhead;
+ * - 'two-layer-fused': the same net and loss with plain SGD on the wasm backend: each step is two matrix
+ *   products and one pass on the heap (twoLayerBatch.ts);
+ * - 'generic': forward, tape, gradients and the optimiser's update (sgdStep).
+ */
+export type StepStrategy = 'two-layer-online' | 'two-layer-fused' | 'generic';
+
+/** The step strategy for `model` (from what createModel recorded about it), the loss, the optimiser and the batch size. */
+export function chooseStepStrategy(
+  model: tf.LayersModel,
+  kind: LossKind,
+  optimizer: Sgd,
+  batchSize: number,
+): StepStrategy {
+  if (modelInfo(model)?.resolved !== 'twolayer' || kind !== 'logistic') return 'generic';
+  if (batchSize === 1) return 'two-layer-online';
+  return optimizer.plainLearningRate() !== null && tf.getBackend() === 'wasm' ? 'two-layer-fused' : 'generic';
+}
+
+/**
+ * The step function of a minibatch strategy ('two-layer-online' runs whole epochs instead and has
+ * none; it gets the generic step here). The benchmark times these same functions.
+ */
+export function minibatchStep(
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  optimizer: Sgd,
+  kind: LossKind,
+  strategy: StepStrategy,
+): MinibatchStep {
+  const generic: MinibatchStep = (xb, yb) => sgdStep(model, vars, optimizer, xb, yb, kind);
+  return strategy === 'two-layer-fused' ? twoLayerFusedStep(model, vars, optimizer, generic) : generic;
+}
+
+/**
+ * One generic minibatch SGD step: forward in training mode, the mean per-sample loss (perSampleLoss,
+ * through batchLoss) of the batch, its gradients with respect to `vars`, then the optimizer's update.
  */
 export function sgdStep(
   model: tf.LayersModel,
@@ -26,8 +65,6 @@ export function sgdStep(
   yb: tf.Tensor,
   kind: LossKind,
 ): StepResult {
-  const fused = twoLayerBatchStep(model, vars, optimizer, xb, yb, kind);
-  if (fused) return fused;
   return tf.tidy(() => {
     let correct: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {

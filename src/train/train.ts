@@ -12,8 +12,8 @@ import {
   type TrainState,
 } from './resume.js';
 import { Sgd } from './sgd.js';
-import { sgdStep } from './step.js';
-import { isTwoLayer, trainTwoLayerOnline } from './twoLayerFast.js';
+import { chooseStepStrategy, type MinibatchStep, minibatchStep, type StepStrategy } from './step.js';
+import { trainTwoLayerOnline } from './twoLayerFast.js';
 import type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';
 
 /** Batch size used for the per-epoch evaluation passes. */
@@ -47,13 +47,28 @@ export function checkTrainOptions(opts: TrainOptions): void {
  * The train metrics of an epoch are the running means over its minibatches (training mode); `final`
  * holds the metrics of the weights the model ends with.
  *
- * A 'twolayer' model with logistic loss and batch size 1 (the theory's online SGD) takes an exact
- * plain-JS path that gives the same weights as the generic one (tfjs's per-op overhead dominates there).
+ * How each step runs is picked once, from the model's spec (chooseStepStrategy in step.ts): the theory's
+ * 'twolayer' net with the logistic loss takes an exact plain-JS path at batch size 1 (the theory's online
+ * SGD; tfjs's per-op overhead dominates there) and a fused step with plain SGD otherwise; both give the
+ * generic path's weights up to float rounding.
  */
 export async function train(
   model: tf.LayersModel,
   data: TrainData,
   opts: TrainOptions,
+): Promise<TrainResult> {
+  return trainWithStrategy(model, data, opts);
+}
+
+/**
+ * `train`, with the step strategy forced when `strategy` is given (for tests that compare the paths;
+ * not part of the package's API).
+ */
+export async function trainWithStrategy(
+  model: tf.LayersModel,
+  data: TrainData,
+  opts: TrainOptions,
+  strategy?: StepStrategy,
 ): Promise<TrainResult> {
   checkTrainOptions(opts);
   const kind: LossKind = opts.loss ?? defaultLoss(model);
@@ -68,7 +83,8 @@ export async function train(
   const optimizer = new Sgd(opts.lr, opts.momentum ?? 0, opts.weightDecay ?? 0);
   let best: tf.Tensor[] | undefined;
   try {
-    const fast = opts.fastPath !== false && kind === 'logistic' && opts.batchSize === 1 && isTwoLayer(model);
+    const chosen = strategy ?? chooseStepStrategy(model, kind, optimizer, opts.batchSize);
+    const fast = chosen === 'two-layer-online';
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const rng = new Rng(opts.seed);
     const dropouts = dropoutLayers(model);
@@ -113,8 +129,9 @@ export async function train(
       ({ history, bestEpoch, bestVal, trainSeconds, samples } = restored);
       firstEpoch = restored.epoch + 1;
     }
-    // The fast path reads the (possibly restored) weights when it is created.
+    // The online path reads the (possibly restored) weights when it is created.
     const stepper = fast ? trainTwoLayerOnline(model, data.train, opts) : undefined;
+    const step = minibatchStep(model, vars, optimizer, kind, chosen);
     if (stepper?.velocity && restored?.velocities[0]) stepper.velocity.set(restored.velocities[0]);
     const stoppedEarly = (epoch: number) =>
       opts.patience !== undefined && val !== undefined && epoch - bestEpoch >= opts.patience;
@@ -124,9 +141,7 @@ export async function train(
     for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
       const epochStart = performance.now();
       const order = rng.permutation(train.n);
-      const running = stepper
-        ? stepper.epoch(order, opts.onBatch)
-        : runEpoch(model, vars, optimizer, train, order, kind, opts);
+      const running = stepper ? stepper.epoch(order, opts.onBatch) : runEpoch(step, train, order, opts);
       const trainDone = performance.now();
       trainSeconds += (trainDone - epochStart) / 1000;
       samples += train.n;
@@ -219,12 +234,9 @@ export async function train(
 
 /** One epoch of minibatch SGD over `order`; returns the running mean loss and accuracy. */
 function runEpoch(
-  model: tf.LayersModel,
-  vars: tf.Variable[],
-  optimizer: Sgd,
+  step: MinibatchStep,
   train: DeviceData,
   order: Int32Array,
-  kind: LossKind,
   opts: TrainOptions,
 ): { loss: number; accuracy: number } {
   let lossSum = tf.scalar(0);
@@ -235,7 +247,7 @@ function runEpoch(
     const next = tf.tidy(() => {
       const xb = tf.gather(train.x, idx);
       const yb = tf.gather(train.y, idx);
-      const { loss, correct } = sgdStep(model, vars, optimizer, xb, yb, kind);
+      const { loss, correct } = step(xb, yb);
       return [tf.add(lossSum, tf.mul(loss, size)), tf.add(correctSum, correct)];
     });
     idx.dispose();

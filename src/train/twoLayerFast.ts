@@ -2,18 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
 import type { TrainOptions } from './types.js';
 
-/** True when `model` is the theory's two-layer net as built by createModel('twolayer'). */
-export function isTwoLayer(model: tf.LayersModel): boolean {
-  const names = model.layers.map((l) => l.name);
-  return (
-    names.includes('hidden') &&
-    names.includes('output') &&
-    names.includes('scale') &&
-    model.trainableWeights.length === 1 &&
-    model.trainableWeights[0]!.originalName === 'hidden/kernel'
-  );
-}
-
 /**
  * Online SGD (batch size 1) of the two-layer net f(x) = (1/sqrt(m)) sum_s a_s relu(w_s . x) on the
  * logistic loss, in plain JS on Float32Arrays: the same update as the generic tfjs path, without its

@@ -22,11 +22,6 @@ export interface TrainOptions {
   /** Called after every minibatch (samples done in this epoch, samples per epoch). */
   onBatch?: (done: number, total: number) => void;
   /**
-   * Allow the exact plain-JS path for the theory's online SGD ('twolayer', logistic loss, batch size 1).
-   * Default true; false forces the generic tfjs path (same weights up to float rounding).
-   */
-  fastPath?: boolean;
-  /**
    * Per-epoch checkpoint: after every epoch the whole training state (weights, best-validation weights,
    * early-stopping state, history, momentum buffers, the minibatch-order and dropout generators) is written
    * to `path` (.npz, atomically). A call that finds a state there with the same `tag` and settings continues

@@ -13,7 +13,7 @@ import {
 } from '../../src/backend/fused_ops.js';
 import type { WasmBackend } from '../../src/backend/heap.js';
 import { initBackend } from '../../src/backend/index.js';
-import { sgdJs } from '../../src/backend/kernels/sgd_update.js';
+import { sgdJs } from '../../src/backend/js_loops.js';
 import { setDirectConv } from '../../src/backend/kernels/state.js';
 import { setSimdEnabled, simdLoops, simdModuleBytes } from '../../src/backend/simd.js';
 import { referencePerSampleLoss } from '../../src/train/losses.js';
@@ -264,7 +264,7 @@ describe('fused SGD update', () => {
       h.set(w.values, 0);
       h.set(g.values, n);
       h.set(v.values, 2 * n);
-      sgdJs(h, 3 * n, 4 * n, 0, n, 2 * n, n, 0.1, s.momentum, s.weightDecay);
+      sgdJs(h, { outW: 12 * n, outV: 16 * n, w: 0, g: 4 * n, v: 8 * n, n, lr: 0.1, ...s });
       assert.deepEqual(got, h.slice(3 * n, 4 * n));
       if (s.momentum > 0) assert.deepEqual(gotV, h.slice(4 * n, 5 * n));
     }

@@ -22,7 +22,7 @@ test('the project kernels are registered on wasm', () => {
   assert.ok(CASES.length > 30);
 });
 
-test('native OpenBLAS kernels agree with tfjs cpu (values and gradients)', {
+test('native kernels agree with tfjs cpu (values and gradients)', {
   skip: !hasAddon && 'addon not built',
 }, () => {
   assert.equal(backendInfo()?.native, true);

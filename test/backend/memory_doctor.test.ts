@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { doctorReport } from '../../src/backend/doctor.js';
-import { checkMemory, estimateTrainingBytes, initBackend } from '../../src/backend/index.js';
+import {
+  checkMemory,
+  checkTrainingMemory,
+  initBackend,
+  trainingStateBytes,
+} from '../../src/backend/index.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 
 before(async () => {
@@ -11,7 +16,7 @@ before(async () => {
 
 test('memory guard refuses a model that cannot fit the 4 GiB wasm heap, in one line', () => {
   // MNIST CNN at width 10^7: 320 x 10^7 dense weights alone are 12.8 GB
-  const bytes = estimateTrainingBytes(320 * 1e7 + 10 * 1e7, 128 * 1e7);
+  const bytes = trainingStateBytes(320 * 1e7 + 10 * 1e7);
   const before = tf.memory().numTensors;
   assert.throws(
     () => checkMemory(bytes, 'mnist_cnn m=10000000'),
@@ -24,8 +29,27 @@ test('memory guard refuses a model that cannot fit the 4 GiB wasm heap, in one l
 });
 
 test('memory guard accepts a model that fits', () => {
-  assert.doesNotThrow(() => checkMemory(estimateTrainingBytes(321_000, 128 * 10_000), 'mnist_cnn m=1000'));
-  assert.equal(estimateTrainingBytes(10, 20), 4 * (30 + 60));
+  assert.doesNotThrow(() => checkMemory(trainingStateBytes(321_000), 'mnist_cnn m=1000'));
+  assert.equal(trainingStateBytes(10), 4 * 5 * 10);
+});
+
+test('the one training guard counts 5 parameter copies against the free heap, and what is live counts', () => {
+  // 3.7 GiB of training state: fits an empty heap's 3.75 GiB, not once 128 MiB of tensors are live.
+  const params = Math.floor((3.7 * 1024 ** 3) / 20);
+  assert.doesNotThrow(() => checkTrainingMemory('big', params));
+  const live = tf.zeros([32 * 1024 ** 2]); // 128 MiB
+  try {
+    assert.throws(
+      () => checkTrainingMemory('big', params),
+      (e: unknown) =>
+        e instanceof PoisonlabError &&
+        /^big: [\d,]+ parameters need about 3\.70 GiB with training state \(5 copies\), but only 3\.\d\d GiB of the 4 GiB wasm heap is free; use a smaller width$/.test(
+          e.message,
+        ),
+    );
+  } finally {
+    live.dispose();
+  }
 });
 
 test('doctor reports the backend and positive matmul throughput', async () => {

@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { configHash, parseConfig } from '../../src/experiments/config.js';
-import { sweepPaths } from '../../src/experiments/plan.js';
+import { configHash, parseConfig } from '../../src/config/schema.js';
 import { getPreset } from '../../src/experiments/presets.js';
-import { SweepStore } from '../../src/experiments/store.js';
 import { runSweep } from '../../src/experiments/sweep.js';
 import { readNpz } from '../../src/io/npz.js';
 import { writeReport } from '../../src/report/index.js';
+import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { FAKE_TASKS } from './fixtures/paths.js';
 import { smallConfig } from './fixtures/small-config.js';
 

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SweepStore } from '../../src/experiments/store.js';
 import { readNpz } from '../../src/io/npz.js';
+import { SweepStore } from '../../src/results/index.js';
 import { CLI_MAIN, nodeArgs } from './fixtures/paths.js';
 
 /** A real sweep on a tiny MNIST slice: surrogate, regime A and C poisons, 2 widths, through the CLI. */

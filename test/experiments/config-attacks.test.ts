@@ -1,7 +1,7 @@
 /** Sweep configs with registry attacks and defences: validation, labels and the planned arms. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { configHash, parseConfig } from '../../src/experiments/config.js';
+import { configHash, parseConfig } from '../../src/config/schema.js';
 import { needsSurrogate, planArms, planPoisons, planRuns } from '../../src/experiments/plan.js';
 import { getPreset } from '../../src/experiments/presets.js';
 import { PoisonlabError } from '../../src/util/errors.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { configHash, parseConfig } from '../../src/experiments/config.js';
+import { configHash, parseConfig } from '../../src/config/schema.js';
 import { planArms, planPoisons, planRuns } from '../../src/experiments/plan.js';
 
 const QUICK = {

@@ -11,7 +11,7 @@ import {
   parseConfig,
   parseNumberList,
   regimeLabel,
-} from '../../src/experiments/config.js';
+} from '../../src/config/schema.js';
 import { getPreset, PAPER_WIDTHS, presetNames } from '../../src/experiments/presets.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { smallConfig } from './fixtures/small-config.js';

@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { configHash, parseConfig } from '../../src/experiments/config.js';
-import { planRuns, sweepPaths } from '../../src/experiments/plan.js';
+import { applyOverrides, configHash, parseConfig } from '../../src/config/schema.js';
+import { planRuns } from '../../src/experiments/plan.js';
+import { getPreset } from '../../src/experiments/presets.js';
 import { jobId } from '../../src/experiments/queue.js';
-import { SweepStore } from '../../src/experiments/store.js';
 import { runSweep } from '../../src/experiments/sweep.js';
+import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { CLI_MAIN, nodeArgs } from './fixtures/paths.js';
 
 const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
@@ -336,6 +337,43 @@ describe('sweeps on a BullMQ queue (real redis-server)', { skip: SKIP, timeout: 
     assert.equal(s.skipped + s.done, KEYS.length);
     assert.deepEqual(rows(out), reference);
     for (const [key, n] of doneCounts(w)) assert.equal(n, 1, `${key} done ${n} times`);
+    await kill9(w);
+    await stopRedis(r);
+  });
+
+  it("the theory overlay is a queue job too: stored once, equal to the local pool's, not enqueued again", async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const r = await redis(port, join(dir, 'redis-theory'));
+    const toy = applyOverrides(getPreset('theory-toy'), { widths: [10], repetitions: 1 });
+    const toyPath = join(dir, 'theory-toy.json');
+    writeFileSync(toyPath, JSON.stringify(toy));
+    const local = join(dir, 'theory-local');
+    assert.equal((await runSweep(toy, { out: local, workers: 1 })).failed, 0);
+    const out = join(dir, 'theory-queue');
+    const w = worker(url, join(dir, 'cache-theory'));
+    const sweep = () => cli('sweep', '--config', toyPath, '--out', out, '--queue', url, '--json');
+    const c = sweep();
+    assert.equal(await c.exited, 0, c.out());
+    const overlay = (folder: string) => {
+      const store = SweepStore.open(sweepPaths(folder).db, { readonly: true });
+      try {
+        return store.theory(configHash(toy));
+      } finally {
+        store.close();
+      }
+    };
+    assert.ok(overlay(out), 'stored by the coordinator');
+    assert.deepEqual(overlay(out), overlay(local));
+    const theoryDone = () =>
+      w
+        .out()
+        .split('\n')
+        .filter((l) => /^done \S+\.theory\.theory gamma /.test(l)).length;
+    assert.equal(theoryDone(), 1);
+    const again = sweep();
+    assert.equal(await again.exited, 0, again.out());
+    assert.equal(theoryDone(), 1, 'a stored overlay is not enqueued again');
     await kill9(w);
     await stopRedis(r);
   });

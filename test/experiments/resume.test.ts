@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { configHash } from '../../src/experiments/config.js';
-import { planRuns, sweepPaths } from '../../src/experiments/plan.js';
-import { type RunRecord, SweepStore } from '../../src/experiments/store.js';
+import { configHash } from '../../src/config/schema.js';
+import { planRuns } from '../../src/experiments/plan.js';
+import { type RunRecord, SweepStore, sweepPaths } from '../../src/results/index.js';
 import { fixture, nodeArgs } from './fixtures/paths.js';
 import { smallConfig } from './fixtures/small-config.js';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { applyOverrides, parseConfig } from '../../src/experiments/config.js';
+import { applyOverrides, parseConfig } from '../../src/config/schema.js';
 import { getPreset } from '../../src/experiments/presets.js';
 import { runSweep } from '../../src/experiments/sweep.js';
 import { writeReport } from '../../src/report/index.js';

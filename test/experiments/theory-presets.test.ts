@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseConfig, regimeLabel } from '../../src/config/schema.js';
 import { gaussianToySplit } from '../../src/data/toy.js';
-import { parseConfig, regimeLabel } from '../../src/experiments/config.js';
 import { planPoisons, planRuns } from '../../src/experiments/plan.js';
 import { getPreset } from '../../src/experiments/presets.js';
-import { aggregateExcess, excessRecords, runSizes } from '../../src/experiments/samplesize.js';
 import { shiftAttack } from '../../src/experiments/shift-attack.js';
-import type { RunRecord } from '../../src/experiments/store.js';
+import type { RunRecord } from '../../src/results/index.js';
+import { aggregateExcess, excessRecords, runSize, runSizes } from '../../src/results/index.js';
 
 function errorOf(f: () => unknown): string {
   try {
@@ -115,7 +115,13 @@ test('a sample-size config plans runs and poisons per (regime, size, repetition)
   );
   // Width sweeps keep their keys.
   assert.equal(planRuns(getPreset('quick'))[0]!.key, 'clean/w10/r0/f0');
-  assert.equal(runSizes(c).get('clean/n500/w1000/r0/f0'), 500);
+  // results reads n back from the key the plan wrote (the report needs no plan).
+  for (const r of planRuns(c)) assert.equal(runSize(r.key), r.size, r.key);
+  for (const r of planRuns(getPreset('quick'))) assert.equal(runSize(r.key), undefined, r.key);
+  assert.equal(
+    runSizes(planRuns(c).map((r) => ({ runKey: r.key }) as RunRecord)).get('clean/n500/w1000/r0/f0'),
+    500,
+  );
 });
 
 test('excess loss and error: poisoned minus the clean run of the same size and seed', () => {

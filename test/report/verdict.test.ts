@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { budgetSpent } from '../../src/attacks/perturbation-attack.js';
 import { resolveSurrogatePath } from '../../src/attacks/pretrained.js';
-import type { CellStats } from '../../src/report/aggregate.js';
 import { describePaperAt, paperAccuracyAt, paperBestWidth } from '../../src/report/paper-figure.js';
 import { poisonLabel, summarizePoisons } from '../../src/report/poisons.js';
 import { describeInteriorMaximum, interiorMaximum } from '../../src/report/verdict.js';
+import type { CellStats } from '../../src/results/index.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 
 function cell(width: number, mean: number, std: number, n: number, label = 'A-C500'): CellStats {

@@ -5,9 +5,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configHash, type ExperimentConfig } from '../../src/experiments/config.js';
-import { planRuns, type RunSpec, runRecord, sweepPaths } from '../../src/experiments/plan.js';
-import { SweepStore } from '../../src/experiments/store.js';
+import { configHash, type ExperimentConfig } from '../../src/config/schema.js';
+import { planRuns, type RunSpec, runRecord } from '../../src/experiments/plan.js';
+import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { fakeAccuracy } from '../experiments/fixtures/fake-tasks.js';
 import { smallConfig } from '../experiments/fixtures/small-config.js';
 

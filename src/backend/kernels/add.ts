@@ -1,14 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import { simdLoops } from '../simd.js';
-import { biasAddSimd } from './bias.js';
 import { heapOps, type KernelArgs, runShipped } from './state.js';
 
 /**
  * Add for 'wasm'. The bias add of an unfused layer, y[r, j] = x[r, j] + b[j] (x float32 of rank >= 2,
- * b a vector of x's last dimension, either order), is one pass: the native addon's (threaded),
- * else a wasm SIMD pass (biasAddSimd), else a copy plus the JS bias loop; the shipped kernel's
- * general broadcast is several times slower on it. Every other case goes to the shipped kernel.
+ * b a vector of x's last dimension, either order), is one pass of the heap ops' biasAdd; the
+ * shipped kernel's general broadcast is several times slower on it. Every other case goes to the shipped kernel.
  */
 export function addKernel(args: KernelArgs): tf.TensorInfo {
   const be = args.backend as WasmBackend;
@@ -25,9 +22,6 @@ export function addKernel(args: KernelArgs): tf.TensorInfo {
   const size = tf.util.sizeFromShape(x.shape);
   const out = makeFloatOutput(be, [...x.shape]);
   const rows = cols === 0 ? 0 : size / cols;
-  const ops = heapOps();
-  const loops = ops.name === 'native' ? null : simdLoops(be);
-  if (loops) biasAddSimd(be, loops, offsetOf(be, x), offsetOf(be, bias), out.off, rows, cols);
-  else ops.biasAdd(be, offsetOf(be, x), offsetOf(be, bias), out.off, rows, cols);
+  heapOps().biasAdd(be, offsetOf(be, x), offsetOf(be, bias), out.off, rows, cols);
   return out.info;
 }

@@ -12,9 +12,9 @@ import { COL_CHUNK_FLOATS, directConvEnabled, heapOps, runShipped } from './stat
 //   input gradient   dx = col2im(dy . W^T)
 //   filter gradient  dW = col^T . dy
 // Batches are processed in chunks so the im2col scratch stays under COL_CHUNK_FLOATS.
-// With the native addon, convolutions with few channels skip the column matrix altogether
-// (direct kernels, native/src/conv_direct.c): there im2col is memory bound, as the column
-// matrix of a 5x5 window is 25 times the input.
+// Convolutions with few channels skip the column matrix altogether where the heap ops say so
+// (directMaxChannels; the native side's direct kernels, native/src/conv_direct.c): there im2col is
+// memory bound, as the column matrix of a 5x5 window is 25 times the input.
 
 import type { KernelArgs } from './state.js';
 
@@ -31,16 +31,13 @@ function isPointwise(g: WindowGeom): boolean {
 }
 
 /**
- * Most channels on the side the direct kernels vectorise (output channels; input channels for
- * the input gradient) for which they beat im2col + sgemm (measured in docs/performance.md).
+ * The direct kernels when the heap ops take them for a conv with `channels` channels on the side they
+ * vectorise (output channels; input channels for the input gradient), else null.
  */
-const DIRECT_MAX_CHANNELS = 32;
-
-/** The direct kernels when they apply to a conv producing `channels` channels, else null. */
 function directFor(g: WindowGeom, channels: number): DirectConvOps | null {
-  const direct = heapOps().direct;
-  if (!direct || !directConvEnabled() || isPointwise(g) || channels > DIRECT_MAX_CHANNELS) return null;
-  return direct;
+  const ops = heapOps();
+  if (!directConvEnabled() || isPointwise(g) || channels > ops.directMaxChannels) return null;
+  return ops.direct;
 }
 
 /** Calls `body(n0, count, colOff)` for batch chunks, with an im2col scratch buffer sized for `count` images. */

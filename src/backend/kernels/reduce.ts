@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import { simdLoops } from '../simd.js';
-import { colSumSimd } from './bias.js';
 import { heapOps, type KernelArgs, runShipped } from './state.js';
 
 /**
  * Sum for 'wasm'. The reduction over every axis but the last (bias gradients of dense and
- * conv layers, batch-norm moments) is a column sum done in one pass (colSumSimd, else the heap ops'
- * colSum); the shipped kernel
+ * conv layers, batch-norm moments) is one pass of the heap ops' colSum; the shipped kernel
  * would transpose the tensor first. Every other case goes to the shipped kernel.
  */
 export function sumKernel(args: KernelArgs): tf.TensorInfo {
@@ -31,9 +28,7 @@ function leadingReduce(args: KernelArgs, kind: 'Sum' | 'Mean'): tf.TensorInfo {
   const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, cols);
   const shape = attrs.keepDims ? [...new Array(rank - 1).fill(1), cols] : [cols];
   const out = makeFloatOutput(be, shape);
-  const loops = simdLoops(be);
-  if (loops) colSumSimd(be, loops, offsetOf(be, x), out.off, cols === 0 ? 0 : rows, cols);
-  else heapOps().colSum(be, offsetOf(be, x), out.off, cols === 0 ? 0 : rows, cols);
+  heapOps().colSum(be, offsetOf(be, x), out.off, cols === 0 ? 0 : rows, cols);
   if (kind === 'Mean') {
     const h = heapF32(be);
     for (let j = out.off >> 2, end = j + cols; j < end; j++) h[j] /= rows;

@@ -8,6 +8,7 @@ import {
   SGD_UPDATE_KERNEL,
 } from '../fused_ops.js';
 import type { HeapOps } from '../heap_ops.js';
+import { conv2dBiasGradConfig, denseBiasGradConfig } from '../layer_ops.js';
 import { addKernel } from './add.js';
 import {
   conv2dBackpropFilterKernel,
@@ -63,8 +64,10 @@ export function projectKernelNames(): string[] {
 
 /**
  * Registers the project's kernels for backend 'wasm' over the shipped ones (keeping the
- * shipped ones for delegation), once per process, and selects `ops` as their primitives.
- * The wasm backend must already be initialised (tf.setBackend('wasm')).
+ * shipped ones for delegation) and the gradients of the project's kernels, once per process, and
+ * selects `ops` as their primitives. The wasm backend must already be initialised
+ * (tf.setBackend('wasm')). This is the only place the project changes tfjs's registries: importing
+ * the package changes nothing, and tfjs's own Relu gradient keeps running on every other backend.
  */
 export function registerProjectKernels(ops: HeapOps): void {
   setHeapOps(ops);
@@ -79,7 +82,9 @@ export function registerProjectKernels(ops: HeapOps): void {
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
   }
   tf.registerGradient(lossGradConfig);
-  // over tfjs's own Relu gradient, for every backend (it falls back to tfjs's formula)
-  tf.registerGradient(reluGradConfig);
+  tf.registerGradient(conv2dBiasGradConfig);
+  tf.registerGradient(denseBiasGradConfig);
+  // over tfjs's own Relu gradient, which it calls on every backend without RELU_GRAD_KERNEL
+  tf.registerGradient(reluGradConfig(tf.getGradient('Relu')));
   registered = true;
 }

@@ -10,7 +10,7 @@ import { loadSurrogate, type SurrogateMeta } from '../../attacks/surrogate.js';
 import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
 import { loadDataset } from '../../data/index.js';
-import { writeNpz } from '../../io/npz.js';
+import { writePoisonFile } from '../../data/poison-file.js';
 import { check, checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -166,17 +166,11 @@ async function runPoison(f: PoisonFlags): Promise<void> {
     surrogate?.model.dispose();
   }
   const { dataset, deltaNorm, report, poisonMask } = result;
-  const n = numSamples(dataset);
-  writeNpz(
+  writePoisonFile(
     f.out,
+    dataset,
+    { deltaNorm, poisonMask },
     {
-      x: { data: dataset.x, shape: [n, ...dataset.sampleShape] },
-      y: { data: dataset.y, shape: [n] },
-      delta_norm: { data: deltaNorm, shape: [n] },
-      poison_mask: { data: poisonMask, shape: [n] },
-    },
-    {
-      kind: 'poisonlab-poison',
       attack: entry.name,
       regime: regime ?? null,
       params: report.params,
@@ -184,8 +178,6 @@ async function runPoison(f: PoisonFlags): Promise<void> {
       surrogate: surrogate ? { path: f.surrogate, meta: surrogate.meta } : null,
       dataset: f.dataset,
       limit: f.limit ?? null,
-      sampleShape: [...dataset.sampleShape],
-      classNames: [...dataset.classNames],
       report,
     },
   );

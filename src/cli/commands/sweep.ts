@@ -6,14 +6,14 @@ import {
   type ExperimentConfig,
   loadConfigFile,
   parseNumberList,
-} from '../../experiments/config.js';
+} from '../../config/schema.js';
 import { parseShard } from '../../experiments/plan.js';
 import { getPreset, presetNames } from '../../experiments/presets.js';
-import { sweepProgressView } from '../../experiments/progress-view.js';
 import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
 import { check, checkNumber } from '../../util/errors.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
+import { sweepProgressView } from '../sweep-progress.js';
 
 interface SweepFlags {
   preset?: string;

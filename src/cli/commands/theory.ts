@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { numClasses, numSamples, sampleSize } from '../../data/dataset.js';
+import { type DatasetDefaults, datasetDefaults } from '../../data/defaults.js';
 import { type TheoryBounds, type TheoryInput, type TheoryRegime, theoryBounds } from '../../theory/bounds.js';
 import type { MarginEstimate } from '../../theory/margin.js';
 import { check } from '../../util/errors.js';
@@ -91,11 +92,8 @@ interface MarginFlags {
 }
 
 /** The paper's default budgets for a dataset: regime A's C, regime B's B, regime C's beta. */
-export function defaultBudgets(dataset: string): { budgetA?: number; budgetB: number; beta: number } {
-  const s = dataset.toLowerCase();
-  if (s.includes('cifar')) return { budgetA: 1000, budgetB: 1, beta: 0.1 };
-  if (s === 'toy') return { budgetB: 0.975, beta: 0.4 }; // the toy experiment's B and beta; it has no regime A
-  return { budgetA: 500, budgetB: 1, beta: 0.1 }; // MNIST's defaults
+export function defaultBudgets(dataset: string): DatasetDefaults['theory'] {
+  return datasetDefaults(dataset).theory;
 }
 
 function regimeOf(s: string): TheoryRegime {

@@ -62,7 +62,9 @@ export function register(program: Command): void {
               const what =
                 r.kind === 'train'
                   ? `test accuracy ${(100 * r.metrics.testAccuracy).toFixed(2)}%`
-                  : `content ${r.contentHash.slice(0, 12)}`;
+                  : r.kind === 'theory'
+                    ? `gamma ${r.overlay.gamma.toFixed(4)}`
+                    : `content ${r.contentHash.slice(0, 12)}`;
               return log(`done ${e.id} ${what} in ${e.seconds.toFixed(1)} s`);
             }
             case 'failed':

@@ -1,54 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { canonicalJson, type ExperimentConfig, parseConfig } from '../config/schema.js';
 import { check, PoisonlabError } from '../util/errors.js';
-import { canonicalJson, type ExperimentConfig, parseConfig } from './config.js';
-
-/** What one finished run measured. */
-export interface RunMetrics {
-  testAccuracy: number;
-  testLoss: number;
-  /** Best validation accuracy (the epoch whose weights were kept); null without a validation fold. */
-  bestValAccuracy: number | null;
-  epochs: number;
-  bestEpoch: number;
-  seconds: number;
-  samplesPerSecond: number;
-  /**
-   * Named metrics beyond the columns above (the `metrics_json` column): `testAccuracy`, `classAccuracy.<k>`,
-   * `attackSuccessRate` (backdoors), `defenceRemoved`, `defencePrecision`, `defenceRecall`, ... Absent in runs
-   * stored before the column existed.
-   */
-  metrics?: Record<string, number | null>;
-}
-
-/** A finished run as stored. */
-export interface RunRecord extends RunMetrics {
-  configHash: string;
-  runKey: string;
-  /** 'clean' | 'A' | 'B' | 'C'. */
-  regime: string;
-  /** e.g. 'A-C500'. */
-  label: string;
-  /** C (A), B (B), beta (C), null (clean). */
-  budget: number | null;
-  width: number;
-  repetition: number;
-  fold: number;
-  seed: number;
-  startedAt: string;
-  finishedAt: string;
-  host: string;
-}
-
-/** A generated poison as stored (its data lives in the .npz file). */
-export interface PoisonRecord {
-  poisonKey: string;
-  path: string;
-  report: unknown;
-  finishedAt: string;
-}
+import type {
+  EpochRecord,
+  PoisonRecord,
+  RunRecord,
+  RunStatusRecord,
+  SessionRecord,
+  TheoryOverlay,
+} from './records.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS config (
@@ -112,6 +75,11 @@ CREATE TABLE IF NOT EXISTS run_status (
   message TEXT,
   PRIMARY KEY (config_hash, run_key)
 );
+CREATE TABLE IF NOT EXISTS theory (
+  config_hash TEXT PRIMARY KEY,
+  overlay_json TEXT NOT NULL,
+  finished_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   config_hash TEXT NOT NULL,
@@ -127,44 +95,6 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 /** How often a running sweep refreshes its session's heartbeat (`sessions.updated_at`). */
 export const HEARTBEAT_MS = 30_000;
-
-/** One epoch of a run's training, stored as it goes (absent values: no validation or test set). */
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number | null;
-  trainAccuracy: number | null;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  testLoss: number | null;
-  testAccuracy: number | null;
-  seconds: number | null;
-}
-
-/** A run that started (and has not finished) or failed, as the sweep process recorded it. */
-export interface RunStatusRecord {
-  runKey: string;
-  status: 'running' | 'failed';
-  /** The sweep session (row of `sessions`) that ran it. */
-  session: number | null;
-  startedAt: string;
-  updatedAt: string;
-  host: string;
-  message: string | null;
-}
-
-/** One `poisonlab sweep` process working on a folder; `updatedAt` is its heartbeat. */
-export interface SessionRecord {
-  id: number;
-  configHash: string;
-  host: string;
-  pid: number;
-  workers: number;
-  /** Runs it set out to train. */
-  runs: number;
-  startedAt: string;
-  updatedAt: string;
-  endedAt: string | null;
-}
 
 /** Columns added after the first schema, each with its type: added by `ALTER TABLE` when a store lacks them. */
 const ADDED_RUN_COLUMNS: [string, string][] = [['metrics_json', 'TEXT']];
@@ -195,7 +125,10 @@ export class SweepStore {
     this.db = db;
   }
 
-  /** Open (creating when `create`) the store at `path`. */
+  /**
+   * Open (creating when `create`) the store at `path`. A file that is not a sweep store (random bytes, a
+   * truncated or damaged database, another program's SQLite file) is a one-line error naming the file.
+   */
   static open(path: string, opts: { create?: boolean; readonly?: boolean } = {}): SweepStore {
     if (!opts.create)
       check(
@@ -203,19 +136,21 @@ export class SweepStore {
         `${path}: no sweep database here (expected runs.sqlite from 'poisonlab sweep')`,
       );
     else mkdirSync(dirname(path), { recursive: true });
-    let db: Database.Database;
+    checkSqliteHeader(path);
+    let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !opts.create });
+      db.pragma('busy_timeout = 10000');
+      checkIntact(db, path);
       if (!opts.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
-      }
-      db.pragma('busy_timeout = 10000');
-      if (!opts.readonly) {
         db.exec(SCHEMA);
         migrate(db);
       }
     } catch (e) {
+      db?.close();
+      if (e instanceof PoisonlabError) throw e;
       throw new PoisonlabError(`${path}: cannot open sweep database (${(e as Error).message})`);
     }
     return new SweepStore(path, db);
@@ -317,6 +252,22 @@ export class SweepStore {
       report: JSON.parse(r.reportJson),
       finishedAt: r.finishedAt,
     }));
+  }
+
+  /** Store the theory overlay of `hash` (computed once per sweep; a later one replaces it). */
+  insertTheory(overlay: TheoryOverlay): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO theory (config_hash, overlay_json, finished_at) VALUES (?, ?, ?)')
+      .run(overlay.configHash, JSON.stringify(overlay), new Date().toISOString());
+  }
+
+  /** The stored theory overlay of `hash`, if the sweep has computed it. */
+  theory(hash: string): TheoryOverlay | undefined {
+    if (!this.hasTable('theory')) return undefined;
+    const row = this.db.prepare('SELECT overlay_json AS json FROM theory WHERE config_hash = ?').get(hash) as
+      | { json: string }
+      | undefined;
+    return row ? (JSON.parse(row.json) as TheoryOverlay) : undefined;
   }
 
   /** Whether the database has `table` (folders of older versions lack the live-view tables). */
@@ -454,30 +405,54 @@ export class SweepStore {
   }
 }
 
-/** An epoch's metrics as stored (undefined values become null). */
-export function epochRecord(m: {
-  epoch: number;
-  trainLoss?: number;
-  trainAccuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  testLoss?: number;
-  testAccuracy?: number;
-  seconds?: number;
-}): EpochRecord {
-  return {
-    epoch: m.epoch,
-    trainLoss: m.trainLoss ?? null,
-    trainAccuracy: m.trainAccuracy ?? null,
-    valLoss: m.valLoss ?? null,
-    valAccuracy: m.valAccuracy ?? null,
-    testLoss: m.testLoss ?? null,
-    testAccuracy: m.testAccuracy ?? null,
-    seconds: m.seconds ?? null,
-  };
-}
-
 /** This machine's name, recorded with every run. */
 export function hostName(): string {
   return hostname();
+}
+
+/** The 16 bytes every SQLite 3 database file starts with. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+function notAStore(path: string, found: string): PoisonlabError {
+  return new PoisonlabError(`${path}: expected a poisonlab sweep store (SQLite), found ${found}`);
+}
+
+/** Refuse a non-empty file that does not start with SQLite's header (an empty file becomes a new store). */
+function checkSqliteHeader(path: string): void {
+  if (!existsSync(path)) return;
+  const size = statSync(path).size;
+  if (size === 0) return;
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(SQLITE_MAGIC))
+    throw notAStore(path, `${size} bytes that do not start with SQLite's header`);
+}
+
+/**
+ * Refuse a damaged database (e.g. a truncated copy) before anything reads or writes it: quick_check reads every
+ * page once (milliseconds for a sweep's store of a few MB). A database with tables but no sweep config table is
+ * another program's.
+ */
+function checkIntact(db: Database.Database, path: string): void {
+  let verdict: string;
+  let tables: string[];
+  try {
+    verdict = String(db.pragma('quick_check(1)', { simple: true }));
+    tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+    ).map((t) => t.name);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'))
+      throw notAStore(path, `a damaged SQLite file (${(e as Error).message})`);
+    throw e;
+  }
+  if (verdict !== 'ok') throw notAStore(path, `a damaged SQLite file (${verdict.split('\n')[0]})`);
+  if (tables.length > 0 && !tables.includes('config'))
+    throw notAStore(path, `an SQLite database without a sweep's tables (${tables.slice(0, 5).join(', ')})`);
 }

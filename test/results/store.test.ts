@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { configHash } from '../../src/experiments/config.js';
-import { type RunRecord, SweepStore } from '../../src/experiments/store.js';
+import { configHash } from '../../src/config/schema.js';
+import { type RunRecord, SweepStore } from '../../src/results/index.js';
 import { PoisonlabError } from '../../src/util/errors.js';
-import { smallConfig } from './fixtures/small-config.js';
+import { smallConfig } from '../experiments/fixtures/small-config.js';
 
 export function record(hash: string, key: string, acc: number): RunRecord {
   return {

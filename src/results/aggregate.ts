@@ -1,4 +1,4 @@
-import type { RunRecord } from '../experiments/store.js';
+import type { RunRecord } from './records.js';
 
 /** Mean, standard deviation and count of clean test accuracy of one (regime, width) cell. */
 export interface CellStats {
@@ -20,6 +20,13 @@ export function metricOf(r: RunRecord, metric: string): number | undefined {
   if (metric === 'testAccuracy') return r.testAccuracy;
   const v = r.metrics?.[metric];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Every metric name some run holds (testAccuracy first). */
+export function metricNames(runs: readonly RunRecord[]): string[] {
+  const names = new Set<string>(['testAccuracy']);
+  for (const r of runs) for (const k of Object.keys(r.metrics ?? {})) names.add(k);
+  return [...names];
 }
 
 /**

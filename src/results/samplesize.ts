@@ -1,11 +1,10 @@
 /**
  * The original's sample-size experiment (mission.md, "The original's other experiment"): regime A's excess
  * test loss and excess test error, poisoned minus clean for the same seed, against the training-set size n,
- * one curve per overall budget C (S = C sqrt(n)). The runs come from a sweep with `sizes` (see ./plan.ts).
+ * one curve per overall budget C (S = C sqrt(n)). The runs come from a sweep with `sizes` (see
+ * ../experiments/plan.ts).
  */
-import type { ExperimentConfig } from './config.js';
-import { planRuns } from './plan.js';
-import type { RunRecord } from './store.js';
+import type { RunRecord } from './records.js';
 
 /** One poisoned run next to its clean twin (same size, width, repetition, fold, hence the same seed). */
 export interface ExcessRecord {
@@ -35,10 +34,22 @@ export interface ExcessStats {
   errorStd: number;
 }
 
-/** The size n of every run key of a sample-size config (from its plan); throws nothing for unknown keys. */
-export function runSizes(config: ExperimentConfig): Map<string, number> {
+/**
+ * The training-set size n of a run of a sample-size sweep, read from its key (`A-C500/n1000/w200/r1/f0`: the
+ * plan writes `/n<size>` right after the label, and labels hold no '/'); undefined for width-sweep keys.
+ */
+export function runSize(runKey: string): number | undefined {
+  const m = /^n(\d+)$/.exec(runKey.split('/')[1] ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The size n of every run of a sample-size sweep, by run key (runs of width sweeps are left out). */
+export function runSizes(runs: readonly RunRecord[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const r of planRuns(config)) if (r.size !== undefined) out.set(r.key, r.size);
+  for (const r of runs) {
+    const size = runSize(r.runKey);
+    if (size !== undefined) out.set(r.runKey, size);
+  }
   return out;
 }
 

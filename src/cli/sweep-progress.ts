@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { SweepEvent } from './sweep.js';
+import type { SweepEvent } from '../experiments/sweep.js';
 
 /**
  * Terminal view of a running sweep: one overall bar (runs, with ETA) and one bar per worker showing its current

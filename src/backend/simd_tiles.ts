@@ -1,5 +1,5 @@
-import { heapF32, heapFree, heapMalloc, type WasmBackend } from '../heap.js';
-import type { SimdLoops } from '../simd.js';
+import { heapF32, heapFree, heapMalloc, type WasmBackend } from './heap.js';
+import type { SimdLoops } from './simd.js';
 
 // The bias add of a layer, y[r, j] = x[r, j] + b[j], and its gradient, the column sum over rows, as
 // SIMD passes over the flat [rows * cols] array: the bias repeats every `cols` floats, so it is laid

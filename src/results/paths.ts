@@ -1,0 +1,13 @@
+import { join } from 'node:path';
+
+/** Where a sweep folder keeps its files. */
+export function sweepPaths(out: string) {
+  return {
+    db: join(out, 'runs.sqlite'),
+    surrogate: join(out, 'surrogate.npz'),
+    poisonDir: join(out, 'poisons'),
+    poison: (key: string) => join(out, 'poisons', `${key}.npz`),
+    /** A run's per-epoch training checkpoint (removed when the run finishes). */
+    checkpoint: (runKey: string) => join(out, 'checkpoints', `${runKey.replace(/\//g, '_')}.npz`),
+  };
+}
