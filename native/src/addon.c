@@ -1,15 +1,15 @@
 /*
- * poisonlab native addon: OpenBLAS sgemm and conv/pool loops that run directly on the
- * tfjs wasm heap. JS passes the wasm memory's ArrayBuffer plus byte offsets, so no data
+ * poisonlab native addon: a matrix product (the project's own packed kernel or the system BLAS,
+ * see gemm/) and conv/pool loops that run directly on the tfjs wasm heap. JS passes the wasm memory's ArrayBuffer plus byte offsets, so no data
  * is copied. Every entry point checks that the regions it touches lie inside the buffer.
  */
-#include <cblas.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "conv_direct.h"
 #include "conv_ops.h"
+#include "gemm/gemm.h"
 #include "two_layer.h"
 
 #define MAX_ARGS 20
@@ -66,7 +66,7 @@ static napi_value undefined(napi_env env) {
   return u;
 }
 
-/* Threads wanted by the caller, and the count OpenBLAS currently has. */
+/* Threads wanted by the caller, and the count the matrix product currently has. */
 static int max_threads = 1, cur_threads = -1;
 /* Below this many multiply-adds a product runs on one thread (setThreads' second argument): on a quiet
    2-core machine a second thread already pays off on the CNNs' 41M-MAC dense products (mnist m1000 8.3 -> 6.4 ms). */
@@ -75,27 +75,31 @@ static double multi_thread_macs = 1.0e7;
 static void use_threads_for(double macs) {
   const int want = macs < multi_thread_macs ? 1 : max_threads;
   if (want != cur_threads) {
-    openblas_set_num_threads(want);
+    gemm_set_threads(want);
     cur_threads = want;
   }
 }
 
-/* sgemm(buf, transA, transB, M, N, K, aOff, lda, bOff, ldb, beta, cOff, ldc): C = op(A) op(B) + beta C. */
+static napi_value gemm_result(call_ctx *c, int rc) {
+  if (rc != 0) fail(c, "poisonlab_native: out of memory in a matrix product");
+  return c->failed ? NULL : undefined(c->env);
+}
+
+/* sgemm(buf, transA, transB, M, N, K, aOff, lda, bOff, ldb, beta, cOff, ldc, alpha = 1):
+   C = alpha op(A) op(B) + beta C. */
 static napi_value js_sgemm(napi_env env, napi_callback_info info) {
   call_ctx c;
   if (!begin(&c, env, info, 13)) return NULL;
   const int ta = num(&c, 1) != 0, tb = num(&c, 2) != 0;
   const int m = (int)num(&c, 3), n = (int)num(&c, 4), k = (int)num(&c, 5);
   const int lda = (int)num(&c, 7), ldb = (int)num(&c, 9), ldc = (int)num(&c, 12);
-  const float beta = (float)num(&c, 10);
+  const float beta = (float)num(&c, 10), alpha = c.argc > 13 ? (float)num(&c, 13) : 1.0f;
   const double aRows = ta ? k : m, bRows = tb ? n : k;
   float *a = region(&c, 6, aRows * lda), *b = region(&c, 8, bRows * ldb), *out = region(&c, 11, (double)m * ldc);
   if (c.failed) return NULL;
   if (m == 0 || n == 0) return undefined(env);
   use_threads_for((double)m * n * k);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
-              ldb, beta, out, ldc);
-  return undefined(env);
+  return gemm_result(&c, gemm_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc));
 }
 
 /* Reads the window geometry from arguments first..first+12. */
@@ -261,7 +265,7 @@ static napi_value js_two_layer_step(napi_env env, napi_callback_info info) {
   if (c.failed) return NULL;
   double out[2];
   use_threads_for((double)batch * d * m);
-  two_layer_step(x, y, w, a, h, batch, d, m, lr, scale, out);
+  if (two_layer_step(x, y, w, a, h, batch, d, m, lr, scale, out) != 0) return gemm_result(&c, -1);
   napi_value arr, v;
   napi_create_array_with_length(env, 2, &arr);
   for (uint32_t i = 0; i < 2; i++) {
@@ -322,11 +326,46 @@ static napi_value js_get_threads(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* config(): the system BLAS's build string ("OpenBLAS 0.3.21 ... Haswell ...", "Accelerate"), or "" without one. */
 static napi_value js_config(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
-  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  const char *config = gemm_system_config();
+  napi_create_string_utf8(env, config ? config : "", NAPI_AUTO_LENGTH, &v);
   return v;
+}
+
+/* gemm(choice?): selects the matrix product when given a choice (see gemm_select in gemm/gemm.h);
+   returns the one in use, e.g. "own packed AVX-512 (8x32)". */
+static napi_value js_gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg, v;
+  napi_get_cb_info(env, info, &argc, &arg, NULL, NULL);
+  if (argc >= 1) {
+    char choice[32];
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, arg, choice, sizeof(choice), &len) != napi_ok || gemm_select(choice) != 0) {
+      napi_throw_range_error(env, NULL, "poisonlab_native: gemm expects one of gemmChoices(), 'own' or 'auto'");
+      return NULL;
+    }
+    cur_threads = -1; /* the newly chosen product learns the thread count at the next call */
+  }
+  napi_create_string_utf8(env, gemm_describe(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+/* gemmChoices(): the products gemm() accepts besides 'own' and 'auto' in this build on this CPU. */
+static napi_value js_gemm_choices(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *names[8];
+  const size_t n = gemm_choices(names, 8);
+  napi_value arr, v;
+  napi_create_array_with_length(env, n, &arr);
+  for (size_t i = 0; i < n; i++) {
+    napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, (uint32_t)i, v);
+  }
+  return arr;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -348,6 +387,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, js_get_threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, js_config, NULL, NULL, NULL, napi_default, NULL},
+      {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"gemmChoices", NULL, js_gemm_choices, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -14,6 +14,8 @@
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
+#else
+#define omp_get_thread_num() 0 /* built without OpenMP (Apple's clang): one thread */
 #endif
 
 typedef float v8 __attribute__((vector_size(32)));

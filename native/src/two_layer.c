@@ -14,12 +14,13 @@
  */
 #include "two_layer.h"
 
-#include <cblas.h>
 #include <math.h>
 
-void two_layer_step(const float *x, const int32_t *y, float *w, const float *a, float *h, int batch, int d, int m,
-                    float lr, float scale, double *out) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, m, d, 1.0f, x, d, w, m, 0.0f, h, m);
+#include "gemm/gemm.h"
+
+int two_layer_step(const float *x, const int32_t *y, float *w, const float *a, float *h, int batch, int d, int m,
+                   float lr, float scale, double *out) {
+  if (gemm_sgemm(0, 0, batch, m, d, 1.0f, x, d, w, m, 0.0f, h, m) != 0) return -1;
   double loss = 0, correct = 0;
 #pragma omp parallel for schedule(static) reduction(+ : loss, correct) if ((double)batch * m > 1.0e5)
   for (int i = 0; i < batch; i++) {
@@ -35,7 +36,7 @@ void two_layer_step(const float *x, const int32_t *y, float *w, const float *a, 
     const float g = (float)(-sign * sig / batch) * scale;
     for (int s = 0; s < m; s++) hi[s] = hi[s] > 0.f ? g * a[s] : 0.f;
   }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, batch, -lr, x, d, h, m, 1.0f, w, m);
   out[0] = loss;
   out[1] = correct;
+  return gemm_sgemm(1, 0, d, m, batch, -lr, x, d, h, m, 1.0f, w, m);
 }

@@ -8,8 +8,10 @@ export interface DoctorReport {
   backend: string;
   native: boolean;
   blasThreads: number | null;
-  /** OpenBLAS's build and the kernel set (core type) it runs, when the addon is in use. */
+  /** The system BLAS the addon was built with (OpenBLAS's build and core type), when the addon is in use and has one. */
   blas: string | null;
+  /** The matrix product the addon runs, e.g. 'own packed AVX-512 (8x32)' or 'OpenBLAS 0.3.21 Haswell'. */
+  gemm: string | null;
   kernels: string[];
   note: string | null;
   /** GFLOP/s of a 256x784 . 784x4096 product, plain and with both operands transposed. */
@@ -49,7 +51,8 @@ export async function doctorReport(opts: { reps?: number } = {}): Promise<Doctor
     backend: info.backend,
     native: info.native,
     blasThreads: info.blasThreads ?? null,
-    blas: info.native ? (loadNative()?.config() ?? null) : null,
+    blas: info.native ? loadNative()?.config() || null : null,
+    gemm: info.native ? (loadNative()?.gemm() ?? null) : null,
     kernels: info.kernels,
     note: info.note ?? (info.native ? null : nativeLoadError() || null),
     gflops: {

@@ -21,10 +21,12 @@ export {
 export interface BackendInfo {
   /** tfjs backend name: 'wasm' or 'cpu'. */
   backend: string;
-  /** Whether the OpenBLAS addon runs the project's kernels. */
+  /** Whether the native addon runs the project's kernels. */
   native: boolean;
-  /** OpenBLAS threads (native only). */
+  /** Threads of the addon's matrix products (native only). */
   blasThreads?: number;
+  /** The addon's matrix product (native only), e.g. 'own packed AVX-512 (8x32)' or 'OpenBLAS 0.3.21 Haswell'. */
+  gemm?: string;
   /** Kernels the project registered over the backend's own. */
   kernels: string[];
   /** Why the addon is not used, when it is not. */
@@ -54,7 +56,7 @@ function resolvePreference(prefer: BackendPreference | undefined): BackendPrefer
 /**
  * Selects and prepares the compute backend; idempotent (a repeated call with the same
  * preference returns the same info). 'auto' = tfjs wasm + the project's kernels + the native
- * OpenBLAS addon when it loads (a note on stderr, unless quiet, when it does not);
+ * addon when it loads (a note on stderr, unless quiet, when it does not);
  * 'native' = the same but fails when the addon is missing; 'wasm' = pure wasm kernels;
  * 'cpu' = tfjs's plain JS backend (slow; the reference for tests).
  */
@@ -79,12 +81,15 @@ export async function initBackend(
       if (prefer === 'native') throw new PoisonlabError(`backend native: ${nativeLoadError()}`);
     }
   } else note = 'native addon disabled (POISONLAB_NATIVE=0 or backend wasm)';
-  if (addon) addon.setThreads(Number(process.env.POISONLAB_THREADS) || availableParallelism());
+  if (addon) {
+    addon.setThreads(Number(process.env.POISONLAB_THREADS) || availableParallelism());
+    selectGemm(addon);
+  }
   registerWithOps();
   info = {
     backend: 'wasm',
     native: addon !== null,
-    ...(addon ? { blasThreads: addon.getThreads() } : {}),
+    ...(addon ? { blasThreads: addon.getThreads(), gemm: addon.gemm() } : {}),
     kernels: projectKernelNames(),
     ...(note ? { note } : {}),
   };
@@ -94,6 +99,21 @@ export async function initBackend(
     noteShown = true;
   }
   return info;
+}
+
+/**
+ * Applies POISONLAB_GEMM (auto, own, or one of the addon's gemmChoices(): own-avx512, own-avx2,
+ * own-portable, openblas...) to the addon's matrix product; unset or empty means auto.
+ */
+function selectGemm(native: NativeAddon): void {
+  const want = process.env.POISONLAB_GEMM;
+  if (!want) return;
+  const known = ['auto', 'own', ...native.gemmChoices()];
+  if (!known.includes(want))
+    throw new PoisonlabError(
+      `POISONLAB_GEMM: expected one of ${known.join(', ')} (this build on this CPU), got '${want}'`,
+    );
+  native.gemm(want);
 }
 
 function registerWithOps(): void {
@@ -127,6 +147,7 @@ export function setNativeEnabled(enabled: boolean): boolean {
     ...info,
     native: addon !== null,
     blasThreads: addon ? addon.getThreads() : undefined,
+    gemm: addon ? addon.gemm() : undefined,
     note: addon ? undefined : 'native addon disabled',
   };
   return addon !== null;

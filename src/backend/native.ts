@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import type { SgdArgs } from './heap_ops.js';
 
 /**
- * The optional OpenBLAS addon (native/src/addon.c). Every function takes the wasm heap's
- * ArrayBuffer first and byte offsets into it, so it works on tensors in place.
+ * The native addon (native/src/addon.c): the matrix product (the project's own packed sgemm, or
+ * OpenBLAS / Accelerate where the build found one) and the C loops. Every function takes the wasm
+ * heap's ArrayBuffer first and byte offsets into it, so it works on tensors in place.
  */
 export interface NativeAddon {
-  /** C = op(A) op(B) + beta * C, row-major, alpha 1 (cblas_sgemm). */
+  /** C = alpha op(A) op(B) + beta * C, row-major (cblas_sgemm's contract; alpha defaults to 1). */
   sgemm(
     buf: ArrayBuffer,
     transA: number,
@@ -24,6 +25,7 @@ export interface NativeAddon {
     beta: number,
     cOff: number,
     ldc: number,
+    alpha?: number,
   ): void;
   im2col(buf: ArrayBuffer, xOff: number, colOff: number, ...geom: number[]): void;
   col2im(buf: ArrayBuffer, colOff: number, dxOff: number, ...geom: number[]): void;
@@ -98,10 +100,19 @@ export interface NativeAddon {
     preluLen: number,
   ): void;
   colSum(buf: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number): void;
-  /** Most OpenBLAS threads a product may use; products under `minMacs` multiply-adds (default 1e7) run on one. */
+  /** Most threads a product may use; products under `minMacs` multiply-adds (default 1e7) run on one. */
   setThreads(n: number, minMacs?: number): void;
   getThreads(): number;
+  /** The system BLAS's build string (OpenBLAS's config, 'Accelerate'), or '' when built without one. */
   config(): string;
+  /**
+   * The matrix product in use, e.g. 'own packed AVX-512 (8x32)' or 'OpenBLAS 0.3.21 Haswell';
+   * with a choice ('auto', 'own', or one of gemmChoices()) selects it first (throws a RangeError
+   * when this build or CPU cannot run it).
+   */
+  gemm(choice?: string): string;
+  /** The products gemm() accepts besides 'auto' and 'own': 'own-avx512', 'own-avx2', 'own-portable', 'openblas'... */
+  gemmChoices(): string[];
 }
 
 /** Where the addon is built by scripts/build-native.mjs, relative to the package root. */
@@ -130,7 +141,7 @@ export function loadNative(): NativeAddon | null {
   if (!path) {
     cached = {
       addon: null,
-      why: `${ADDON_RELATIVE} not built (run node scripts/build-native.mjs; needs libopenblas-dev)`,
+      why: `${ADDON_RELATIVE} not built (run node scripts/build-native.mjs; needs a C compiler)`,
     };
     return null;
   }

@@ -7,7 +7,7 @@ import { WORKLOADS } from './workloads.js';
 async function main(): Promise<void> {
   const [names = 'mnist_cnn_train_m100', steps = '5', top = '15'] = process.argv.slice(2);
   const info = await initBackend({});
-  console.log(`backend: ${info.backend}${info.native ? '+openblas' : ''}`);
+  console.log(`backend: ${info.backend}${info.native ? `+native (${info.gemm})` : ''}`);
   for (const name of names.split(',')) {
     const w = WORKLOADS.find((x) => x.name === name);
     if (!w) throw new Error(`unknown workload '${name}'; known: ${WORKLOADS.map((x) => x.name).join(', ')}`);

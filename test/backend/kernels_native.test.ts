@@ -20,7 +20,7 @@ test('the project kernels are registered on wasm', () => {
   assert.ok(CASES.length > 30);
 });
 
-nativeTest('native OpenBLAS kernels agree with tfjs cpu (values and gradients)', () => {
+nativeTest('native kernels agree with tfjs cpu (values and gradients)', () => {
   assert.equal(backendInfo()?.native, true);
   checkAllCases([1, 2, 5, 6]);
 });

@@ -20,3 +20,16 @@ export function nativeTest(name: string, fn: (t: TestContext) => void | Promise<
     return fn(t);
   });
 }
+
+/**
+ * The `skip` option for a native test written with test()/it() options: the reason without the addon, false
+ * with it; under POISONLAB_REQUIRE_NATIVE=1 a missing addon fails the file here instead of skipping.
+ */
+export function nativeSkip(): string | false {
+  if (hasAddon) return false;
+  assert.ok(
+    process.env['POISONLAB_REQUIRE_NATIVE'] !== '1',
+    `POISONLAB_REQUIRE_NATIVE=1 but the native addon is unavailable: ${nativeLoadError()}`,
+  );
+  return `native addon unavailable: ${nativeLoadError()}`;
+}

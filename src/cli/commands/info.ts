@@ -51,7 +51,8 @@ export function register(program: Command): void {
     .action(async (f: { json: boolean }) => {
       const r = await doctorReport();
       if (f.json) return printJson(r);
-      console.log(`backend      ${r.backend}${r.native ? ' + OpenBLAS (native addon)' : ' (pure wasm)'}`);
+      console.log(`backend      ${r.backend}${r.native ? ' + native addon' : ' (pure wasm)'}`);
+      if (r.gemm) console.log(`gemm         ${r.gemm}`);
       if (r.blasThreads !== null) console.log(`blas threads ${r.blasThreads}`);
       if (r.blas) console.log(`blas         ${r.blas}`);
       if (r.note) console.log(`note         ${r.note}`);

@@ -234,7 +234,7 @@ export function register(program: Command): void {
       const d = sampleSize(train);
       note(
         f.json,
-        `${train.name}: n = ${n}, d = ${d}, backend ${backend.backend}${backend.native ? '+openblas' : ''}`,
+        `${train.name}: n = ${n}, d = ${d}, backend ${backend.backend}${backend.native ? '+native' : ''}`,
       );
       const progress = createProgress({ json: f.json });
       progress.start(f.repeats * f.iterations, 'margin');

@@ -147,7 +147,7 @@ async function runTrain(f: TrainFlags): Promise<void> {
     `${modelName}${width ? ` width ${width}` : ''}${init ? ` from ${f.init} (${init.format})` : ''}: ` +
       `${countParams(model).toLocaleString()} parameters; ` +
       `train ${numSamples(split.train)}, val ${'val' in split ? numSamples(split.val) : 0}, test ${numSamples(data.test)}; ` +
-      `backend ${backend.backend}${backend.native ? ' + OpenBLAS' : ''}`,
+      `backend ${backend.backend}${backend.native ? ` + native (${backend.gemm})` : ''}`,
   );
   const progress = createProgress({ json: f.json });
   const result = await train(
