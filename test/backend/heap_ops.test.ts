@@ -26,48 +26,33 @@ before(async () => {
 
 const be = () => tf.backend() as WasmBackend;
 
+/** Floats after an output that an op must leave alone (a kernel that stores whole vectors must not run past it). */
+const GUARD = 64;
+const SENTINEL = -12345.5;
+
 /**
- * Runs `op` on fresh wasm tensors of `inputs` and a zeroed output of `outShape`; returns the output's
- * values, or the first input's when `outShape` is 'in place'.
+ * Runs `op` (named `who`) on fresh wasm tensors of `inputs` and a zeroed output of `outShape`, followed by
+ * GUARD sentinel floats it must not touch; returns the output's values, or the first input's when `outShape`
+ * is 'in place'.
  */
 function onHeap(
   inputs: { values: Float32Array; shape: number[] }[],
   outShape: number[] | 'in place',
   op: (offsets: number[], out: number) => void,
+  who = 'the op',
 ): Float32Array {
   const ts = inputs.map((d) => tf.tensor(d.values, d.shape));
-  const out = outShape === 'in place' ? ts[0]! : tf.zeros(outShape);
+  const size = outShape === 'in place' ? 0 : outShape.reduce((a, b) => a * b, 1);
+  const out = outShape === 'in place' ? ts[0]! : tf.concat([tf.zeros([size]), tf.fill([GUARD], SENTINEL)]);
   op(
     ts.map((t) => offsetOf(be(), t)),
     offsetOf(be(), out),
   );
   const values = out.dataSync().slice() as Float32Array;
   tf.dispose([...ts, out]);
-  return values;
-}
-
-/**
- * Like onHeap for an output of `outShape`, with 64 sentinel floats after it that the op must leave alone
- * (a kernel that stores whole vectors must not run past its output).
- */
-function guarded(
-  inputs: { values: Float32Array; shape: number[] }[],
-  outShape: number[],
-  who: string,
-  op: (offsets: number[], out: number) => void,
-): Float32Array {
-  const size = outShape.reduce((a, b) => a * b, 1);
-  const sentinel = -12345.5;
-  const ts = inputs.map((d) => tf.tensor(d.values, d.shape));
-  const out = tf.fill([size + 64], sentinel);
-  op(
-    ts.map((t) => offsetOf(be(), t)),
-    offsetOf(be(), out),
-  );
-  const values = out.dataSync().slice() as Float32Array;
-  tf.dispose([...ts, out]);
-  const overwritten = values.subarray(size).findIndex((v) => v !== sentinel);
-  assert.equal(overwritten, -1, `${who}: wrote ${overwritten} floats past the end of its output`);
+  if (outShape === 'in place') return values;
+  const overwritten = values.subarray(size).findIndex((v) => v !== SENTINEL);
+  assert.equal(overwritten, -1, `${who} wrote past the end of its output (float ${overwritten} after it)`);
   return values.slice(0, size);
 }
 
@@ -121,14 +106,23 @@ describe('direct convolutions of each side against tfjs cpu (values and both gra
       const wantDw = onCpu(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv(t(x), v), t(dy))))(t(w)));
       const wantDx = onCpu(() => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(conv(u, t(w)), t(dy))))(t(x)));
       for (const side of sides) {
-        const y = guarded([x, w, bias], dy.shape, side.name, ([xo, wo, bo], out) =>
-          side.direct.forward(be(), xo!, wo!, bo!, true, out, s.cout, g),
+        const y = onHeap(
+          [x, w, bias],
+          dy.shape,
+          ([xo, wo, bo], out) => side.direct.forward(be(), xo!, wo!, bo!, true, out, s.cout, g),
+          `${side.name} forward`,
         );
-        const dw = onHeap([x, dy], w.shape, ([xo, dyo], out) =>
-          side.direct.filterGrad(be(), xo!, dyo!, out, s.cout, g),
+        const dw = onHeap(
+          [x, dy],
+          w.shape,
+          ([xo, dyo], out) => side.direct.filterGrad(be(), xo!, dyo!, out, s.cout, g),
+          `${side.name} filter gradient`,
         );
-        const dx = onHeap([dy, w], x.shape, ([dyo, wo], out) =>
-          side.direct.inputGrad(be(), dyo!, wo!, out, s.cout, g),
+        const dx = onHeap(
+          [dy, w],
+          x.shape,
+          ([dyo, wo], out) => side.direct.inputGrad(be(), dyo!, wo!, out, s.cout, g),
+          `${side.name} input gradient`,
         );
         assert.ok(relError(y, wantY) <= 1e-5, `${side.name} forward: ${relError(y, wantY)}`);
         assert.ok(relError(dw, wantDw) <= 1e-5, `${side.name} filter gradient: ${relError(dw, wantDw)}`);
