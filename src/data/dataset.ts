@@ -37,20 +37,23 @@ export function numClasses(ds: Dataset): number {
   return ds.classNames.length;
 }
 
-/** Check the invariants of a dataset: sizes agree, labels in range, values finite and in the declared range. */
-export function validateDataset(ds: Dataset): Dataset {
+/**
+ * Check the invariants of a dataset: sizes agree, labels in range, values finite and in the declared range.
+ * Errors name `where` (default: the dataset's name; a reader passes the file's path).
+ */
+export function validateDataset(ds: Dataset, where: string = ds.name): Dataset {
   const n = ds.y.length;
   const d = sampleSize(ds);
   check(
     ds.x.length === n * d,
-    `${ds.name}: expected ${n} x ${d} = ${n * d} values for ${n} labels of shape [${ds.sampleShape}], found ${ds.x.length}`,
+    `${where}: expected ${n} x ${d} = ${n * d} values for ${n} labels of shape [${ds.sampleShape}], found ${ds.x.length}`,
   );
   const k = ds.classNames.length;
   for (let i = 0; i < n; i++) {
     const c = ds.y[i]!;
-    check(c >= 0 && c < k, () => `${ds.name}: label ${c} of sample ${i} is outside [0, ${k})`);
+    check(c >= 0 && c < k, () => `${where}: label ${c} of sample ${i} is outside [0, ${k})`);
   }
-  checkSampleValues(ds.x, ds.sampleShape, ds.name);
+  checkSampleValues(ds.x, ds.sampleShape, where);
   return ds;
 }
 

@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { check } from '../util/errors.js';
-import { checkSampleValues, type Dataset, numSamples, validateDataset } from './dataset.js';
+import { type Dataset, numSamples, validateDataset } from './dataset.js';
 
 /** What a poison file's `meta` says (beside what its writer adds: surrogate, sweep, ...). */
 export interface PoisonFileMeta {
@@ -94,14 +94,16 @@ export function readPoisonFile(path: string): PoisonFile {
     `${path}: expected JSON meta with 'dataset' (the clean source) and 'classNames'`,
   );
   const n = y.data.length;
-  checkSampleValues(x.data, x.shape.slice(1), path); // (before validateDataset, whose errors name only the file's base name)
-  const data = validateDataset({
-    name: basename(path),
-    x: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
-    y: y.data instanceof Int32Array ? y.data : Int32Array.from(y.data),
-    sampleShape: x.shape.slice(1),
-    classNames: m.classNames.map(String),
-  });
+  const data = validateDataset(
+    {
+      name: basename(path),
+      x: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
+      y: y.data instanceof Int32Array ? y.data : Int32Array.from(y.data),
+      sampleShape: x.shape.slice(1),
+      classNames: m.classNames.map(String),
+    },
+    path,
+  );
   const mask = arrays['poison_mask']?.data;
   const norms = arrays['delta_norm']?.data;
   return {
