@@ -4,6 +4,9 @@ import { loadNative, nativeLoadError } from '../../src/backend/native.js';
 
 /** Whether the native addon loaded in this process. */
 export const hasAddon = loadNative() !== null;
+const required = process.env['POISONLAB_REQUIRE_NATIVE'] === '1';
+const missing = `native addon unavailable: ${nativeLoadError()}`;
+const requiredButMissing = `POISONLAB_REQUIRE_NATIVE=1 but the native addon is unavailable: ${nativeLoadError()}`;
 
 /**
  * A test of the native addon's path. Without the addon it skips, saying why; but CI sets
@@ -11,12 +14,8 @@ export const hasAddon = loadNative() !== null;
  * it cannot report green with the fast path untested. Inside describe() it is one of the suite's tests.
  */
 export function nativeTest(name: string, fn: (t: TestContext) => void | Promise<void>): void {
-  const required = process.env['POISONLAB_REQUIRE_NATIVE'] === '1';
-  test(name, { skip: !hasAddon && !required && `native addon unavailable: ${nativeLoadError()}` }, (t) => {
-    assert.ok(
-      hasAddon,
-      `POISONLAB_REQUIRE_NATIVE=1 but the native addon is unavailable: ${nativeLoadError()}`,
-    );
+  test(name, { skip: !hasAddon && !required && missing }, (t) => {
+    assert.ok(hasAddon, requiredButMissing);
     return fn(t);
   });
 }
@@ -27,9 +26,6 @@ export function nativeTest(name: string, fn: (t: TestContext) => void | Promise<
  */
 export function nativeSkip(): string | false {
   if (hasAddon) return false;
-  assert.ok(
-    process.env['POISONLAB_REQUIRE_NATIVE'] !== '1',
-    `POISONLAB_REQUIRE_NATIVE=1 but the native addon is unavailable: ${nativeLoadError()}`,
-  );
-  return `native addon unavailable: ${nativeLoadError()}`;
+  assert.ok(!required, requiredButMissing);
+  return missing;
 }
