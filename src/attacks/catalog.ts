@@ -63,6 +63,7 @@ export const l21Perturbation = defineAttack({
           ...p,
           C: p.budget,
           ...(ctx?.onProgress && { onProgress: ctx.onProgress }),
+          ...(ctx?.checkpoint && { checkpoint: ctx.checkpoint }),
         });
         const r = await a.poison(data, ctx?.surrogate);
         return changedMask(data, { ...r, report: { ...r.report, attack: 'l21-perturbation' } });
@@ -75,12 +76,18 @@ export const perSamplePerturbation = defineAttack({
   name: 'per-sample-perturbation',
   aliases: ['B', 'per-sample'],
   description:
-    'regime B: ||delta_i|| <= B per sample by normalised gradient ascent on a surrogate (Wang, Mianjy & Arora 2021)',
+    'regime B: ||delta_i|| <= B per sample by projected gradient ascent on a surrogate (Wang, Mianjy & Arora 2021)',
   kind: 'availability',
   needs: { surrogate: true, binary: false },
   params: z
     .object({
       budget: z.number().min(0).default(1).describe('B: the l2 radius of every perturbation (raw pixels)'),
+      stepRule: z
+        .enum(['normalized', 'raw'])
+        .default('normalized')
+        .describe(
+          "'normalized': delta_i += eta g_i/||g_i|| (the original as published); 'raw': delta_i += eta g_i (the figure's date)",
+        ),
       ...ascentParams,
     })
     .strict(),
@@ -94,6 +101,7 @@ export const perSamplePerturbation = defineAttack({
           ...p,
           B: p.budget,
           ...(ctx?.onProgress && { onProgress: ctx.onProgress }),
+          ...(ctx?.checkpoint && { checkpoint: ctx.checkpoint }),
         });
         const r = await a.poison(data, ctx?.surrogate);
         return changedMask(data, { ...r, report: { ...r.report, attack: 'per-sample-perturbation' } });

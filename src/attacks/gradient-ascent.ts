@@ -13,9 +13,14 @@
  * in sample order with one gather (O(n)), since every sample is visited once per epoch. With
  * projection per step the full delta is needed after each step: a scatter plus a projection, O(n)
  * per step.
+ *
+ * With a checkpoint, the state after an epoch (delta, the order generator, the epoch) is saved at most every
+ * `everySeconds`, and a run that finds a save of the same fingerprint continues after its epoch: the numbers
+ * are those of an uninterrupted run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
+import { type AscentCheckpoint, loadAscentState, saveAscentState } from './ascent-state.js';
 import { negatedLossGradient, type Reduction } from './objective.js';
 
 /** When the budget projection runs. */
@@ -28,7 +33,10 @@ export interface AscentOptions {
   batchSize: number;
   seed: number;
   projectEvery: ProjectEvery;
-  /** 'gradient': delta += eta * grad (regime A); 'normalised': per-sample unit gradient (regime B). */
+  /**
+   * 'gradient': delta += eta * grad (regime A, and regime B's raw step rule); 'normalised': per-sample unit
+   * gradient (regime B's normalised step rule).
+   */
   direction: 'gradient' | 'normalised';
   /** Range that x + delta is clipped to after every step (null: no clipping). */
   clip: readonly [number, number] | null;
@@ -36,7 +44,12 @@ export interface AscentOptions {
   /** Projection onto the budget set; returns a new tensor and leaves its input alone. */
   project: (delta: tf.Tensor) => tf.Tensor;
   onProgress?: (stepDone: number, stepsTotal: number) => void;
+  /** Save the state at epoch ends and resume from a save (absent: neither). */
+  checkpoint?: AscentCheckpoint;
 }
+
+/** Default seconds between two checkpoint saves of an ascent. */
+export const ASCENT_CHECKPOINT_SECONDS = 60;
 
 /** The number of ascent steps in one epoch over n samples. */
 export function stepsPerEpoch(n: number, batchSize: number): number {
@@ -50,23 +63,47 @@ function normalisePerSample(g: tf.Tensor): tf.Tensor {
   return tf.divNoNan(flat, norms).reshape(g.shape);
 }
 
+/** What an ascent returns. */
+export interface AscentResult {
+  /** The final perturbation (same shape as x; the caller owns it). */
+  delta: tf.Tensor;
+  /** The epoch it resumed after (0: it started afresh). */
+  resumedEpoch: number;
+  /** Seconds the earlier pieces of a resumed ascent took (0 when it started afresh). */
+  priorSeconds: number;
+}
+
 /**
  * Run the ascent against `model` on samples `x` (first axis = samples, the model's input shape
- * after it) with labels `y`; returns the final perturbation delta (same shape as x; the caller owns
- * it). `x` and `y` are not modified.
+ * after it) with labels `y`. `x` and `y` are not modified.
  */
 export function projectedGradientAscent(
   model: tf.LayersModel,
   x: tf.Tensor,
   y: tf.Tensor1D,
   opts: AscentOptions,
-): tf.Tensor {
+): AscentResult {
   const n = x.shape[0]!;
   const rng = new Rng(opts.seed);
   const perEpoch = stepsPerEpoch(n, opts.batchSize);
   const total = opts.epochs * perEpoch;
-  let delta: tf.Tensor = tf.zerosLike(x);
-  let done = 0;
+  const ckpt = opts.checkpoint;
+  const saved = ckpt ? loadAscentState(ckpt, x.size) : undefined;
+  let firstEpoch = 0;
+  let delta: tf.Tensor;
+  let seconds = 0;
+  let resumedEpoch = 0;
+  if (saved && saved.epoch <= opts.epochs) {
+    rng.setState(saved.rng);
+    firstEpoch = saved.epoch;
+    seconds = saved.seconds;
+    resumedEpoch = saved.epoch;
+    delta = tf.tensor(saved.delta, x.shape, 'float32');
+  } else delta = tf.zerosLike(x);
+  let done = firstEpoch * perEpoch;
+  if (done > 0) opts.onProgress?.(done, total);
+  let lastSave = performance.now();
+  let pieceStart = performance.now();
 
   const stepRows = (idx: tf.Tensor1D): tf.Tensor =>
     tf.tidy(() => {
@@ -80,7 +117,7 @@ export function projectedGradientAscent(
       return tf.sub(tf.clipByValue(tf.add(xb, next), opts.clip[0], opts.clip[1]), xb);
     });
 
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch < opts.epochs; epoch++) {
     const order = rng.permutation(n);
     const parts: tf.Tensor[] = [];
     for (let s = 0; s < perEpoch; s++) {
@@ -109,6 +146,15 @@ export function projectedGradientAscent(
       delta = opts.project(unpermuted);
       unpermuted.dispose();
     }
+    const now = performance.now();
+    const every = 1000 * (ckpt?.everySeconds ?? ASCENT_CHECKPOINT_SECONDS);
+    if (ckpt && epoch + 1 < opts.epochs && now - lastSave >= every) {
+      seconds += (now - pieceStart) / 1000;
+      pieceStart = now;
+      const state = delta.dataSync() as Float32Array;
+      saveAscentState(ckpt, { epoch: epoch + 1, delta: state, rng: rng.getState(), seconds });
+      lastSave = performance.now();
+    }
   }
-  return delta;
+  return { delta, resumedEpoch, priorSeconds: resumedEpoch > 0 ? saved!.seconds : 0 };
 }

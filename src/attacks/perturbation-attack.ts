@@ -2,9 +2,11 @@
  * What regimes A and B share: option checks, the surrogate's compatibility with the data, running
  * the projected gradient ascent, and measuring the poison it produced.
  */
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, numClasses, numSamples, sampleSize } from '../data/dataset.js';
 import { check, checkNumber, PoisonlabError } from '../util/errors.js';
+import type { AscentCheckpoint } from './ascent-state.js';
 import {
   type AscentOptions,
   type ProjectEvery,
@@ -31,12 +33,17 @@ export interface AscentAttackOptions {
   reduction?: Reduction;
   /** Called after every step, for progress bars. */
   onProgress?: (stepDone: number, stepsTotal: number) => void;
+  /**
+   * Save the ascent's state at epoch ends and resume from it. The attack adds its own settings to the
+   * fingerprint, so the caller's fingerprint need only name the data and the surrogate.
+   */
+  checkpoint?: AscentCheckpoint;
 }
 
 /** The options with defaults filled in and checked; errors name the option. */
 export function resolveAscentOptions(
   o: AscentAttackOptions,
-): Required<Omit<AscentAttackOptions, 'onProgress'>> {
+): Required<Omit<AscentAttackOptions, 'onProgress' | 'checkpoint'>> {
   const batchSize = o.batchSize ?? 128;
   checkNumber(o.epochs, 'attack epochs', { min: 0, integer: true });
   checkNumber(o.step, 'attack step size eta', { min: 0 });
@@ -109,11 +116,23 @@ export function runPerturbationAttack(
   const y = tf.tensor1d(data.y, 'int32');
   try {
     const before = evaluateSurrogate(surrogate, x, y);
-    const delta = projectedGradientAscent(surrogate, x, y, {
+    const checkpoint = options.checkpoint && {
+      ...options.checkpoint,
+      fingerprint: ascentFingerprint(options.checkpoint.fingerprint, {
+        regime,
+        budget,
+        direction,
+        n,
+        o,
+        params,
+      }),
+    };
+    const { delta, priorSeconds, resumedEpoch } = projectedGradientAscent(surrogate, x, y, {
       ...o,
       direction,
       project,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(checkpoint && { checkpoint }),
     });
     // Clip once more at the end: x + delta is in range in exact arithmetic (clipped each step, then
     // shrunk toward x), this only removes float rounding and can only shrink |delta|.
@@ -156,13 +175,19 @@ export function runPerturbationAttack(
         labelsFlipped: 0,
         surrogateBefore: before,
         surrogateAfter: after,
-        seconds: (performance.now() - started) / 1000,
+        seconds: priorSeconds + (performance.now() - started) / 1000,
+        ...(resumedEpoch > 0 && { resumedEpoch }),
       },
     };
   } finally {
     x.dispose();
     y.dispose();
   }
+}
+
+/** The checkpoint fingerprint of one ascent: the caller's (data, surrogate) and every setting of the attack. */
+function ascentFingerprint(caller: string, settings: object): string {
+  return createHash('sha256').update(caller).update('\n').update(JSON.stringify(settings)).digest('hex');
 }
 
 /**

@@ -9,6 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Dataset } from '../data/dataset.js';
 import { PoisonlabError } from '../util/errors.js';
+import type { AscentCheckpoint } from './ascent-state.js';
 import type { PoisonResult } from './types.js';
 
 /** availability: lowers clean accuracy; backdoor: a trigger flips predictions to a target; targeted: chosen test points. */
@@ -26,6 +27,8 @@ export interface AttackNeeds {
 export interface AttackContext {
   surrogate?: tf.LayersModel;
   onProgress?: (done: number, total: number) => void;
+  /** Where a long attack saves its state and resumes from (the gradient attacks; others ignore it). */
+  checkpoint?: AscentCheckpoint;
 }
 
 /** A backdoor's test-time trigger: `apply` stamps it on every sample; `target` is the class it should cause. */

@@ -30,7 +30,10 @@ export interface AttackReport {
   /** The surrogate's loss and accuracy on the clean and on the poisoned data (A and B). */
   surrogateBefore?: { loss: number; accuracy: number };
   surrogateAfter?: { loss: number; accuracy: number };
+  /** Seconds the attack took, over all its pieces when it was resumed. */
   seconds: number;
+  /** The epoch a resumed attack continued after (absent: it ran in one piece). */
+  resumedEpoch?: number;
 }
 
 export interface PoisonResult {

@@ -156,9 +156,22 @@ export const ExperimentConfigSchema = z
       .object({
         k: z.number().int().min(1),
         run: z.array(z.number().int().min(0)).min(1),
+        /**
+         * true: one split for every repetition (seeded by `seed`), as the original at the paper's figure
+         * (mnist_ntk.py of 2021-05-02, line 163: one StratifiedKFold built once, outside the repetition loop).
+         * Absent: each repetition splits with its own seed. Absent rather than false, so older configs keep
+         * their hash.
+         */
+        fixed: z.literal(true).optional(),
       })
       .strict()
       .optional(),
+    /**
+     * 'shared': one poison per attack, made with `seed`, for every repetition (the original at the paper's figure:
+     * flag=1 loads one saved poison per budget, mnist_ntk.py of 2021-05-02, lines 74, 115, 132). Absent: a poison
+     * per repetition, with the repetition's seed (absent rather than defaulted, so older configs keep their hash).
+     */
+    poison: z.enum(['shared', 'per-repetition']).optional(),
     /** Repetitions with seeds seed .. seed + repetitions - 1; the poison is regenerated per repetition. */
     repetitions: posInt,
     /** Base seed (the paper's repetitions use 0..N-1). */
@@ -390,8 +403,13 @@ export function applyOverrides(config: ExperimentConfig, o: ConfigOverrides): Ex
   if (o.maxEpochs !== undefined) raw.training.maxEpochs = o.maxEpochs;
   if (o.patience !== undefined) raw.training.patience = o.patience;
   if (o.attackEpochs !== undefined) {
-    check(raw.attack, '--attack-epochs: this config has no gradient attack');
-    raw.attack.epochs = o.attackEpochs;
+    // The config's gradient-attack block, and every registry attack that takes epochs (the gradient attacks).
+    const takesEpochs = (raw.attacks ?? []).filter(
+      (a) => findAttack(a.name)?.params.shape['epochs'] !== undefined,
+    );
+    check(raw.attack || takesEpochs.length > 0, '--attack-epochs: this config has no gradient attack');
+    if (raw.attack) raw.attack.epochs = o.attackEpochs;
+    for (const a of takesEpochs) a.params = { ...a.params, epochs: o.attackEpochs };
   }
   if (o.folds) {
     check(raw.folds, '--folds: this config has no k-fold split (it trains on all data)');

@@ -4,6 +4,7 @@
  * Datasets, the surrogate and the last poison are cached per worker process.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { type AscentCheckpoint, removeAscentState } from '../attacks/ascent-state.js';
 import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/index.js';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
@@ -26,7 +27,7 @@ import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
 import { evaluate, predictLogits, train } from '../train/index.js';
 import { check } from '../util/errors.js';
-import type { PoisonSpec, RunSpec } from './plan.js';
+import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
 import { computeTheoryOverlay } from './theory-task.js';
 
@@ -137,7 +138,22 @@ async function runPoison(
   const c = ctx.config;
   // Sample-size sweeps poison the first n samples only (the budget C sqrt(n) is relative to that n).
   const clean = sizedTrain(data.train, p.size, p.key);
-  const { dataset, deltaNorm, report, poisonMask } = await runAttack(p, ctx, clean, onProgress);
+  // A killed attack continues from its last save (at most a minute of ascent lost, not hours).
+  const checkpoint: AscentCheckpoint = {
+    path: sweepPaths(ctx.out).checkpoint(`poison/${p.key}`),
+    // What the poison depends on (not the whole config: more widths or repetitions keep an attack's progress).
+    fingerprint: JSON.stringify({
+      dataset: c.dataset,
+      limit: c.limit ?? null,
+      classes: c.classes ?? null,
+      surrogate: c.surrogate ?? null,
+      attack: p.attack,
+      seed: p.seed,
+      size: p.size ?? null,
+    }),
+    everySeconds: CHECKPOINT_EVERY_SECONDS,
+  };
+  const { dataset, deltaNorm, report, poisonMask } = await runAttack(p, ctx, clean, onProgress, checkpoint);
   const path = sweepPaths(ctx.out).poison(p.key);
   // The file of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
   writePoisonFile(
@@ -156,6 +172,7 @@ async function runPoison(
       report,
     },
   );
+  removeAscentState(checkpoint);
   return { kind: 'poison', path, report };
 }
 
@@ -177,13 +194,20 @@ function attackOf(ref: AttackRef, seed: number): Attack {
 }
 
 /** Make the poison of `p` with its registry attack (against the surrogate where the entry needs one). */
-async function runAttack(p: PoisonSpec, ctx: TaskContext, clean: Dataset, onProgress: TaskProgress) {
+async function runAttack(
+  p: PoisonSpec,
+  ctx: TaskContext,
+  clean: Dataset,
+  onProgress: TaskProgress,
+  checkpoint: AscentCheckpoint,
+) {
   const attack = attackOf(p.attack, p.seed);
   const needs = getAttackEntry(p.attack.name).needs.surrogate;
   const surrogate = needs ? getSurrogate(ctx, clean) : undefined;
   return attack.poison(clean, {
     ...(surrogate && { surrogate }),
     onProgress: (done, total) => onProgress(done, total),
+    checkpoint,
   });
 }
 
@@ -368,7 +392,7 @@ async function fitModel(
   // Without k-fold (the theory toy): train on everything, no validation, no early stopping.
   const split = {
     ...(hasValidation(c)
-      ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: run.seed })
+      ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: foldSeed(c, run) })
       : { train: full }),
     ...(opts.test && { test: opts.test }),
   };

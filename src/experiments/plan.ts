@@ -132,7 +132,9 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
               repetition: r,
               fold,
               seed: config.seed + r,
-              ...(arm.attackLabel && { poisonKey: poisonKey(arm.attackLabel, r, size) }),
+              ...(arm.attackLabel && {
+                poisonKey: poisonKey(arm.attackLabel, poisonRepetition(config, r), size),
+              }),
               ...(size !== undefined && { size }),
             });
           }
@@ -143,8 +145,20 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
   return runs;
 }
 
-function poisonKey(label: string, repetition: number, size?: number): string {
-  return size === undefined ? `${label}-r${repetition}` : `${label}-n${size}-r${repetition}`;
+/** The repetition whose poison a run trains on: its own, or null with one shared poison (`poison: shared`). */
+function poisonRepetition(config: ExperimentConfig, repetition: number): number | null {
+  return config.poison === 'shared' ? null : repetition;
+}
+
+/** `A-C500-r1` per repetition, `A-C500-shared` for a shared poison (with `-n1000` in sample-size sweeps). */
+function poisonKey(label: string, repetition: number | null, size?: number): string {
+  const rep = repetition === null ? 'shared' : `r${repetition}`;
+  return size === undefined ? `${label}-${rep}` : `${label}-n${size}-${rep}`;
+}
+
+/** The seed of the split into folds: the run's own, or the config's for every repetition (`folds.fixed`). */
+export function foldSeed(config: ExperimentConfig, run: { seed: number }): number {
+  return config.folds?.fixed ? config.seed : run.seed;
 }
 
 /** The poisons that `runs` need, each once, in first-use order. */
@@ -158,7 +172,8 @@ export function planPoisons(config: ExperimentConfig, runs: readonly RunSpec[]):
       attack: run.attack,
       label: run.label.split('+')[0]!,
       repetition: run.repetition,
-      seed: config.seed + run.repetition,
+      // A shared poison is made once with the base seed, whichever repetition needs it first.
+      seed: config.poison === 'shared' ? config.seed : config.seed + run.repetition,
       ...(run.size !== undefined && { size: run.size }),
     });
   }

@@ -78,7 +78,7 @@ export const labelConsistent = defineAttack({
         const ys = tf.fill([count], p.target, 'int32') as tf.Tensor1D;
         let hard: Float32Array;
         try {
-          const delta = projectedGradientAscent(model, xs, ys, {
+          const { delta } = projectedGradientAscent(model, xs, ys, {
             epochs: p.epochs,
             step: p.step,
             batchSize: p.batchSize,
