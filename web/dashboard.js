@@ -79,7 +79,34 @@ function renderOverview() {
       );
     }),
   );
+  renderTasks();
   state.renders.overview++;
+}
+
+/** The long tasks of every live sweep (a poison's attack runs for hours before its runs can start). */
+function renderTasks() {
+  const rows = state.sweeps.flatMap((s) =>
+    (s.tasks ?? []).map((t) => {
+      const pct = t.total > 0 ? (100 * t.done) / t.total : 0;
+      const bar = el('span', { class: 'bar', title: `${pct.toFixed(1)} %` });
+      bar.append(el('span', { class: 'running', style: `left:0;width:${pct}%` }));
+      return el(
+        'tr',
+        { 'data-task': t.task },
+        el('td', {}, s.index),
+        el('td', { class: 'text' }, t.task),
+        el('td', {}, bar, ` ${pct.toFixed(1)} %`),
+        el('td', {}, `${t.done}/${t.total}`),
+        el('td', {}, t.stepsPerSecond === null ? '–' : t.stepsPerSecond.toFixed(1)),
+        el('td', {}, duration(t.etaSeconds)),
+        el('td', { class: 'text' }, new Date(t.updatedAt).toLocaleTimeString()),
+      );
+    }),
+  );
+  const body = $('#tasks-table tbody');
+  body.replaceChildren(
+    ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: 7, class: 'text' }, 'none'))]),
+  );
 }
 
 // ---- width curve ----

@@ -2,7 +2,8 @@ import cliProgress from 'cli-progress';
 
 /** A progress bar with ETA on an interactive terminal; silent in --json mode or when stderr is not a TTY. */
 export interface Progress {
-  start(total: number, label: string): void;
+  /** A new bar at `startValue` (a resumed task: its ETA counts from there). */
+  start(total: number, label: string, startValue?: number): void;
   update(done: number, extra?: string): void;
   stop(): void;
 }
@@ -23,9 +24,9 @@ export function createProgress(opts: { json: boolean }): Progress {
   );
   let running = false;
   return {
-    start(total, label) {
+    start(total, label, startValue = 0) {
       if (running) bar.stop();
-      bar.start(total, 0, { label, extra: '' });
+      bar.start(total, startValue, { label, extra: '' });
       running = true;
     },
     update(done, extra = '') {

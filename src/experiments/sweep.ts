@@ -24,6 +24,9 @@ import {
 import { WorkerPool } from './pool.js';
 import { type SweepTask, type TaskContext, taskName } from './tasks.js';
 
+/** At most one stored progress update of a task (poison, surrogate) this often. */
+const TASK_PROGRESS_MS = 2000;
+
 /** What the sweep reports while it runs (for progress bars). */
 export type SweepEvent =
   | {
@@ -129,21 +132,33 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
       const exec = (task: SweepTask) => {
         const name = taskName(task);
         let slot = -1;
+        // The dashboard follows the long tasks (an attack on 60,000 images runs for hours): at most one write
+        // every TASK_PROGRESS_MS, and the row goes when the task ends.
+        let lastWrite = 0;
+        const end = () => store.db.open && store.endTask(hash, name);
         return pool
           .run(task, ctx, {
             onStart: (s) => {
               slot = s;
               opts.onEvent?.({ type: 'task-start', name, slot: s });
             },
-            onProgress: (s, d, t) =>
-              opts.onEvent?.({ type: 'task-progress', name, slot: s, done: d, total: t }),
+            onProgress: (s, d, t) => {
+              opts.onEvent?.({ type: 'task-progress', name, slot: s, done: d, total: t });
+              const now = Date.now();
+              if (now - lastWrite >= TASK_PROGRESS_MS && store.db.open) {
+                lastWrite = now;
+                store.updateTask(hash, name, session >= 0 ? session : null, d, t);
+              }
+            },
           })
           .then(
             (r) => {
+              end();
               opts.onEvent?.({ type: 'task-end', name, slot, ok: true });
               return r;
             },
             (e: Error) => {
+              end();
               opts.onEvent?.({ type: 'task-end', name, slot, ok: false, message: e.message });
               throw e;
             },

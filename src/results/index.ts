@@ -20,6 +20,7 @@ export {
   type RunRecord,
   type RunStatusRecord,
   type SessionRecord,
+  type TaskProgressRecord,
   type TheoryOverlay,
 } from './records.js';
 export {

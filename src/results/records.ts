@@ -137,3 +137,15 @@ export interface TheoryOverlay {
   widthMin: number;
   regimes: RegimeWindow[];
 }
+
+/** A long task's progress as the store holds it (see SweepStore.updateTask). */
+export interface TaskProgressRecord {
+  task: string;
+  session: number | null;
+  /** Steps done when this session's piece of the task started. */
+  firstDone: number;
+  done: number;
+  total: number;
+  startedAt: string;
+  updatedAt: string;
+}

@@ -10,6 +10,7 @@ import type {
   RunRecord,
   RunStatusRecord,
   SessionRecord,
+  TaskProgressRecord,
   TheoryOverlay,
 } from './records.js';
 
@@ -79,6 +80,17 @@ CREATE TABLE IF NOT EXISTS theory (
   config_hash TEXT PRIMARY KEY,
   overlay_json TEXT NOT NULL,
   finished_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  config_hash TEXT NOT NULL,
+  task TEXT NOT NULL,
+  session INTEGER,
+  first_done INTEGER NOT NULL,
+  done INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (config_hash, task)
 );
 CREATE TABLE IF NOT EXISTS sessions (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -325,6 +337,57 @@ export class SweepStore {
         )
         .run(hash, runKey, session, now, now, hostName());
     })();
+  }
+
+  /**
+   * Progress of a long task that is not a run (a poison's attack, the surrogate): `done` of `total` steps. The
+   * first call of a task in a session records where it started (a resumed attack starts past 0), so a reader
+   * can tell its rate and ETA.
+   */
+  updateTask(hash: string, task: string, session: number | null, done: number, total: number): void {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO tasks (config_hash, task, session, first_done, done, total, started_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (config_hash, task) DO UPDATE SET
+           first_done = CASE WHEN tasks.session IS excluded.session THEN tasks.first_done ELSE excluded.first_done END,
+           started_at = CASE WHEN tasks.session IS excluded.session THEN tasks.started_at ELSE excluded.started_at END,
+           session = excluded.session, done = excluded.done, total = excluded.total, updated_at = excluded.updated_at`,
+      )
+      .run(hash, task, session, done, done, total, now, now);
+  }
+
+  /** The task finished (or failed): it no longer shows as in progress. */
+  endTask(hash: string, task: string): void {
+    this.db.prepare('DELETE FROM tasks WHERE config_hash = ? AND task = ?').run(hash, task);
+  }
+
+  /** Tasks in progress (also those of a sweep that died: compare their session with the live ones). */
+  tasks(hash: string): TaskProgressRecord[] {
+    if (!this.hasTable('tasks')) return []; // a folder swept before the table existed, opened read-only
+    const rows = this.db
+      .prepare(
+        'SELECT task, session, first_done, done, total, started_at, updated_at FROM tasks WHERE config_hash = ? ORDER BY task',
+      )
+      .all(hash) as {
+      task: string;
+      session: number | null;
+      first_done: number;
+      done: number;
+      total: number;
+      started_at: string;
+      updated_at: string;
+    }[];
+    return rows.map((r) => ({
+      task: r.task,
+      session: r.session,
+      firstDone: r.first_done,
+      done: r.done,
+      total: r.total,
+      startedAt: r.started_at,
+      updatedAt: r.updated_at,
+    }));
   }
 
   /** A run failed with `message` (it stays failed until a later attempt starts it again). */

@@ -8,7 +8,14 @@ import type { ExperimentConfig } from '../config/schema.js';
 import { planRuns, type RunSpec } from '../experiments/plan.js';
 import { type Band, curvePoints, WIDTH_METRICS } from '../report/curve.js';
 import { widthCurveSpec } from '../report/plot.js';
-import { type EpochRecord, HEARTBEAT_MS, type RunRecord, SweepStore, sweepPaths } from '../results/index.js';
+import {
+  type EpochRecord,
+  HEARTBEAT_MS,
+  type RunRecord,
+  SweepStore,
+  sweepPaths,
+  type TaskProgressRecord,
+} from '../results/index.js';
 import { check } from '../util/errors.js';
 
 /** A session whose heartbeat is older than this is taken as dead (killed sweeps never say they ended). */
@@ -59,6 +66,33 @@ export interface Overview {
   /** Seconds until every left or running run is done at that rate (null when nothing runs). */
   etaSeconds: number | null;
   lastFinishedAt: string | null;
+  /** Long tasks in progress in a live sweep process (poisons' attacks, the surrogate). */
+  tasks: TaskView[];
+}
+
+/** A long task as the overview shows it: how far, how fast, and when it should end. */
+export interface TaskView {
+  task: string;
+  done: number;
+  total: number;
+  /** Steps per second of this session's piece (a resumed attack counts from where it resumed). */
+  stepsPerSecond: number | null;
+  etaSeconds: number | null;
+  updatedAt: string;
+}
+
+/** A task row of a live session, with its rate and ETA from the steps done since its piece started. */
+export function taskView(t: TaskProgressRecord): TaskView {
+  const seconds = (Date.parse(t.updatedAt) - Date.parse(t.startedAt)) / 1000;
+  const rate = seconds > 0 && t.done > t.firstDone ? (t.done - t.firstDone) / seconds : null;
+  return {
+    task: t.task,
+    done: t.done,
+    total: t.total,
+    stepsPerSecond: rate,
+    etaSeconds: rate ? (t.total - t.done) / rate : null,
+    updatedAt: t.updatedAt,
+  };
 }
 
 export interface RunDetail {
@@ -208,6 +242,10 @@ export class SweepSource {
       runsPerHour,
       etaSeconds,
       lastFinishedAt: finishedTimes.length > 0 ? new Date(Math.max(...finishedTimes)).toISOString() : null,
+      tasks: this.store
+        .tasks(hash)
+        .filter((t) => t.session !== null && live.some((s) => s.id === t.session))
+        .map(taskView),
     };
   }
 

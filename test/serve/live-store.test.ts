@@ -167,3 +167,46 @@ test('budget fraction of a poison report, per regime', () => {
   assert.equal(budgetFraction({ fake: true }), null);
   assert.equal(budgetFraction(null), null);
 });
+
+test('a long task (a poison’s attack) shows with its progress, rate and ETA while its sweep lives; a resumed one counts from where it resumed', () => {
+  const s = runningSweep(8);
+  const source = new SweepSource(s.dir, 0);
+  try {
+    s.store.updateTask(s.hash, 'poison A-C500-shared', s.session, 1000, 4000);
+    // the same session's later update keeps where its piece started; the rate counts from there
+    s.store.updateTask(s.hash, 'poison A-C500-shared', s.session, 1500, 4000);
+    const [t] = source.overview().tasks;
+    assert.equal(t?.task, 'poison A-C500-shared');
+    assert.deepEqual([t?.done, t?.total], [1500, 4000]);
+    const row = s.store.tasks(s.hash)[0]!;
+    assert.equal(row.firstDone, 1000, 'the piece started at the resumed step, not at 0');
+    // another session (a resumed sweep) starts a new piece
+    const next = s.store.startSession(s.hash, 2, s.plan.length);
+    s.store.updateTask(s.hash, 'poison A-C500-shared', next, 1600, 4000);
+    assert.equal(s.store.tasks(s.hash)[0]!.firstDone, 1600);
+    // a dead sweep's task is not in progress; an ended task is gone
+    assert.deepEqual(source.overview(Date.now() + 600_000).tasks, []);
+    s.store.endTask(s.hash, 'poison A-C500-shared');
+    assert.deepEqual(source.overview().tasks, []);
+  } finally {
+    source.close();
+    s.store.close();
+  }
+});
+
+test('the ETA of a task: steps left over the rate of its current piece', async () => {
+  const { taskView } = await import('../../src/serve/data.js');
+  const v = taskView({
+    task: 'poison B-B1-shared',
+    session: 1,
+    firstDone: 200,
+    done: 1200,
+    total: 5200,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:01:40.000Z',
+  });
+  assert.equal(v.stepsPerSecond, 10);
+  assert.equal(v.etaSeconds, 400);
+  const fresh = taskView({ ...v, session: 1, firstDone: 1200, startedAt: v.updatedAt });
+  assert.deepEqual([fresh.stepsPerSecond, fresh.etaSeconds], [null, null]);
+});

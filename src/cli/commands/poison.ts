@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { type AscentCheckpoint, removeAscentState } from '../../attacks/ascent-state.js';
 import {
   type AttackOutcome,
   attackDefaults,
@@ -34,6 +37,8 @@ interface PoisonFlags {
   seed: number;
   limit?: number;
   out?: string;
+  checkpoint?: string;
+  checkpointEvery: number;
   json: boolean;
 }
 
@@ -115,6 +120,16 @@ export function register(program: Command): void {
       parseNumberOption('--limit', { min: 1, integer: true }),
     )
     .option('--out <file.npz>', 'where to write the poisoned set')
+    .option(
+      '--checkpoint <file.npz>',
+      'gradient attacks: where the ascent saves its state and resumes from when run again (default: OUT with .attack-state.npz; removed when done)',
+    )
+    .option(
+      '--checkpoint-every <seconds>',
+      'gradient attacks: seconds between two saves, at epoch ends (0: after every epoch)',
+      parseNumberOption('--checkpoint-every', { min: 0 }),
+      60,
+    )
     .option('--json', 'print one JSON object (the attack report)', false)
     .action(async (flags: PoisonFlags) => runPoison(flags));
 }
@@ -135,6 +150,7 @@ async function runPoison(f: PoisonFlags): Promise<void> {
   check(f.out, 'poison: --out <file.npz> is required');
   check(f.out.endsWith('.npz'), `--out: expected a .npz file name, got '${f.out}'`);
   checkOutputFile(f.out, '--out');
+  if (f.checkpoint !== undefined) checkOutputFile(f.checkpoint, '--checkpoint');
   // The paper's regimes keep their flags (and per-dataset defaults); --set overrides any parameter.
   const defaults = attackDefaults(f.dataset);
   let legacy: Record<string, unknown> = {};
@@ -180,20 +196,26 @@ async function runPoison(f: PoisonFlags): Promise<void> {
   const progress = createProgress({ json: f.json });
   const what = regime ? `regime ${regime}` : entry.name;
   note(f.json, `${what} on ${f.dataset}: ${numSamples(clean)} training samples`);
+  const checkpoint = attackCheckpoint(f, f.out);
   let result: AttackOutcome;
+  let started = false;
   try {
     result = await attack.poison(clean, {
       ...(surrogate && { surrogate: surrogate.model }),
       onProgress: (done, total) => {
-        if (done === 1) progress.start(total, `poison ${what}`);
+        if (!started) progress.start(total, `poison ${what}`, done);
+        started = true;
         progress.update(done);
       },
+      checkpoint,
     });
   } finally {
     progress.stop();
     surrogate?.model.dispose();
   }
   const { dataset, deltaNorm, report, poisonMask } = result;
+  if (report.resumedEpoch !== undefined)
+    note(f.json, `resumed after epoch ${report.resumedEpoch} from ${checkpoint.path}`);
   writePoisonFile(
     f.out,
     dataset,
@@ -209,6 +231,7 @@ async function runPoison(f: PoisonFlags): Promise<void> {
       report,
     },
   );
+  removeAscentState(checkpoint);
   if (f.json) printJson({ out: f.out, dataset: f.dataset, ...report });
   else {
     say(
@@ -229,4 +252,23 @@ async function runPoison(f: PoisonFlags): Promise<void> {
     }
     say(false, `wrote ${f.out}`);
   }
+}
+
+/**
+ * Where a gradient attack of this command saves its state. Its fingerprint names the data and the surrogate
+ * (by content), and the attack adds its own settings, so a save is only resumed by the same attack.
+ */
+function attackCheckpoint(f: PoisonFlags, out: string): AscentCheckpoint {
+  const surrogate = f.surrogate ? createHash('sha256').update(readFileSync(f.surrogate)).digest('hex') : null;
+  return {
+    path: f.checkpoint ?? out.replace(/\.npz$/, '.attack-state.npz'),
+    fingerprint: JSON.stringify({
+      dataset: f.dataset,
+      limit: f.limit ?? null,
+      surrogate,
+      model: f.model ?? null,
+      width: f.width ?? null,
+    }),
+    everySeconds: f.checkpointEvery,
+  };
 }
