@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   createAttack,
+  createRegisteredAttack,
   L21PoisonAttack,
   LabelFlipAttack,
   negatedLoss,
@@ -227,4 +228,30 @@ test('bad input gives one-line errors', async () => {
     isOneLineError(/batch size/),
   );
   wrong.dispose();
+});
+
+test("regime B's raw step rule takes regime A's step: with budgets that never bind both give the same poison", async () => {
+  const common = { epochs: 2, step: 0.5, batchSize: 64, seed: 9 };
+  const a = await createRegisteredAttack('l21-perturbation', { ...common, budget: 1e6 }).poison(data, {
+    surrogate,
+  });
+  const rawB = await createRegisteredAttack('per-sample-perturbation', {
+    ...common,
+    budget: 1e6,
+    stepRule: 'raw',
+  }).poison(data, { surrogate });
+  const normB = await createRegisteredAttack('per-sample-perturbation', { ...common, budget: 1e6 }).poison(
+    data,
+    {
+      surrogate,
+    },
+  );
+  assert.deepEqual(Buffer.from(rawB.dataset.x.buffer), Buffer.from(a.dataset.x.buffer));
+  assert.notDeepEqual(Buffer.from(normB.dataset.x.buffer), Buffer.from(a.dataset.x.buffer));
+  assert.equal(rawB.report.params['stepRule'], 'raw');
+  assert.equal(normB.report.params['stepRule'], 'normalized');
+  assert.throws(
+    () => createRegisteredAttack('per-sample-perturbation', { stepRule: 'unit' }),
+    isOneLineError(/stepRule/),
+  );
 });

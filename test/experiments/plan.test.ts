@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseShard, planPoisons, planRuns, selectShard, shardOf } from '../../src/experiments/plan.js';
+import { configHash } from '../../src/config/schema.js';
+import {
+  foldSeed,
+  parseShard,
+  planPoisons,
+  planRuns,
+  selectShard,
+  shardOf,
+} from '../../src/experiments/plan.js';
 import { getPreset } from '../../src/experiments/presets.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { smallConfig } from './fixtures/small-config.js';
@@ -62,4 +70,61 @@ test('shards partition the run list deterministically by run key', () => {
       () => parseShard(bad),
       (e: Error) => e instanceof PoisonlabError && /--shard: expected i\/N/.test(e.message),
     );
+});
+
+test("poison: shared makes one poison per attack with the base seed for every repetition (the figure's protocol)", () => {
+  const c = smallConfig({ folds: { k: 5, run: [0, 1] }, poison: 'shared', seed: 4 });
+  const runs = planRuns(c);
+  const poisons = planPoisons(c, runs);
+  assert.deepEqual(
+    poisons.map((p) => [p.key, p.seed]),
+    [
+      ['A-C500-shared', 4],
+      ['C-beta0.2-shared', 4],
+    ],
+  );
+  const a = runs.filter((r) => r.label === 'A-C500');
+  assert.deepEqual(new Set(a.map((r) => r.poisonKey)), new Set(['A-C500-shared']));
+  // the runs keep their own seeds (initialisation, minibatch order) and keys
+  assert.deepEqual(new Set(a.map((r) => r.seed)), new Set([4, 5]));
+  assert.deepEqual(
+    runs.map((r) => r.key),
+    planRuns(smallConfig({ folds: { k: 5, run: [0, 1] }, seed: 4 })).map((r) => r.key),
+  );
+  // 'per-repetition' says today's default out loud; absent keeps the hash of configs written before the option
+  const perRep = smallConfig({ poison: 'per-repetition' });
+  assert.deepEqual(
+    planPoisons(perRep, planRuns(perRep)).map((p) => p.key),
+    ['A-C500-r0', 'A-C500-r1', 'C-beta0.2-r0', 'C-beta0.2-r1'],
+  );
+  assert.notEqual(configHash(perRep), configHash(smallConfig()));
+  assert.equal(configHash(smallConfig({ poison: undefined })), configHash(smallConfig()));
+});
+
+test('folds.fixed: every repetition splits with the base seed; without it each with its own', () => {
+  const fixed = smallConfig({ folds: { k: 5, run: [0], fixed: true }, seed: 2 });
+  const own = smallConfig({ folds: { k: 5, run: [0] }, seed: 2 });
+  assert.deepEqual(
+    planRuns(fixed)
+      .map((r) => foldSeed(fixed, r))
+      .filter((v, i, a) => a.indexOf(v) === i),
+    [2],
+  );
+  assert.deepEqual(new Set(planRuns(own).map((r) => foldSeed(own, r))), new Set([2, 3]));
+  assert.throws(() => smallConfig({ folds: { k: 5, run: [0], fixed: false } }), /fixed/);
+});
+
+test('paper-mnist-figure: the figure-era protocol (shared poisons, 1,000-epoch A, raw-step B, patience 100, fixed folds)', () => {
+  const c = getPreset('paper-mnist-figure');
+  assert.equal(c.poison, 'shared');
+  assert.equal(c.folds?.fixed, true);
+  assert.equal(c.training.patience, 100);
+  const poisons = planPoisons(c, planRuns(c));
+  assert.deepEqual(
+    poisons.map((p) => p.key),
+    ['C-beta0.3-shared', 'A-C500-shared', 'B-B1-shared'],
+  );
+  const b = c.attacks!.find((a) => a.label === 'B-B1')!;
+  assert.deepEqual(b.params, { budget: 1, epochs: 500, step: 0.5, batchSize: 128, stepRule: 'raw' });
+  assert.equal(planRuns(c).length, 4 * 14 * 20 * 5);
 });

@@ -8,7 +8,7 @@ import {
   parseNumberList,
 } from '../../config/schema.js';
 import { parseShard } from '../../experiments/plan.js';
-import { getPreset, presetNames } from '../../experiments/presets.js';
+import { getPreset, PRESET_PROTOCOLS, presetNames } from '../../experiments/presets.js';
 import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
 import { check } from '../../util/errors.js';
@@ -163,6 +163,8 @@ export async function sweepCommand(
     o.json,
     `sweep ${config.name}: ${config.dataset}, ${config.model}, widths ${config.widths.join(', ')} -> ${o.out}`,
   );
+  const protocol = PRESET_PROTOCOLS[config.name];
+  if (protocol) note(o.json, `protocol: ${protocol}`);
   const view = sweepProgressView({ json: o.json });
   try {
     return await runSweep(config, {
