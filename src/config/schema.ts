@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { findAttack, parseAttackParams } from '../attacks/index.js';
@@ -331,12 +332,120 @@ export function regimeLabel(r: RegimeSpec): string {
 export function parseConfig(raw: unknown, source = 'config'): ExperimentConfig {
   const res = ExperimentConfigSchema.safeParse(raw);
   if (res.success) return res.data;
-  const issues = res.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  // A misspelt field first, with the nearest valid name: the missing fields it causes are noise until it is fixed.
+  const unknown = res.error.issues.filter((i) => i.code === 'unrecognized_keys');
+  const shown = unknown.length > 0 ? unknown : res.error.issues;
+  const issues = shown.map((i) => {
+    const where = i.path.length ? i.path.join('.') : '(root)';
+    if (i.code !== 'unrecognized_keys') return `${where}: ${i.message}`;
+    const valid = fieldsAt(ExperimentConfigSchema, i.path);
+    return i.keys
+      .map((k) => {
+        const near = nearestName(k, valid);
+        const at = i.path.length ? `${i.path.join('.')}.${k}` : k;
+        return `${at}: unknown field${near ? ` (did you mean '${near}'?)` : ''}`;
+      })
+      .join('; ');
+  });
   throw new PoisonlabError(`${source}: ${issues.join('; ')}`);
 }
 
-/** Load a sweep config from a .json, .yaml or .yml file. */
-export function loadConfigFile(path: string): ExperimentConfig {
+/** The field names of the (strict) object schema at `path` inside `schema`, unwrapping optional and default. */
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: unknown = schema;
+  const unwrap = () => {
+    for (let guard = 0; guard < 8; guard++) {
+      const def = (s as { def?: { innerType?: unknown; element?: unknown; type?: string } }).def;
+      if (def?.innerType) s = def.innerType;
+      else break;
+    }
+  };
+  unwrap();
+  for (const key of path) {
+    const def = (s as { def?: { type?: string; element?: unknown } }).def;
+    if (def?.type === 'array' && typeof key === 'number') s = def.element;
+    else s = (s as { shape?: Record<string, unknown> }).shape?.[String(key)];
+    if (s === undefined) return [];
+    unwrap();
+  }
+  return Object.keys((s as { shape?: Record<string, unknown> }).shape ?? {});
+}
+
+/** The candidate closest to `name` by edit distance, if it is close (at most a third of its letters differ). */
+export function nearestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= Math.max(2, Math.ceil(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Where `extends:` finds a base by name (a preset): the raw config, or undefined for an unknown name. Passed in by
+ * the caller (experiments knows the presets; config sits below it).
+ */
+export type ConfigBases = (name: string) => unknown | undefined;
+
+/**
+ * Load a sweep config from a .json, .yaml or .yml file. A file may start from a base, `extends: laptop-mnist` (a
+ * preset, looked up with `bases`) or `extends: ./other.yaml` (a config file, relative to this one), and give only
+ * what differs: objects merge field by field, lists and values replace, and `null` removes a field of the base.
+ */
+export function loadConfigFile(path: string, bases?: ConfigBases): ExperimentConfig {
+  return parseConfig(resolveExtends(readConfigFile(path), path, bases, [path]), path);
+}
+
+/** A config with its `extends:` chain resolved into one plain object (not yet validated). */
+function resolveExtends(raw: unknown, path: string, bases: ConfigBases | undefined, seen: string[]): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('extends' in raw)) return raw;
+  const { extends: base, ...own } = raw as Record<string, unknown>;
+  check(
+    typeof base === 'string' && base !== '',
+    `${path}: extends: expected a preset name or a config file path`,
+  );
+  let baseRaw: unknown;
+  if (/\.(ya?ml|json)$/i.test(base)) {
+    const file = resolvePath(dirname(path), base);
+    check(!seen.includes(file), `${path}: extends: ${base} extends itself (${[...seen, file].join(' -> ')})`);
+    baseRaw = resolveExtends(readConfigFile(file), file, bases, [...seen, file]);
+  } else {
+    baseRaw = bases?.(base);
+    check(
+      baseRaw !== undefined,
+      `${path}: extends: unknown preset '${base}' (expected a preset name or a .yaml/.json file)`,
+    );
+  }
+  return mergeConfig(structuredClone(baseRaw), own);
+}
+
+/** `over` on top of `base`: plain objects merge by field, anything else replaces, null removes. */
+function mergeConfig(base: unknown, over: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else out[k] = mergeConfig(base[k], v);
+  }
+  return out;
+}
+
+/** The raw object of a .json, .yaml or .yml config file; unreadable or malformed files are one-line errors. */
+export function readConfigFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -353,7 +462,7 @@ export function loadConfigFile(path: string): ExperimentConfig {
     const first = String((e as Error).message).split('\n')[0];
     throw new PoisonlabError(`${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'} (${first})`);
   }
-  return parseConfig(raw, path);
+  return raw;
 }
 
 /** JSON with object keys sorted recursively, so equal configs serialise identically. */

@@ -164,6 +164,12 @@ export function presetNames(): string[] {
   return Object.keys(PRESETS);
 }
 
+/** The raw (unvalidated) config of preset `name`, or undefined: the bases of `extends:` in config files. */
+export function presetRaw(name: string): unknown | undefined {
+  const raw = PRESETS[name];
+  return raw === undefined ? undefined : structuredClone(raw);
+}
+
 /** The validated config of preset `name`; an unknown name is a one-line error listing the known ones. */
 export function getPreset(name: string): ExperimentConfig {
   const raw = PRESETS[name];

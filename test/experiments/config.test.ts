@@ -12,7 +12,7 @@ import {
   parseNumberList,
   regimeLabel,
 } from '../../src/config/schema.js';
-import { getPreset, PAPER_WIDTHS, presetNames } from '../../src/experiments/presets.js';
+import { getPreset, PAPER_WIDTHS, presetNames, presetRaw } from '../../src/experiments/presets.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { smallConfig } from './fixtures/small-config.js';
 
@@ -162,5 +162,66 @@ test('overrides are applied and re-validated', () => {
   assert.match(
     errorOf(() => parseNumberList('10,x', '--widths')),
     /--widths: 'x' is not a number/,
+  );
+});
+
+test('an unknown field is named first, with the nearest valid name, before what it leaves missing', () => {
+  const { widths, ...rest } = raw();
+  const m = errorOf(() => parseConfig({ ...rest, widthz: widths }, 'typo.yaml'));
+  assert.match(m, /^typo\.yaml: widthz: unknown field \(did you mean 'widths'\?\)$/);
+  const nested = raw();
+  (nested['training'] as Record<string, unknown>)['patiance'] = 3;
+  assert.match(
+    errorOf(() => parseConfig(nested)),
+    /^config: training\.patiance: unknown field \(did you mean 'patience'\?\)$/,
+  );
+  const far = raw();
+  far['zzzzzzzz'] = 1;
+  assert.match(
+    errorOf(() => parseConfig(far)),
+    /^config: zzzzzzzz: unknown field$/,
+  );
+});
+
+test('extends: a three-line config starts from a preset and overrides only what differs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'poisonlab-extends-'));
+  const file = join(dir, 'mine.yaml');
+  writeFileSync(file, 'extends: laptop-mnist\nwidths: [10, 100]\ntraining: { patience: 7 }\n');
+  const c = loadConfigFile(file, presetRaw);
+  const base = getPreset('laptop-mnist');
+  assert.deepEqual(c.widths, [10, 100]);
+  assert.equal(c.training.patience, 7);
+  assert.equal(c.training.lr, base.training.lr, 'objects merge field by field');
+  assert.deepEqual(c.regimes, base.regimes);
+  assert.equal(c.name, 'laptop-mnist');
+  // a config file as the base, relative to the extending one; null removes a field of the base
+  writeFileSync(join(dir, 'child.yaml'), 'extends: ./mine.yaml\nname: child\nlimit: null\n');
+  const child = loadConfigFile(join(dir, 'child.yaml'), presetRaw);
+  assert.deepEqual([child.name, child.limit, child.widths], ['child', undefined, [10, 100]]);
+  // the same settings written out in full have the same hash
+  assert.equal(
+    configHash(c),
+    configHash(
+      parseConfig({
+        ...JSON.parse(JSON.stringify(base)),
+        widths: [10, 100],
+        training: { ...base.training, patience: 7 },
+      }),
+    ),
+  );
+  writeFileSync(join(dir, 'bad.yaml'), 'extends: laptop-mnits\n');
+  assert.match(
+    errorOf(() => loadConfigFile(join(dir, 'bad.yaml'), presetRaw)),
+    /extends: unknown preset 'laptop-mnits'/,
+  );
+  writeFileSync(join(dir, 'loop.yaml'), 'extends: ./loop.yaml\n');
+  assert.match(
+    errorOf(() => loadConfigFile(join(dir, 'loop.yaml'), presetRaw)),
+    /extends itself/,
+  );
+  writeFileSync(join(dir, 'typo.yaml'), 'extends: quick\nrepetitons: 3\n');
+  assert.match(
+    errorOf(() => loadConfigFile(join(dir, 'typo.yaml'), presetRaw)),
+    /repetitons: unknown field \(did you mean 'repetitions'\?\)/,
   );
 });

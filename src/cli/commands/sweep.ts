@@ -8,7 +8,7 @@ import {
   parseNumberList,
 } from '../../config/schema.js';
 import { parseShard } from '../../experiments/plan.js';
-import { getPreset, PRESET_PROTOCOLS, presetNames } from '../../experiments/presets.js';
+import { getPreset, PRESET_PROTOCOLS, presetNames, presetRaw } from '../../experiments/presets.js';
 import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
 import { check } from '../../util/errors.js';
@@ -42,7 +42,7 @@ export function configFromFlags(
 ): ExperimentConfig {
   check(!(f.preset && f.config), 'sweep: give either --preset or --config, not both');
   check(f.preset || f.config, `sweep: --preset (${presetNames().join(', ')}) or --config FILE is required`);
-  const base = f.config ? loadConfigFile(f.config) : getPreset(f.preset!);
+  const base = f.config ? loadConfigFile(f.config, presetRaw) : getPreset(f.preset!);
   const o: ConfigOverrides = {};
   if (f.widths) o.widths = parseNumberList(f.widths, '--widths');
   if (f.folds) o.folds = parseNumberList(f.folds, '--folds');
