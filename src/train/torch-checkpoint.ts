@@ -5,6 +5,7 @@
  * ../models/torch-names.ts for the names and layouts), which `model.load_state_dict(load_file(path))`
  * accepts for the original architecture.
  */
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readPth } from '../io/pth.js';
@@ -19,7 +20,7 @@ import {
   torchParams,
   toTorchLayout,
 } from '../models/torch-names.js';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
 
 /** The weight files poisonlab reads: its own checkpoints, PyTorch checkpoints, safetensors. */
@@ -27,16 +28,49 @@ export type WeightsFormat = 'npz' | 'pth' | 'safetensors';
 
 const PTH_EXTENSIONS = ['.pth', '.pt', '.bin', '.ckpt'];
 
-/** The format of a weights file, from its extension (.npz; .pth, .pt, .bin, .ckpt; .safetensors). */
+/**
+ * The format of a weights file: from its extension (.npz; .pth, .pt, .bin, .ckpt; .safetensors), else from its
+ * first bytes (a file saved without a suffix, e.g. `--out surx`): a zip whose first entry is a pickle
+ * (`.../data.pkl`, what torch.save writes first) is a PyTorch file, any other zip an .npz; a pickle's protocol
+ * byte 0x80 is a legacy PyTorch file; an 8-byte header length followed by '{' is safetensors.
+ */
 export function weightsFormat(path: string): WeightsFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.npz') return 'npz';
   if (ext === '.safetensors') return 'safetensors';
   if (PTH_EXTENSIONS.includes(ext)) return 'pth';
+  const sniffed = sniffWeightsFormat(path);
+  if (sniffed) return sniffed;
   throw new PoisonlabError(
     `${path}: unknown weights file type '${ext}' (expected .npz (poisonlab checkpoint), ` +
-      `${PTH_EXTENSIONS.join(', ')} (PyTorch state_dict) or .safetensors)`,
+      `${PTH_EXTENSIONS.join(', ')} (PyTorch state_dict) or .safetensors, by suffix or by content)`,
   );
+}
+
+/** The weights format the first bytes of a file say, if any (see weightsFormat). */
+function sniffWeightsFormat(path: string): WeightsFormat | undefined {
+  if (!existsSync(path)) return undefined; // the suffix decides the message
+  const head = Buffer.alloc(512);
+  let got = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      got = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw fileSystemError(e, { path, expected: 'a weights file' }) ?? e;
+  }
+  if (got >= 30 && head.readUInt32LE(0) === 0x04034b50) {
+    // zip: the first local file header's name (length at byte 26, name from byte 30)
+    const nameLength = head.readUInt16LE(26);
+    const name = head.subarray(30, Math.min(got, 30 + nameLength)).toString('latin1');
+    return name.endsWith('.pkl') ? 'pth' : 'npz';
+  }
+  if (got >= 2 && head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) return 'pth';
+  if (got >= 9 && head[8] === 0x7b && head.readBigUInt64LE(0) < BigInt(100_000_000)) return 'safetensors';
+  return undefined;
 }
 
 /** What the caller knows about the model a file holds (all optional; the file's own word and shapes fill the rest). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -288,6 +288,30 @@ describe('PyTorch weights are refused, in one line naming the file and what was 
 
   test('a file type that is not a weights file', () =>
     expectError(() => weightsFormat('w.h5'), /w\.h5: unknown weights file type '\.h5' \(expected \.npz/));
+
+  test('a weights file saved without a suffix is recognised by its content (zip, pickle, safetensors header)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poisonlab-sniff-'));
+    try {
+      const m = createModel('mnist-cnn', { width: 3, inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+      saveCheckpoint(join(dir, 'ckpt.npz'), m, { model: 'mnist-cnn', width: 3 });
+      saveTorchSafetensors(join(dir, 'w.safetensors'), m, { model: 'mnist-cnn', width: 3 });
+      m.dispose();
+      const copy = (from: string, to: string) => writeFileSync(join(dir, to), readFileSync(from));
+      copy(join(dir, 'ckpt.npz'), 'ckpt');
+      copy(join(dir, 'w.safetensors'), 'st');
+      copy(SEED_PTH, 'torch');
+      writeFileSync(join(dir, 'text'), 'not weights');
+      assert.equal(weightsFormat(join(dir, 'ckpt')), 'npz');
+      assert.equal(weightsFormat(join(dir, 'st')), 'safetensors');
+      assert.equal(weightsFormat(join(dir, 'torch')), 'pth');
+      expectError(
+        () => weightsFormat(join(dir, 'text')),
+        /text: unknown weights file type '' \(expected .* by suffix or by content\)/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('a poisonlab checkpoint read as a state_dict', () =>
     expectError(() => readTorchWeights('w.npz'), /w\.npz: a poisonlab checkpoint, not a PyTorch state_dict/));
