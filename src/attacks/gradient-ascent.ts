@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { negatedLossGradient, type Reduction } from './objective.js';
+import { negatedLossGradient, type Reduction, type SurrogateView } from './objective.js';
 
 /** When the budget projection runs. */
 export type ProjectEvery = 'epoch' | 'step';
@@ -33,6 +33,8 @@ export interface AscentOptions {
   /** Range that x + delta is clipped to after every step (null: no clipping). */
   clip: readonly [number, number] | null;
   reduction: Reduction;
+  /** How the surrogate is run in each step (inference mode on raw input by default; see SurrogateView). */
+  surrogate?: SurrogateView;
   /** Projection onto the budget set; returns a new tensor and leaves its input alone. */
   project: (delta: tf.Tensor) => tf.Tensor;
   onProgress?: (stepDone: number, stepsTotal: number) => void;
@@ -73,7 +75,7 @@ export function projectedGradientAscent(
       const xb = tf.gather(x, idx);
       const db = tf.gather(delta, idx);
       const yb = tf.gather(y, idx) as tf.Tensor1D;
-      const g = negatedLossGradient(model, xb, db, yb, opts.reduction);
+      const g = negatedLossGradient(model, xb, db, yb, opts.reduction, opts.surrogate);
       const dir = opts.direction === 'normalised' ? normalisePerSample(g) : g;
       const next = tf.add(db, tf.mul(dir, opts.step));
       if (!opts.clip) return next;

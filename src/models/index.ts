@@ -9,6 +9,13 @@ export {
   modelInfo,
   resolveName,
 } from './registry.js';
+export {
+  checkNormalization,
+  InputNormalization,
+  type InputNormalizationSpec,
+  normalizationLayer,
+  withRawInput,
+} from './normalize.js';
 export { SeededDropout } from './seededDropout.js';
 export {
   guessTorchModel,
