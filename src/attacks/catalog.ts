@@ -35,7 +35,9 @@ const ascentParams = {
   surrogateMode: z
     .enum(['eval', 'train'])
     .default('eval')
-    .describe("surrogate in inference mode, or 'train': dropout on, seeded masks (the original's CIFAR attack)"),
+    .describe(
+      "surrogate in inference mode, or 'train': dropout on, seeded masks (the original's CIFAR attack)",
+    ),
   surrogateInput: z
     .enum(['raw', 'normalized'])
     .default('raw')

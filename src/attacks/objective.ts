@@ -91,7 +91,11 @@ export function checkSurrogateView(model: tf.LayersModel, view: SurrogateView = 
 }
 
 /** The surrogate's logits for `input` as the attack sees them (see SurrogateView). */
-export function surrogateLogits(model: tf.LayersModel, input: tf.Tensor, view: SurrogateView = {}): tf.Tensor {
+export function surrogateLogits(
+  model: tf.LayersModel,
+  input: tf.Tensor,
+  view: SurrogateView = {},
+): tf.Tensor {
   const run = () => model.apply(input, { training: view.mode === 'train' }) as tf.Tensor;
   return view.input === 'normalized' ? run() : withRawInput(model, run);
 }
@@ -110,9 +114,7 @@ export function negatedLossGradient(
   view: SurrogateView = {},
 ): tf.Tensor {
   return tf.tidy(() =>
-    tf.grad((d: tf.Tensor) => negatedLoss(surrogateLogits(model, tf.add(x, d), view), y, reduction))(
-      delta,
-    ),
+    tf.grad((d: tf.Tensor) => negatedLoss(surrogateLogits(model, tf.add(x, d), view), y, reduction))(delta),
   );
 }
 

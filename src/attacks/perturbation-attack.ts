@@ -4,15 +4,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, numClasses, numSamples, sampleSize } from '../data/dataset.js';
+import { SeededDropout } from '../models/seededDropout.js';
 import { check, checkNumber, PoisonlabError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
 import {
   type AscentOptions,
   type ProjectEvery,
   projectedGradientAscent,
   stepsPerEpoch,
 } from './gradient-ascent.js';
-import { SeededDropout } from '../models/seededDropout.js';
-import { Rng } from '../util/rng.js';
 import { checkSurrogateView, evaluateSurrogate, type Reduction, type SurrogateView } from './objective.js';
 import type { PoisonResult, Regime } from './types.js';
 
@@ -43,9 +43,9 @@ export interface AscentAttackOptions {
 }
 
 /** The options with defaults filled in and checked; errors name the option. */
-export function resolveAscentOptions(
-  o: AscentAttackOptions,
-): Required<Omit<AscentAttackOptions, 'onProgress' | 'surrogateMode' | 'surrogateInput'>> & {
+export function resolveAscentOptions(o: AscentAttackOptions): Required<
+  Omit<AscentAttackOptions, 'onProgress' | 'surrogateMode' | 'surrogateInput'>
+> & {
   surrogate: SurrogateView;
 } {
   const batchSize = o.batchSize ?? 128;

@@ -1,5 +1,12 @@
 export { initTorchDefaults, torchUniformBound } from './init.js';
 export {
+  checkNormalization,
+  InputNormalization,
+  type InputNormalizationSpec,
+  normalizationLayer,
+  withRawInput,
+} from './normalize.js';
+export {
   countParams,
   createModel,
   estimateWeights,
@@ -9,13 +16,6 @@ export {
   modelInfo,
   resolveName,
 } from './registry.js';
-export {
-  checkNormalization,
-  InputNormalization,
-  type InputNormalizationSpec,
-  normalizationLayer,
-  withRawInput,
-} from './normalize.js';
 export { SeededDropout } from './seededDropout.js';
 export {
   guessTorchModel,

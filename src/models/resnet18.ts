@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkImageShape } from './shapes.js';
 import { InputNormalization, type InputNormalizationSpec } from './normalize.js';
+import { checkImageShape } from './shapes.js';
 
 type Sym = tf.SymbolicTensor;
 

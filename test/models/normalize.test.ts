@@ -78,9 +78,15 @@ describe('input normalisation in the model forward', () => {
       const x = images(4);
       const xn = tf.tensor4d(byHand(x.dataSync() as Float32Array), [4, 32, 32, 3]);
       assert.ok(relError(logits(norm, x), logits(raw, xn)) < 1e-5, 'inference');
-      if (name === 'cifar-cnn') assert.ok(relError(logits(norm, x, true), logits(raw, xn, true)) < 1e-5, 'training');
+      if (name === 'cifar-cnn')
+        assert.ok(relError(logits(norm, x, true), logits(raw, xn, true)) < 1e-5, 'training');
       // The raw view (the attack's): the normalisation is bypassed, and back on afterwards.
-      assert.ok(relError(withRawInput(norm, () => logits(norm, x)), logits(raw, x)) < 1e-6);
+      assert.ok(
+        relError(
+          withRawInput(norm, () => logits(norm, x)),
+          logits(raw, x),
+        ) < 1e-6,
+      );
       assert.equal(normalizationLayer(norm)!.raw, false);
       for (const t of [x, xn]) t.dispose();
       raw.dispose();
@@ -174,7 +180,13 @@ describe('input normalisation in the model forward', () => {
     );
     assert.throws(
       () =>
-        createModel('mnist-cnn', { width: 4, inputShape: [28, 28, 1], numClasses: 10, seed: 0, normalize: CIFAR }),
+        createModel('mnist-cnn', {
+          width: 4,
+          inputShape: [28, 28, 1],
+          numClasses: 10,
+          seed: 0,
+          normalize: CIFAR,
+        }),
       /one mean and one std per channel \(1\)/,
     );
   });
