@@ -48,6 +48,9 @@ export interface SurrogateMeta {
   dataSource?: string;
   /** Seconds its training took. */
   trainSeconds?: number;
+  /** The stated recipe it was made by (surrogate-recipes.ts) and that recipe's hash (with its data source). */
+  recipe?: string;
+  recipeHash?: string;
   /** Where an imported surrogate came from (absent for one trained by poisonlab). */
   source?: { path: string; format: 'pth' | 'safetensors' | 'npz' };
 }
