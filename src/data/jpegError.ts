@@ -38,9 +38,9 @@ export interface JpegRoundTrips {
 
 /** libjpeg's standard luminance quantisation table (natural order), which quality q scales. */
 const STD_LUMA = [
-  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51,
-  87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101,
-  72, 92, 95, 98, 112, 100, 103, 99,
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22,
+  29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103,
+  121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 
 /** libjpeg's table at quality q (jcparam.c: scale 5000 / q below 50, 200 - 2q from 50). */
@@ -113,7 +113,10 @@ function summarise(norms: number[], absSum: number, values: number, quality: num
  * image decoded, re-encoded at its own estimated quality (libjpeg tables, 4:2:0), decoded, aligned and offset by
  * half a block (JpegRoundTrips). Undefined when the folder holds no JPEGs.
  */
-export async function jpegRoundTripError(splitDir: string, perClass = 50): Promise<JpegRoundTrips | undefined> {
+export async function jpegRoundTripError(
+  splitDir: string,
+  perClass = 50,
+): Promise<JpegRoundTrips | undefined> {
   const files = sampleFiles(splitDir, perClass);
   if (files.length === 0) return undefined;
   const quality = estimateJpegQuality(readFileSync(files[0]!)) ?? 75;
@@ -121,7 +124,11 @@ export async function jpegRoundTripError(splitDir: string, perClass = 50): Promi
   let values = 0;
   const PAD = 4;
   for (const file of files) {
-    const first = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const first = await sharp(file)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const { width, height, channels } = first.info;
     const raw = { raw: { width, height, channels } };
     const jpeg = { quality, chromaSubsampling: '4:2:0' };

@@ -1,8 +1,8 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Dataset, numSamples } from '../../data/dataset.js';
 import { CIFAR10_MD5, CIFAR10_URL, fetchCifar10 } from '../../data/fetchCifar.js';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { jpegRoundTripError } from '../../data/jpegError.js';
 import { cifar10Source, loadDataset } from '../../data/load.js';
 import { check } from '../../util/errors.js';

@@ -9,12 +9,12 @@ import {
   SURROGATE_RECIPES,
   type SurrogateRecipe,
 } from '../../attacks/surrogate-recipes.js';
-import { datasetNormalization } from '../../data/defaults.js';
-import { describeDataSource } from '../../data/load.js';
-import { readNpz } from '../../io/npz.js';
 import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
+import { datasetNormalization } from '../../data/defaults.js';
 import { loadDataset } from '../../data/index.js';
+import { describeDataSource } from '../../data/load.js';
+import { readNpz } from '../../io/npz.js';
 import type { EpochMetrics } from '../../train/types.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-paths.js';
@@ -51,7 +51,10 @@ export function register(program: Command): void {
       '--preset <recipe>',
       `a stated recipe, made once and cached by its hash: ${Object.keys(SURROGATE_RECIPES).join(', ')} (flags given override it: another hash)`,
     )
-    .option('--cache-dir <dir>', 'cache of recipe surrogates (default $POISONLAB_CACHE or ~/.cache/poisonlab)')
+    .option(
+      '--cache-dir <dir>',
+      'cache of recipe surrogates (default $POISONLAB_CACHE or ~/.cache/poisonlab)',
+    )
     .option('--force', 'retrain a recipe surrogate that is already cached', false)
     .option('--dataset <spec>', 'mnist, cifar10, or another dataset spec', 'mnist')
     .option('--model <name>', 'network (default: cnn width 100 for MNIST, alexnet for CIFAR-10)')
@@ -155,7 +158,15 @@ async function runRecipe(f: SurrogateFlags, cmd: Command): Promise<void> {
   saveSurrogate(out, model, { ...meta, recipe: name, recipeHash: recipeHash(recipe) });
   model.dispose();
   const perEpoch = result.history.reduce((a, m) => a + m.seconds, 0) / Math.max(1, result.history.length);
-  if (f.json) printJson({ out, cached: false, recipe: name, ...meta, seconds: result.seconds, secondsPerEpoch: perEpoch });
+  if (f.json)
+    printJson({
+      out,
+      cached: false,
+      recipe: name,
+      ...meta,
+      seconds: result.seconds,
+      secondsPerEpoch: perEpoch,
+    });
   else
     say(
       false,
