@@ -26,6 +26,8 @@ export interface SurrogateRecipe {
   normalize: boolean;
   /** The first `limit` training images only (absent: all). */
   limit?: number;
+  /** Its accuracy measured on the first `testLimit` test images only (absent: all). */
+  testLimit?: number;
 }
 
 /**

@@ -33,6 +33,7 @@ interface SurrogateFlags {
   batchSize: number;
   seed: number;
   limit?: number;
+  testLimit?: number;
   out?: string;
   json: boolean;
 }
@@ -86,7 +87,12 @@ export function register(program: Command): void {
       'train on the first n training samples only',
       parseNumberOption('--limit', { min: 1, integer: true }),
     )
-    .option('--out <file>', 'where to save the surrogate checkpoint')
+    .option(
+      '--test-limit <n>',
+      'measure the clean test accuracy on the first n test images only',
+      parseNumberOption('--test-limit', { min: 1, integer: true }),
+    )
+    .option('--out <file>', 'where to save the surrogate checkpoint (a recipe: default its cache file)')
     .option('--json', 'print one JSON object with the results', false)
     .action(async (flags: SurrogateFlags, cmd: Command) =>
       flags.preset !== undefined ? runRecipe(flags, cmd) : runSurrogateTrain(flags),
@@ -105,6 +111,7 @@ async function runRecipe(f: SurrogateFlags, cmd: Command): Promise<void> {
     ...(given('batchSize') && { batchSize: f.batchSize }),
     ...(given('seed') && { seed: f.seed }),
     ...(f.limit !== undefined && { limit: f.limit }),
+    ...(f.testLimit !== undefined && { testLimit: f.testLimit }),
   };
   check(
     !given('dataset') && !given('model') && !given('width'),
@@ -127,6 +134,7 @@ async function runRecipe(f: SurrogateFlags, cmd: Command): Promise<void> {
   const backend = await initBackend({ quiet: f.json });
   const data = await loadDataset(recipe.dataset, {
     ...(recipe.limit !== undefined && { limit: recipe.limit }),
+    ...(recipe.testLimit !== undefined && { testLimit: recipe.testLimit }),
   });
   note(
     f.json,
@@ -179,7 +187,10 @@ async function runSurrogateTrain(f: SurrogateFlags): Promise<void> {
   check(f.out, 'surrogate train: --out <file> is required (where to save the surrogate)');
   checkOutputFile(f.out, '--out');
   const backend = await initBackend({ quiet: f.json });
-  const data = await loadDataset(f.dataset, { ...(f.limit !== undefined && { limit: f.limit }) });
+  const data = await loadDataset(f.dataset, {
+    ...(f.limit !== undefined && { limit: f.limit }),
+    ...(f.testLimit !== undefined && { testLimit: f.testLimit }),
+  });
   const defaults = surrogateDefaults(f.dataset);
   note(
     f.json,

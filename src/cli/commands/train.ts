@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/index.js';
 import { numClasses, numSamples } from '../../data/dataset.js';
-import { loadDataset, trainValSplit } from '../../data/index.js';
 import { datasetNormalization } from '../../data/defaults.js';
+import { loadDataset, trainValSplit } from '../../data/index.js';
 import { countParams, createModel } from '../../models/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
 import { train } from '../../train/index.js';
