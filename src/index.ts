@@ -117,7 +117,13 @@ export {
   registerDefence,
 } from './defences/index.js';
 export { type MergeSummary, mergeSweeps } from './experiments/merge.js';
-export { getPreset, PRESET_PROTOCOLS, presetNames, presetRaw, registerPreset } from './experiments/presets.js';
+export {
+  getPreset,
+  PRESET_PROTOCOLS,
+  presetNames,
+  presetRaw,
+  registerPreset,
+} from './experiments/presets.js';
 export {
   checkSweepSucceeded,
   runSweep,

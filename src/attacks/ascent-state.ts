@@ -28,6 +28,8 @@ export interface AscentState {
   /** delta, flat, in sample order (n x sample size). */
   delta: Float32Array;
   rng: ReturnType<Rng['getState']>;
+  /** States of further generators the steps draw from (a 'train'-mode surrogate's dropout masks), in order. */
+  streams: ReturnType<Rng['getState']>[];
   /** Seconds spent in the ascent so far, over all its pieces. */
   seconds: number;
 }
@@ -38,6 +40,8 @@ interface AscentMeta {
   fingerprint: string;
   epoch: number;
   rng: AscentState['rng'];
+  /** Absent in saves without further generators. */
+  streams?: AscentState['streams'];
   seconds: number;
 }
 
@@ -49,6 +53,7 @@ export function saveAscentState(c: AscentCheckpoint, s: AscentState): void {
     fingerprint: c.fingerprint,
     epoch: s.epoch,
     rng: s.rng,
+    ...(s.streams.length > 0 && { streams: s.streams }),
     seconds: s.seconds,
   };
   writeNpz(c.path, { delta: { data: s.delta, shape: [s.delta.length] } }, meta);
@@ -92,7 +97,13 @@ export function loadAscentState(c: AscentCheckpoint, size: number): AscentState 
     throw new PoisonlabError(
       `${c.path}: attack checkpoint has no valid epoch or generator state; ${startOver}`,
     );
-  return { epoch: meta.epoch, delta, rng: meta.rng, seconds: Number(meta.seconds) || 0 };
+  return {
+    epoch: meta.epoch,
+    delta,
+    rng: meta.rng,
+    streams: meta.streams ?? [],
+    seconds: Number(meta.seconds) || 0,
+  };
 }
 
 /** Remove the checkpoint (the attack finished and its poison is written). */

@@ -32,6 +32,16 @@ const ascentParams = {
     .default('epoch')
     .describe('when delta is projected onto the budget'),
   reduction: z.enum(['mean', 'sum']).default('mean').describe('minibatch loss reduction'),
+  surrogateMode: z
+    .enum(['eval', 'train'])
+    .default('eval')
+    .describe(
+      "surrogate in inference mode, or 'train': dropout on, seeded masks (the original's CIFAR attack)",
+    ),
+  surrogateInput: z
+    .enum(['raw', 'normalized'])
+    .default('raw')
+    .describe("x + delta past the surrogate's input normalisation ('raw', the original) or through it"),
   seed: z
     .number()
     .int()

@@ -19,9 +19,10 @@
  * are those of an uninterrupted run.
  */
 import * as tf from '@tensorflow/tfjs';
+import { PoisonlabError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { type AscentCheckpoint, loadAscentState, saveAscentState } from './ascent-state.js';
-import { negatedLossGradient, type Reduction } from './objective.js';
+import { negatedLossGradient, type Reduction, type SurrogateView } from './objective.js';
 
 /** When the budget projection runs. */
 export type ProjectEvery = 'epoch' | 'step';
@@ -41,11 +42,15 @@ export interface AscentOptions {
   /** Range that x + delta is clipped to after every step (null: no clipping). */
   clip: readonly [number, number] | null;
   reduction: Reduction;
+  /** How the surrogate is run in each step (inference mode on raw input by default; see SurrogateView). */
+  surrogate?: SurrogateView;
   /** Projection onto the budget set; returns a new tensor and leaves its input alone. */
   project: (delta: tf.Tensor) => tf.Tensor;
   onProgress?: (stepDone: number, stepsTotal: number) => void;
   /** Save the state at epoch ends and resume from a save (absent: neither). */
   checkpoint?: AscentCheckpoint;
+  /** Further generators the steps draw from (a 'train'-mode surrogate's dropout masks): saved and resumed too. */
+  streams?: readonly Pick<Rng, 'getState' | 'setState'>[];
 }
 
 /** Default seconds between two checkpoint saves of an ascent. */
@@ -95,6 +100,14 @@ export function projectedGradientAscent(
   let resumedEpoch = 0;
   if (saved && saved.epoch <= opts.epochs) {
     rng.setState(saved.rng);
+    const streams = opts.streams ?? [];
+    if (streams.length !== saved.streams.length)
+      throw new PoisonlabError(
+        `${ckpt!.path}: attack checkpoint holds ${saved.streams.length} dropout streams, the surrogate has ${streams.length}; delete it to start the attack from epoch 0`,
+      );
+    streams.forEach((st, i) => {
+      st.setState(saved.streams[i]!);
+    });
     firstEpoch = saved.epoch;
     seconds = saved.seconds;
     resumedEpoch = saved.epoch;
@@ -110,7 +123,7 @@ export function projectedGradientAscent(
       const xb = tf.gather(x, idx);
       const db = tf.gather(delta, idx);
       const yb = tf.gather(y, idx) as tf.Tensor1D;
-      const g = negatedLossGradient(model, xb, db, yb, opts.reduction);
+      const g = negatedLossGradient(model, xb, db, yb, opts.reduction, opts.surrogate);
       const dir = opts.direction === 'normalised' ? normalisePerSample(g) : g;
       const next = tf.add(db, tf.mul(dir, opts.step));
       if (!opts.clip) return next;
@@ -152,7 +165,8 @@ export function projectedGradientAscent(
       seconds += (now - pieceStart) / 1000;
       pieceStart = now;
       const state = delta.dataSync() as Float32Array;
-      saveAscentState(ckpt, { epoch: epoch + 1, delta: state, rng: rng.getState(), seconds });
+      const streams = (opts.streams ?? []).map((st) => st.getState());
+      saveAscentState(ckpt, { epoch: epoch + 1, delta: state, rng: rng.getState(), streams, seconds });
       lastSave = performance.now();
     }
   }

@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedLoss } from '../backend/fused_ops.js';
+import { normalizationLayer, withRawInput } from '../models/normalize.js';
+import { PoisonlabError } from '../util/errors.js';
 
 /** How the per-sample losses of a minibatch are combined. */
 export type Reduction = 'mean' | 'sum';
@@ -68,8 +70,40 @@ export function negatedLoss(logits: tf.Tensor, y: tf.Tensor1D, reduction: Reduct
 }
 
 /**
+ * How the attack sees its surrogate:
+ * - `mode`: 'eval' (default) runs it in inference mode; 'train' in training mode, so its dropout layers draw a
+ *   fresh seeded mask on every step (the original never calls `model.eval()` on its AlexNet surrogate, so both
+ *   p = 0.5 dropouts are active in every attack step: poison_attack.py lines 137-141 and 65);
+ * - `input`: 'raw' (default) feeds x + delta past the surrogate's own input normalisation, if it has one (the
+ *   original feeds raw pixels: poison_attack.py line 52 `X_tensor = X_orig`); 'normalized' through it.
+ */
+export interface SurrogateView {
+  mode?: 'eval' | 'train';
+  input?: 'raw' | 'normalized';
+}
+
+/** A one-line error unless the view fits the surrogate ('normalized' needs a normalisation layer). */
+export function checkSurrogateView(model: tf.LayersModel, view: SurrogateView = {}): void {
+  if (view.input === 'normalized' && !normalizationLayer(model))
+    throw new PoisonlabError(
+      "attack surrogateInput 'normalized': the surrogate has no input normalisation (train it with normalize, or use 'raw')",
+    );
+}
+
+/** The surrogate's logits for `input` as the attack sees them (see SurrogateView). */
+export function surrogateLogits(
+  model: tf.LayersModel,
+  input: tf.Tensor,
+  view: SurrogateView = {},
+): tf.Tensor {
+  const run = () => model.apply(input, { training: view.mode === 'train' }) as tf.Tensor;
+  return view.input === 'normalized' ? run() : withRawInput(model, run);
+}
+
+/**
  * The attack's ascent gradient: d/d(delta) of negatedLoss(f(x + delta), y) for the frozen `model`
- * (inference mode), with delta of x's shape. Each attack step and the benchmark compute this.
+ * (inference mode and raw input unless `view` says otherwise), with delta of x's shape. Each attack step and
+ * the benchmark compute this.
  */
 export function negatedLossGradient(
   model: tf.LayersModel,
@@ -77,11 +111,10 @@ export function negatedLossGradient(
   delta: tf.Tensor,
   y: tf.Tensor1D,
   reduction: Reduction = 'mean',
+  view: SurrogateView = {},
 ): tf.Tensor {
   return tf.tidy(() =>
-    tf.grad((d: tf.Tensor) =>
-      negatedLoss(model.apply(tf.add(x, d), { training: false }) as tf.Tensor, y, reduction),
-    )(delta),
+    tf.grad((d: tf.Tensor) => negatedLoss(surrogateLogits(model, tf.add(x, d), view), y, reduction))(delta),
   );
 }
 
@@ -96,13 +129,15 @@ export function predictedClass(logits: tf.Tensor): tf.Tensor1D {
 
 /**
  * Mean loss and accuracy of the (frozen) surrogate on `x` (samples on the first axis) with labels
- * `y`, in batches; accumulates on the backend and reads back once.
+ * `y`, in batches, in inference mode on the input the attack feeds it (`input`, see SurrogateView);
+ * accumulates on the backend and reads back once.
  */
 export function evaluateSurrogate(
   model: tf.LayersModel,
   x: tf.Tensor,
   y: tf.Tensor1D,
   batchSize = 256,
+  input: SurrogateView['input'] = 'raw',
 ): { loss: number; accuracy: number } {
   const n = x.shape[0]!;
   if (n === 0) return { loss: 0, accuracy: 0 };
@@ -113,7 +148,8 @@ export function evaluateSurrogate(
     const [l, c] = tf.tidy(() => {
       const xb = tf.slice(x, start, size);
       const yb = tf.slice(y, start, size);
-      const logits = model.apply(xb, { training: false }) as tf.Tensor;
+      // in inference mode, on the input the attack feeds it
+      const logits = surrogateLogits(model, xb, { mode: 'eval', input });
       const losses = perSampleLoss(logits, yb);
       const hits = tf.sum(tf.cast(tf.equal(predictedClass(logits), yb), 'float32'));
       return [tf.add(lossSum, tf.sum(losses)), tf.add(correct, hits)];

@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, numClasses, numSamples, sampleSize } from '../data/dataset.js';
+import { SeededDropout } from '../models/seededDropout.js';
 import { check, checkNumber, PoisonlabError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
 import type { AscentCheckpoint } from './ascent-state.js';
 import {
   type AscentOptions,
@@ -13,7 +15,7 @@ import {
   projectedGradientAscent,
   stepsPerEpoch,
 } from './gradient-ascent.js';
-import { evaluateSurrogate, type Reduction } from './objective.js';
+import { checkSurrogateView, evaluateSurrogate, type Reduction, type SurrogateView } from './objective.js';
 import type { PoisonResult, Regime } from './types.js';
 
 /** Options common to the gradient attacks (regimes A and B). */
@@ -31,6 +33,13 @@ export interface AscentAttackOptions {
   clip?: readonly [number, number] | null;
   /** 'mean' (default, the original's torch CE) or 'sum' over the minibatch. */
   reduction?: Reduction;
+  /**
+   * 'eval' (default): the surrogate runs in inference mode; 'train': in training mode, its dropout masks drawn
+   * from streams seeded by `seed` (the original's CIFAR attack: AlexNet never put in eval mode).
+   */
+  surrogateMode?: 'eval' | 'train';
+  /** 'raw' (default, the original): x + delta goes past the surrogate's input normalisation; 'normalized': through it. */
+  surrogateInput?: 'raw' | 'normalized';
   /** Called after every step, for progress bars. */
   onProgress?: (stepDone: number, stepsTotal: number) => void;
   /**
@@ -41,9 +50,11 @@ export interface AscentAttackOptions {
 }
 
 /** The options with defaults filled in and checked; errors name the option. */
-export function resolveAscentOptions(
-  o: AscentAttackOptions,
-): Required<Omit<AscentAttackOptions, 'onProgress' | 'checkpoint'>> {
+export function resolveAscentOptions(o: AscentAttackOptions): Required<
+  Omit<AscentAttackOptions, 'onProgress' | 'checkpoint' | 'surrogateMode' | 'surrogateInput'>
+> & {
+  surrogate: SurrogateView;
+} {
   const batchSize = o.batchSize ?? 128;
   checkNumber(o.epochs, 'attack epochs', { min: 0, integer: true });
   checkNumber(o.step, 'attack step size eta', { min: 0 });
@@ -59,6 +70,16 @@ export function resolveAscentOptions(
     reduction === 'mean' || reduction === 'sum',
     `attack reduction: expected 'mean' or 'sum', got '${reduction}'`,
   );
+  const mode = o.surrogateMode ?? 'eval';
+  check(
+    mode === 'eval' || mode === 'train',
+    `attack surrogateMode: expected 'eval' or 'train', got '${mode}'`,
+  );
+  const input = o.surrogateInput ?? 'raw';
+  check(
+    input === 'raw' || input === 'normalized',
+    `attack surrogateInput: expected 'raw' or 'normalized', got '${input}'`,
+  );
   const clip = o.clip === undefined ? ([0, 1] as const) : o.clip;
   if (clip) {
     check(
@@ -66,7 +87,45 @@ export function resolveAscentOptions(
       `attack clip range: expected [lo, hi] with lo <= hi, got [${clip}]`,
     );
   }
-  return { epochs: o.epochs, step: o.step, batchSize, seed: o.seed, projectEvery, clip, reduction };
+  return {
+    epochs: o.epochs,
+    step: o.step,
+    batchSize,
+    seed: o.seed,
+    projectEvery,
+    clip,
+    reduction,
+    surrogate: { mode, input },
+  };
+}
+
+/**
+ * Run `fn` with the surrogate's dropout mask streams seeded from `seed` (so that a 'train'-mode attack draws the
+ * same masks for the same seed, whatever ran on the surrogate before), and put the streams back afterwards.
+ */
+function withSeededDropout<T>(model: tf.LayersModel, seed: number, fn: () => T): T {
+  const drops = dropoutLayersOf(model);
+  const saved = drops.map((d) => d.maskRng.getState());
+  const seeds = new Rng(seed ^ 0xd50f);
+  for (const d of drops) d.maskRng.setState(new Rng(seeds.seed()).getState());
+  try {
+    return fn();
+  } finally {
+    drops.forEach((d, i) => {
+      d.maskRng.setState(saved[i]!);
+    });
+  }
+}
+
+/** The surrogate's seeded dropout layers, in layer order. */
+function dropoutLayersOf(model: tf.LayersModel): SeededDropout[] {
+  return model.layers.filter((l): l is SeededDropout => l instanceof SeededDropout);
+}
+
+/** The resolved options as an ascent checkpoint's fingerprint names them. */
+function fingerprintOptions(o: ReturnType<typeof resolveAscentOptions>): object {
+  const { surrogate, ...rest } = o;
+  return surrogate.mode === 'eval' && surrogate.input === 'raw' ? rest : o;
 }
 
 /** Check that `surrogate` takes samples of the data's shape and outputs one logit per class (or 1 for 2 classes). */
@@ -115,7 +174,8 @@ export function runPerturbationAttack(
   const x = tf.tensor(data.x, [n, ...data.sampleShape], 'float32');
   const y = tf.tensor1d(data.y, 'int32');
   try {
-    const before = evaluateSurrogate(surrogate, x, y);
+    checkSurrogateView(surrogate, o.surrogate);
+    const before = evaluateSurrogate(surrogate, x, y, 256, o.surrogate.input);
     const checkpoint = options.checkpoint && {
       ...options.checkpoint,
       fingerprint: ascentFingerprint(options.checkpoint.fingerprint, {
@@ -123,24 +183,30 @@ export function runPerturbationAttack(
         budget,
         direction,
         n,
-        o,
+        // the surrogate's view only when it is not the default, so saves made before it existed still resume
+        o: fingerprintOptions(o),
         params,
       }),
     };
-    const { delta, priorSeconds, resumedEpoch } = projectedGradientAscent(surrogate, x, y, {
-      ...o,
-      direction,
-      project,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(checkpoint && { checkpoint }),
-    });
+    const ascend = () =>
+      projectedGradientAscent(surrogate, x, y, {
+        ...o,
+        direction,
+        project,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(checkpoint && { checkpoint }),
+        // a 'train'-mode attack's dropout masks continue from the saved streams after a resume
+        ...(o.surrogate.mode === 'train' && { streams: dropoutLayersOf(surrogate).map((d) => d.maskRng) }),
+      });
+    const { delta, priorSeconds, resumedEpoch } =
+      o.surrogate.mode === 'train' ? withSeededDropout(surrogate, o.seed, ascend) : ascend();
     // Clip once more at the end: x + delta is in range in exact arithmetic (clipped each step, then
     // shrunk toward x), this only removes float rounding and can only shrink |delta|.
     const poisoned = tf.tidy(() =>
       o.clip ? tf.clipByValue(tf.add(x, delta), o.clip[0], o.clip[1]) : tf.add(x, delta),
     );
     delta.dispose();
-    const after = evaluateSurrogate(surrogate, poisoned, y);
+    const after = evaluateSurrogate(surrogate, poisoned, y, 256, o.surrogate.input);
     const px = poisoned.dataSync() as Float32Array;
     poisoned.dispose();
     const measured = measurePerturbation(data.x, px, sampleSize(data));
@@ -163,6 +229,8 @@ export function runPerturbationAttack(
           seed: o.seed,
           projectEvery: o.projectEvery,
           reduction: o.reduction,
+          surrogateMode: o.surrogate.mode!,
+          surrogateInput: o.surrogate.input!,
           clip: o.clip ? `${o.clip[0]},${o.clip[1]}` : 'none',
           steps: o.epochs * stepsPerEpoch(n, o.batchSize),
         },

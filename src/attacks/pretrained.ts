@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PoisonlabError } from '../util/errors.js';
+import { isRecipePath, resolveRecipePath } from './surrogate-recipes.js';
 
 /**
  * Surrogates the original study ships, by the name a config uses as `surrogate.path` (`paper:mnist`). Their
@@ -22,12 +23,14 @@ export function isPaperSurrogate(path: string): boolean {
 }
 
 /**
- * The file behind a config's `surrogate.path`: a plain path as it is; `paper:mnist` from $POISONLAB_PAPER_SURROGATE,
+ * The file behind a config's `surrogate.path`: a plain path as it is; `recipe:<name>` the cached surrogate of a
+ * stated recipe (surrogate-recipes.ts); `paper:mnist` from $POISONLAB_PAPER_SURROGATE,
  * then ../shared/seed-artifacts/ beside the working directory or beside poisonlab's own folder, then
  * ~/.cache/poisonlab/. A name that is not
  * known, or a paper surrogate that is nowhere, is a one-line error.
  */
 export function resolveSurrogatePath(path: string): string {
+  if (isRecipePath(path)) return resolveRecipePath(path);
   if (!isPaperSurrogate(path)) return path;
   const known = PAPER_SURROGATES[path];
   if (!known)

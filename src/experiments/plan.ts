@@ -36,6 +36,9 @@ export function legacyAttack(r: RegimeSpec, config: ExperimentConfig): AttackRef
     step: config.attack.step,
     batchSize: config.attack.batchSize,
     projectEvery: config.attack.projectEvery,
+    // only when set, so that older configs keep their poison params
+    ...(config.attack.surrogateMode !== undefined && { surrogateMode: config.attack.surrogateMode }),
+    ...(config.attack.surrogateInput !== undefined && { surrogateInput: config.attack.surrogateInput }),
   };
   switch (r.regime) {
     case 'clean':

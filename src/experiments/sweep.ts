@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { configHash, type ExperimentConfig } from '../config/schema.js';
+import { describeDataSource } from '../data/load.js';
 import {
   aggregate,
   type CellStats,
@@ -10,6 +11,7 @@ import {
   SweepStore,
   sweepPaths,
 } from '../results/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { check, PoisonlabError } from '../util/errors.js';
 import {
   attackNeedsSurrogate,
@@ -90,6 +92,11 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
   const store = SweepStore.open(paths.db, { create: true });
   try {
     store.bindConfig(config, hash, opts.force);
+    // Reports name the copy of the data this sweep read (the JPEG copy of CIFAR-10 is not the official one).
+    writeFileAtomic(
+      paths.dataSource,
+      `${JSON.stringify({ dataset: config.dataset, source: describeDataSource(config.dataset) }, null, 2)}\n`,
+    );
     const all = selectShard(planRuns(config), opts.shard);
     const finished = store.finishedKeys(hash);
     const todo = all.filter((r) => !finished.has(r.key));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { asConvBias, asDenseBias } from './fusedLayers.js';
+import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
 import { SeededDropout } from './seededDropout.js';
 import { checkImageShape, outSize } from './shapes.js';
 
@@ -10,12 +11,13 @@ import { checkImageShape, outSize } from './shapes.js';
  * conv(192->384, 3x3, pad 1) relu, conv(384->256, 3x3, pad 1) relu, conv(256->256, 3x3, pad 1) relu
  * maxpool2 (256x2x2 for 32x32), dropout 0.5, dense 1024->4096 relu, dropout 0.5, dense 4096->4096 relu,
  * dense 4096->10. The stride-2 conv pads explicitly (1 on every side, as PyTorch) rather than with
- * tfjs's asymmetric 'same' padding.
+ * tfjs's asymmetric 'same' padding. With `normalize`, per-channel input normalisation first (normalize.ts).
  */
 export function buildAlexNet(
   inputShape: readonly number[],
   numClasses: number,
   seed: number,
+  normalize?: InputNormalizationSpec,
 ): tf.LayersModel {
   checkImageShape('alexnet', inputShape, 3, 16);
   const dropoutSeeds = new Rng(seed ^ 0x5eed);
@@ -23,7 +25,8 @@ export function buildAlexNet(
     asConvBias(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name }));
   return tf.sequential({
     layers: [
-      tf.layers.zeroPadding2d({ inputShape: [...inputShape], padding: 1, name: 'pad1' }),
+      ...inputLayers(inputShape, normalize),
+      tf.layers.zeroPadding2d({ ...firstLayerShape(inputShape, normalize), padding: 1, name: 'pad1' }),
       asConvBias(
         tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv1' }),
       ),

@@ -1,24 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { asConvBias, asDenseBias } from './fusedLayers.js';
+import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 
 /**
  * The paper's CIFAR-10 network of width m (NHWC, outputs logits):
  * conv(3->6, 5x5) relu maxpool2, conv(6->16, 5x5) relu maxpool2, flatten (400 for 32x32),
- * dense 400->120 relu, dense 120->m relu, dense m->10.
+ * dense 400->120 relu, dense 120->m relu, dense m->10; with `normalize`, per-channel input normalisation first
+ * (the original's transforms, see normalize.ts).
  */
 export function buildCifarCnn(
   width: number,
   inputShape: readonly number[],
   numClasses: number,
+  normalize?: InputNormalizationSpec,
 ): tf.LayersModel {
   checkImageShape('cifar-cnn', inputShape, 3, 16);
   return tf.sequential({
     layers: [
+      ...inputLayers(inputShape, normalize),
       // conv + bias + relu as one kernel (see asConvBias)
       asConvBias(
         tf.layers.conv2d({
-          inputShape: [...inputShape],
+          ...firstLayerShape(inputShape, normalize),
           filters: 6,
           kernelSize: 5,
           activation: 'relu',

@@ -1,5 +1,12 @@
 export { initTorchDefaults, torchUniformBound } from './init.js';
 export {
+  checkNormalization,
+  InputNormalization,
+  type InputNormalizationSpec,
+  normalizationLayer,
+  withRawInput,
+} from './normalize.js';
+export {
   countParams,
   createModel,
   estimateWeights,

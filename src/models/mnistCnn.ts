@@ -1,23 +1,31 @@
 import * as tf from '@tensorflow/tfjs';
 import { asConvBias, asDenseBias } from './fusedLayers.js';
+import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 
 /**
  * The paper's MNIST network of width m (NHWC, outputs logits):
  * conv(1->10, 5x5) maxpool2 relu, conv(10->20, 5x5) maxpool2 relu, flatten (320 for 28x28),
- * dense 320->m relu, dense m->10.
+ * dense 320->m relu, dense m->10; with `normalize`, per-channel input normalisation first (normalize.ts).
  */
 export function buildMnistCnn(
   width: number,
   inputShape: readonly number[],
   numClasses: number,
+  normalize?: InputNormalizationSpec,
 ): tf.LayersModel {
   checkImageShape('mnist-cnn', inputShape, 1, 16);
   return tf.sequential({
     layers: [
+      ...inputLayers(inputShape, normalize),
       // conv + bias as one kernel; the input's gradient is skipped in training (see asConvBias)
       asConvBias(
-        tf.layers.conv2d({ inputShape: [...inputShape], filters: 10, kernelSize: 5, name: 'conv1' }),
+        tf.layers.conv2d({
+          ...firstLayerShape(inputShape, normalize),
+          filters: 10,
+          kernelSize: 5,
+          name: 'conv1',
+        }),
       ),
       tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
       tf.layers.reLU({ name: 'relu1' }),

@@ -5,6 +5,7 @@ import { alexNetParams, buildAlexNet } from './alexnet.js';
 import { buildCifarCnn, cifarCnnParams } from './cifarCnn.js';
 import { initTorchDefaults } from './init.js';
 import { buildMnistCnn, mnistCnnParams } from './mnistCnn.js';
+import { checkNormalization, type InputNormalizationSpec } from './normalize.js';
 import { buildResNet18, resNet18Weights } from './resnet18.js';
 import { buildTwoLayer, twoLayerParams } from './twoLayer.js';
 
@@ -17,6 +18,11 @@ export interface ModelOptions {
   numClasses: number;
   /** Seed of the initial weights (and of dropout masks). */
   seed: number;
+  /**
+   * Per-channel input normalisation as the model's first layer (normalize.ts), e.g. CIFAR-10's mean and std;
+   * absent: the model takes raw [0, 1] pixels. Image models only; no weights, so state_dicts are unchanged.
+   */
+  normalize?: InputNormalizationSpec;
 }
 
 /** What createModel recorded about a model it built (for checkpoints). */
@@ -46,7 +52,7 @@ const SPECS: ModelSpec[] = [
     defaultWidth: 100,
     inputShape: [28, 28, 1],
     weights: (m, o) => mnistCnnParams(m, o.inputShape, o.numClasses),
-    build: (m, o) => buildMnistCnn(m, o.inputShape, o.numClasses),
+    build: (m, o) => buildMnistCnn(m, o.inputShape, o.numClasses, o.normalize),
   },
   {
     name: 'cifar-cnn',
@@ -55,7 +61,7 @@ const SPECS: ModelSpec[] = [
     defaultWidth: 100,
     inputShape: [32, 32, 3],
     weights: (m, o) => cifarCnnParams(m, o.inputShape, o.numClasses),
-    build: (m, o) => buildCifarCnn(m, o.inputShape, o.numClasses),
+    build: (m, o) => buildCifarCnn(m, o.inputShape, o.numClasses, o.normalize),
   },
   {
     name: 'cnn',
@@ -69,14 +75,14 @@ const SPECS: ModelSpec[] = [
     description: 'CIFAR-10 AlexNet variant (the CIFAR surrogate), dropout 0.5, fixed size',
     inputShape: [32, 32, 3],
     weights: (_m, o) => alexNetParams(o.inputShape, o.numClasses),
-    build: (_m, o) => buildAlexNet(o.inputShape, o.numClasses, o.seed),
+    build: (_m, o) => buildAlexNet(o.inputShape, o.numClasses, o.seed, o.normalize),
   },
   {
     name: 'resnet18',
     description: 'CIFAR ResNet-18: 3x3 stride-1 stem, BasicBlocks [2,2,2,2], 64..512 channels, batch norm',
     inputShape: [32, 32, 3],
     weights: (_m, o) => resNet18Weights(o.numClasses),
-    build: (_m, o) => buildResNet18(o.inputShape, o.numClasses),
+    build: (_m, o) => buildResNet18(o.inputShape, o.numClasses, o.normalize),
   },
   {
     name: 'twolayer',
@@ -161,6 +167,13 @@ export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
     check(numClasses === 2, `model twolayer: expected a binary task (2 classes), got ${numClasses} classes`);
   }
   const resolved = resolveName(name, inputShape);
+  if (opts.normalize !== undefined) {
+    check(
+      resolved !== 'twolayer',
+      `model twolayer: input normalisation is for image models (the theory's net takes raw vectors)`,
+    );
+    checkNormalization(opts.normalize, inputShape, `model ${name}`);
+  }
   const what = `model ${name} (width ${width})`;
   const weights = spec.weights(width, opts);
   // On wasm, what is already on the heap (live tensors) counts too.

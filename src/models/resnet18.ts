@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { InputNormalization, type InputNormalizationSpec } from './normalize.js';
 import { checkImageShape } from './shapes.js';
 
 type Sym = tf.SymbolicTensor;
@@ -45,11 +46,17 @@ function basicBlock(x: Sym, inChannels: number, filters: number, stride: number,
  * ResNet-18 for CIFAR-10 (the common CIFAR variant): 3x3 stride-1 first conv with 64 channels, batch norm,
  * BasicBlocks [2, 2, 2, 2] with 64, 128, 256, 512 channels (strides 1, 2, 2, 2), global average pool,
  * dense 512->10 (logits). 11,173,962 parameters for 10 classes (batch-norm running statistics excluded).
+ * With `normalize`, per-channel input normalisation first (normalize.ts).
  */
-export function buildResNet18(inputShape: readonly number[], numClasses: number): tf.LayersModel {
+export function buildResNet18(
+  inputShape: readonly number[],
+  numClasses: number,
+  normalize?: InputNormalizationSpec,
+): tf.LayersModel {
   checkImageShape('resnet18', inputShape, 3, 8);
   const input = tf.input({ shape: [...inputShape], name: 'input' });
-  let x = conv3x3(input, 64, 1, 'conv1');
+  const first = normalize ? (new InputNormalization(normalize).apply(input) as Sym) : input;
+  let x = conv3x3(first, 64, 1, 'conv1');
   x = tf.layers.reLU({ name: 'relu1' }).apply(bn('bn1').apply(x)) as Sym;
   let channels = 64;
   [64, 128, 256, 512].forEach((filters, stage) => {

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   aggregate,
@@ -145,7 +146,14 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
   extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';
   const svg = await renderSvg(ucurveSpec(cells, title, extras));
   writeFileAtomic(files.csv, runsToCsv(runs));
-  writeFileAtomic(files.summary, summaryMarkdown(config, hash, cells, runs.length) + extraMarkdown);
+  const sourceFile = sweepPaths(dir).dataSource;
+  const dataSource = existsSync(sourceFile)
+    ? (JSON.parse(readFileSync(sourceFile, 'utf8')) as { source?: string }).source
+    : undefined;
+  writeFileAtomic(
+    files.summary,
+    summaryMarkdown(config, hash, cells, runs.length, dataSource) + extraMarkdown,
+  );
   writeFileAtomic(files.svg, svg);
   writeFileAtomic(files.png, svgToPng(svg));
   const verdicts = verdictLines(config, cells);

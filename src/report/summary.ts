@@ -48,6 +48,8 @@ export function summaryMarkdown(
   hash: string,
   cells: readonly CellStats[],
   runs: number,
+  /** The copy of the data the sweep read (data-source.json), named when known. */
+  dataSource?: string,
 ): string {
   const best = bestWidths(cells);
   const lines = [
@@ -56,6 +58,7 @@ export function summaryMarkdown(
     `Dataset \`${config.dataset}\`${config.limit ? ` (first ${config.limit} training images)` : ''}, ` +
       `model \`${config.model}\`, ${config.repetitions} repetition(s), ${describeFolds(config)}; ` +
       `${runs} finished run(s). Config hash \`${hash.slice(0, 12)}\`.`,
+    ...(dataSource !== undefined && dataSource !== config.dataset ? ['', `Data source: ${dataSource}.`] : []),
     '',
     'Clean test accuracy in percent: mean ± std (runs), of the best-validation weights.',
     '',

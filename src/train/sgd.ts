@@ -15,10 +15,15 @@ export class Sgd {
   private readonly velocity = new Map<string, tf.Variable>();
 
   constructor(
-    private readonly lr: number,
+    private lr: number,
     private readonly momentum = 0,
     private readonly weightDecay = 0,
   ) {}
+
+  /** Change the learning rate (a schedule's step; momentum buffers are kept, as PyTorch's schedulers do). */
+  setLearningRate(lr: number): void {
+    this.lr = lr;
+  }
 
   /** The learning rate when this is plain SGD (no momentum, no weight decay), else null. */
   plainLearningRate(): number | null {

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readPth } from '../io/pth.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { float32Tensor, int64Tensor, type RawTensor, toFloat32 } from '../io/tensor.js';
+import type { InputNormalizationSpec } from '../models/normalize.js';
 import { createModel, listModels, modelInfo, resolveName } from '../models/registry.js';
 import {
   canonicalTorchKey,
@@ -83,6 +84,11 @@ export interface ModelHints {
   numClasses?: number;
   /** Seed of the parts a file does not set (AlexNet's dropout masks); default 0. */
   seed?: number;
+  /**
+   * The input normalisation the weights expect (the model's first layer, see models/normalize.ts): a spec, or null
+   * for raw pixels. Absent: what a poisonlab-written file declares (`poisonlab.normalize`), else raw pixels.
+   */
+  normalize?: InputNormalizationSpec | null;
 }
 
 /** A model loaded from any weights file. */
@@ -151,6 +157,17 @@ function declaredModel(
       `${what}: metadata 'poisonlab.inputShape' is ${metadata['poisonlab.inputShape']}, expected a list of positive integers`,
     );
     out.inputShape = shape as number[];
+  }
+  if (metadata['poisonlab.normalize'] !== undefined) {
+    const n = metadata['poisonlab.normalize'] === 'none' ? null : json('poisonlab.normalize');
+    check(
+      n === null ||
+        (typeof n === 'object' &&
+          Array.isArray((n as InputNormalizationSpec).mean) &&
+          Array.isArray((n as InputNormalizationSpec).std)),
+      `${what}: metadata 'poisonlab.normalize' is ${metadata['poisonlab.normalize']}, expected 'none' or {"mean": [...], "std": [...]}`,
+    );
+    out.normalize = n as InputNormalizationSpec | null;
   }
   if (metadata['poisonlab.meta'] !== undefined) {
     const meta = json('poisonlab.meta');
@@ -228,6 +245,7 @@ export function modelFromStateDict(
   check(inputShape.length > 0, `${what}: the input shape of ${name} is unknown (expected --input-shape)`);
   const numClasses = hints.numClasses ?? declared.numClasses ?? (fits ? guess.numClasses : 10);
   const desc = describe(name, width, inputShape, numClasses);
+  const normalize = hints.normalize !== undefined ? hints.normalize : declared.normalize;
   let model: tf.LayersModel;
   try {
     model = createModel(name, {
@@ -235,6 +253,7 @@ export function modelFromStateDict(
       inputShape,
       numClasses,
       seed: hints.seed ?? 0,
+      ...(normalize && { normalize }),
     });
   } catch (e) {
     if (e instanceof PoisonlabError) throw new PoisonlabError(`${what}: ${e.message}`);
@@ -359,7 +378,9 @@ export function torchStateDict(model: tf.LayersModel): [string, RawTensor][] {
 
 /**
  * Save a model as a .safetensors PyTorch state_dict. Its metadata says what the file holds (`format: pt`,
- * `poisonlab.model`, `poisonlab.width`, `poisonlab.inputShape`, `poisonlab.numClasses`) and carries
+ * `poisonlab.model`, `poisonlab.width`, `poisonlab.inputShape`, `poisonlab.numClasses`, and
+ * `poisonlab.normalize`: 'none', or the JSON {mean, std} the weights expect their input normalised with, as
+ * `transforms.Normalize(mean, std)` before the module in PyTorch) and carries
  * `meta` (e.g. a checkpoint's or surrogate's metadata) as JSON in `poisonlab.meta`. Returns the number
  * of tensors written.
  */
@@ -373,6 +394,7 @@ export function saveTorchSafetensors(path: string, model: tf.LayersModel, meta?:
     'poisonlab.numClasses': String(info.options.numClasses),
   };
   if (WIDTH_SCALED.has(info.resolved)) metadata['poisonlab.width'] = String(info.options.width);
+  metadata['poisonlab.normalize'] = info.options.normalize ? JSON.stringify(info.options.normalize) : 'none';
   if (meta !== undefined) metadata['poisonlab.meta'] = JSON.stringify(meta);
   const tensors = torchStateDict(model);
   writeSafetensors(path, tensors, metadata);

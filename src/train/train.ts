@@ -27,6 +27,10 @@ export function checkTrainOptions(opts: TrainOptions): void {
   checkNumber(opts.momentum ?? 0, 'momentum', { min: 0, max: 1 });
   checkNumber(opts.weightDecay ?? 0, 'weight decay', { min: 0 });
   if (opts.patience !== undefined) checkNumber(opts.patience, 'patience', { integer: true, min: 1 });
+  if (opts.lrDecay !== undefined) {
+    checkNumber(opts.lrDecay.every, 'learning-rate decay interval (epochs)', { integer: true, min: 1 });
+    checkNumber(opts.lrDecay.factor, 'learning-rate decay factor', { min: 0 });
+  }
   checkNumber(opts.seed, 'seed', { integer: true });
   if (opts.loss !== undefined) {
     check(
@@ -34,6 +38,12 @@ export function checkTrainOptions(opts: TrainOptions): void {
       `loss: expected crossentropy or logistic, got ${opts.loss}`,
     );
   }
+}
+
+/** The learning rate of epoch `epoch` (1-based) under `opts.lrDecay` (see TrainOptions). */
+export function learningRateAt(opts: Pick<TrainOptions, 'lr' | 'lrDecay'>, epoch: number): number {
+  const d = opts.lrDecay;
+  return d ? opts.lr * d.factor ** Math.floor(epoch / d.every) : opts.lr;
 }
 
 /**
@@ -83,7 +93,9 @@ export async function trainWithStrategy(
   const optimizer = new Sgd(opts.lr, opts.momentum ?? 0, opts.weightDecay ?? 0);
   let best: tf.Tensor[] | undefined;
   try {
-    const chosen = strategy ?? chooseStepStrategy(model, kind, optimizer, opts.batchSize);
+    // A schedule changes the rate between epochs: the generic step reads it from the optimiser on every update.
+    const chosen =
+      strategy ?? (opts.lrDecay ? 'generic' : chooseStepStrategy(model, kind, optimizer, opts.batchSize));
     const fast = chosen === 'two-layer-online';
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const rng = new Rng(opts.seed);
@@ -104,6 +116,7 @@ export async function trainWithStrategy(
           momentum: opts.momentum ?? 0,
           weightDecay: opts.weightDecay ?? 0,
           patience: opts.patience ?? null,
+          ...(opts.lrDecay && { lrDecay: opts.lrDecay }),
           kind,
           seed: opts.seed,
           fast,
@@ -140,6 +153,7 @@ export async function trainWithStrategy(
     if (restored && stoppedEarly(restored.epoch)) firstEpoch = opts.epochs + 1;
     for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
       const epochStart = performance.now();
+      if (opts.lrDecay) optimizer.setLearningRate(learningRateAt(opts, epoch));
       const order = rng.permutation(train.n);
       const running = stepper ? stepper.epoch(order, opts.onBatch) : runEpoch(step, train, order, opts);
       const trainDone = performance.now();

@@ -7,6 +7,12 @@ export interface TrainOptions {
   epochs: number;
   batchSize: number;
   lr: number;
+  /**
+   * Step decay of the learning rate: epoch e (1-based) runs at lr * factor^floor(e / every). With every 20 and
+   * factor 0.5 this is the original's AlexNet schedule (advgencifar.py: `if (t+1) % 20 == 0: lr /= 2` at the top
+   * of 0-based epoch t, so epochs 1-19 run at lr, 20-39 at lr / 2, ...). Absent: a constant rate.
+   */
+  lrDecay?: { every: number; factor: number };
   /** SGD momentum (0 = plain SGD as in the paper). */
   momentum?: number;
   /** L2 weight decay added to the gradient (0 in the paper). */

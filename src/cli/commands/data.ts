@@ -1,7 +1,10 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Dataset, numSamples } from '../../data/dataset.js';
 import { CIFAR10_MD5, CIFAR10_URL, fetchCifar10 } from '../../data/fetchCifar.js';
-import { loadDataset } from '../../data/load.js';
+import { jpegRoundTripError } from '../../data/jpegError.js';
+import { cifar10Source, loadDataset } from '../../data/load.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
@@ -112,11 +115,21 @@ export function register(program: Command): void {
       });
       progress.stop();
       const seconds = (performance.now() - t0) / 1000;
+      // Where the pixels come from, and for a JPEG folder how far JPEG moves them, in the units of B.
+      const cifar = spec === 'cifar10' ? cifar10Source() : undefined;
+      const folder = cifar?.path ?? spec;
+      const trainDir = join(folder, 'train');
+      const jpeg =
+        existsSync(trainDir) && statSync(trainDir).isDirectory()
+          ? await jpegRoundTripError(trainDir, 20)
+          : undefined;
       const info = {
         spec,
+        ...(cifar && { source: cifar }),
         classNames: [...split.train.classNames],
         train: describe(split.train),
         test: describe(split.test),
+        ...(jpeg && { jpegError: jpeg }),
         seconds,
       };
       if (flags.json) return printJson(info);
@@ -124,6 +137,16 @@ export function register(program: Command): void {
         false,
         `${spec}: ${info.classNames.length} classes [${info.classNames.join(', ')}] (${seconds.toFixed(1)} s)`,
       );
+      if (cifar) say(false, `  source: ${cifar.description}`);
+      if (jpeg) {
+        const f = (v: number) => v.toFixed(3);
+        say(
+          false,
+          `  JPEG (quality ~${jpeg.offset.quality}) error per image, l2 over [0, 1] pixels (the units of B; B = 1 in the paper), ${jpeg.offset.images} training images: ` +
+            `a fresh pass (offset half a block) median ${f(jpeg.offset.median)}, p95 ${f(jpeg.offset.p95)}, max ${f(jpeg.offset.max)}; ` +
+            `the same-grid round trip of the files themselves median ${f(jpeg.aligned.median)}, mean ${f(jpeg.aligned.mean)} (JPEG is nearly idempotent: a lower bound)`,
+        );
+      }
       for (const part of [info.train, info.test]) {
         const counts = Object.entries(part.classCounts)
           .map(([k, v]) => `${k}: ${v}`)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/index.js';
 import { numClasses, numSamples } from '../../data/dataset.js';
+import { datasetNormalization } from '../../data/defaults.js';
 import { loadDataset, trainValSplit } from '../../data/index.js';
 import { countParams, createModel } from '../../models/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
@@ -21,6 +22,7 @@ interface TrainFlags {
   batchSize: number;
   momentum: number;
   weightDecay: number;
+  normalize: boolean;
   patience?: number;
   folds: number;
   seed: number;
@@ -79,6 +81,11 @@ export function register(program: Command): void {
       0,
     )
     .option(
+      '--normalize',
+      "per-channel input normalisation with the dataset's mean and std in the forward (CIFAR-10: the original's)",
+      false,
+    )
+    .option(
       '--weight-decay <wd>',
       'L2 weight decay (the paper: 0)',
       parseNumberOption('--weight-decay', { min: 0 }),
@@ -134,6 +141,7 @@ async function runTrain(f: TrainFlags): Promise<void> {
     inputShape: [...data.train.sampleShape],
     numClasses: numClasses(data.train),
     seed: f.seed,
+    ...(f.normalize && { normalize: datasetNormalization(f.dataset) }),
   };
   // --init: the model (and its width) is what the file holds; --model / --width, when given, must agree.
   const init = f.init
