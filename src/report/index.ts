@@ -16,6 +16,8 @@ import { check } from '../util/errors.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
 import { defaultMetricPlots, metricsMarkdown, writeMetricPlot } from './metrics.js';
+import { paperCurvesFor } from './paper-match.js';
+import { comparePaper, paperNoteLines, paperParagraph } from './paper-note.js';
 import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
 import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
@@ -58,6 +60,11 @@ export interface ReportResult {
   theory?: TheoryOverlay;
   /** Sample-size sweeps: excess test loss and error per (regime, n). */
   samplesize?: ExcessStats[];
+  /**
+   * Sweeps on the paper's protocol (./paper-match.ts): the arms drawn beside the figure's dashed curves, and
+   * what the plot shows and cannot show (its subtitle).
+   */
+  paper?: { drawn: string[]; lines: string[] };
 }
 
 /**
@@ -110,6 +117,22 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     };
     extraMarkdown += `\n${theoryMarkdown(theory)}`;
   }
+  const paperCurves = paperCurvesFor(
+    config,
+    cells.map((c) => c.label),
+  );
+  let paper: ReportResult['paper'];
+  let paperText: string | undefined;
+  if (paperCurves.length > 0) {
+    const comparison = comparePaper(
+      config,
+      cells.map((c) => c.width),
+    );
+    paper = { drawn: paperCurves.map((c) => c.series), lines: paperNoteLines(comparison) };
+    paperText = paperParagraph(config, comparison);
+    extras = { ...extras, paper: paperCurves, subtitle: [...(extras.subtitle ?? []), ...paper.lines] };
+    extraMarkdown += `\n## The paper beside it\n\n${paperText}\n`;
+  }
   let samplesize: ExcessStats[] | undefined;
   const more: Partial<ReportResult['files']> = {};
   if (sizeOf) {
@@ -149,7 +172,10 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
   writeFileAtomic(files.svg, svg);
   writeFileAtomic(files.png, svgToPng(svg));
   const verdicts = verdictLines(config, cells);
-  writeFileAtomic(files.html, reportHtml(config, hash, cells, svg, { verdicts, poisons }));
+  writeFileAtomic(
+    files.html,
+    reportHtml(config, hash, cells, svg, { verdicts, poisons, ...(paperText && { paper: paperText }) }),
+  );
   return {
     dir,
     configHash: hash,
@@ -163,5 +189,6 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     files: { ...files, ...more },
     ...(theory && { theory }),
     ...(samplesize && { samplesize }),
+    ...(paper && { paper }),
   };
 }
