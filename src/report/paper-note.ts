@@ -83,7 +83,9 @@ export function paperParagraph(config: ExperimentConfig, c: PaperComparison): st
     `src/report/paper-figure.ts), beside the arms run at the figure's own budgets (${figureBudgets}):`,
     `${drawn.join(', ')}.`,
     notInFigure.length > 0 ? `Not in the figure at these budgets: ${notInFigure.join(', ')}.` : '',
-    ...paperNoteLines(c),
+    // The subtitle's lines but its last ('Dashed: ...'), which the first sentence says already.
+    ...paperNoteLines(c).slice(0, -1),
+    c.cut ? "This cut's numbers are not comparable with the figure's." : '',
   ]
     .filter((l) => l !== '')
     .join(' ');

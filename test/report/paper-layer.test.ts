@@ -138,5 +138,8 @@ test('a cut says what it shows and what it cannot; the whole set says its runs',
     /run at the figure's own budgets \(clean, A at C = 500, B at B = 1, C at beta = 0\.3\): clean, A-C500\./,
   );
   assert.match(text, /Not in the figure at these budgets: B-B3\./);
-  assert.match(text, /not comparable with this cut's numbers/);
+  assert.match(
+    text,
+    /Cannot show the paper's U .*\. This cut's numbers are not comparable with the figure's\.$/,
+  );
 });
