@@ -70,7 +70,8 @@ export interface ReportResult {
 /**
  * Write the report of the sweep folder `dir` (from its runs.sqlite) into the same folder, every file atomically:
  * results.csv (one row per run), summary.md (regime x width table, best width per regime), ucurve.svg and
- * ucurve.png (mean +- std accuracy against log width), report.html (all of it in one page).
+ * ucurve.png (mean +- std accuracy against log width; for a sweep on the paper's protocol, the figure's curves
+ * dashed beside the arms at its budgets), report.html (all of it in one page).
  */
 export async function writeReport(dir: string, opts: { metrics?: string[] } = {}): Promise<ReportResult> {
   const store = SweepStore.open(sweepPaths(dir).db, { readonly: true });
