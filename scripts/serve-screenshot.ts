@@ -19,7 +19,7 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  viewport: { width: 1000, height: 560 },
+  viewport: { width: 1000, height: 600 },
 });
 try {
   const page = await context.newPage();

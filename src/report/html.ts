@@ -14,7 +14,7 @@ export function reportHtml(
   hash: string,
   cells: readonly CellStats[],
   svg: string,
-  extra: { verdicts?: readonly string[]; poisons?: readonly PoisonStats[] } = {},
+  extra: { verdicts?: readonly string[]; poisons?: readonly PoisonStats[]; paper?: string } = {},
 ): string {
   const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
   const labels = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
@@ -55,7 +55,7 @@ th{background:#f4f4f4}small{color:#777}</style></head>
 ${describeFolds(config)}. Config hash <code>${hash.slice(0, 12)}</code>.
 Files: <a href="results.csv">results.csv</a>, <a href="summary.md">summary.md</a>, <a href="ucurve.png">ucurve.png</a>.</p>
 <figure>${svg}</figure>
-<h2>Clean test accuracy (%): mean ± std (runs)</h2>
+${extra.paper ? `<p class="paper"><strong>The paper beside it.</strong> ${esc(extra.paper)}</p>\n` : ''}<h2>Clean test accuracy (%): mean ± std (runs)</h2>
 <table><tr><th>regime</th>${widths.map((w) => `<th>m = ${w}</th>`).join('')}</tr>
 ${rows}
 </table>

@@ -17,6 +17,8 @@ import { check } from '../util/errors.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
 import { defaultMetricPlots, metricsMarkdown, writeMetricPlot } from './metrics.js';
+import { paperCurvesFor } from './paper-match.js';
+import { comparePaper, paperNoteLines, paperParagraph } from './paper-note.js';
 import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
 import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
@@ -59,12 +61,18 @@ export interface ReportResult {
   theory?: TheoryOverlay;
   /** Sample-size sweeps: excess test loss and error per (regime, n). */
   samplesize?: ExcessStats[];
+  /**
+   * Sweeps on the paper's protocol (./paper-match.ts): the arms drawn beside the figure's dashed curves, and
+   * what the plot shows and cannot show (its subtitle).
+   */
+  paper?: { drawn: string[]; lines: string[] };
 }
 
 /**
  * Write the report of the sweep folder `dir` (from its runs.sqlite) into the same folder, every file atomically:
  * results.csv (one row per run), summary.md (regime x width table, best width per regime), ucurve.svg and
- * ucurve.png (mean +- std accuracy against log width), report.html (all of it in one page).
+ * ucurve.png (mean +- std accuracy against log width; for a sweep on the paper's protocol, the figure's curves
+ * dashed beside the arms at its budgets), report.html (all of it in one page).
  */
 export async function writeReport(dir: string, opts: { metrics?: string[] } = {}): Promise<ReportResult> {
   const store = SweepStore.open(sweepPaths(dir).db, { readonly: true });
@@ -110,6 +118,22 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
       subtitle: theorySubtitle(theory),
     };
     extraMarkdown += `\n${theoryMarkdown(theory)}`;
+  }
+  const paperCurves = paperCurvesFor(
+    config,
+    cells.map((c) => c.label),
+  );
+  let paper: ReportResult['paper'];
+  let paperText: string | undefined;
+  if (paperCurves.length > 0) {
+    const comparison = comparePaper(
+      config,
+      cells.map((c) => c.width),
+    );
+    paper = { drawn: paperCurves.map((c) => c.series), lines: paperNoteLines(comparison) };
+    paperText = paperParagraph(config, comparison);
+    extras = { ...extras, paper: paperCurves, subtitle: [...(extras.subtitle ?? []), ...paper.lines] };
+    extraMarkdown += `\n## The paper beside it\n\n${paperText}\n`;
   }
   let samplesize: ExcessStats[] | undefined;
   const more: Partial<ReportResult['files']> = {};
@@ -157,7 +181,10 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
   writeFileAtomic(files.svg, svg);
   writeFileAtomic(files.png, svgToPng(svg));
   const verdicts = verdictLines(config, cells);
-  writeFileAtomic(files.html, reportHtml(config, hash, cells, svg, { verdicts, poisons }));
+  writeFileAtomic(
+    files.html,
+    reportHtml(config, hash, cells, svg, { verdicts, poisons, ...(paperText && { paper: paperText }) }),
+  );
   return {
     dir,
     configHash: hash,
@@ -171,5 +198,6 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     files: { ...files, ...more },
     ...(theory && { theory }),
     ...(samplesize && { samplesize }),
+    ...(paper && { paper }),
   };
 }

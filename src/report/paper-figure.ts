@@ -1,3 +1,6 @@
+/** The curves of the figure: clean data and the regimes A, B, C. */
+export type PaperRegime = 'clean' | 'A' | 'B' | 'C';
+
 /**
  * The paper's MNIST figure (Wang, Mianjy, Arora 2021, Fig. "MNIST", ../shared/seed-artifacts/mnist_Ucurve.png):
  * mean clean test accuracy in percent against width, READ BY EYE from the PNG at the plotted widths (about
@@ -6,8 +9,17 @@
  */
 export const PAPER_MNIST_FIGURE: {
   widths: readonly number[];
-  accuracy: Readonly<Record<'clean' | 'A' | 'B' | 'C', readonly number[]>>;
+  accuracy: Readonly<Record<PaperRegime, readonly number[]>>;
+  /** The budgets behind its curves: C of regime A, B of regime B, beta of regime C. */
+  budgets: Readonly<{ A: number; B: number; C: number }>;
+  /** MNIST's training images (each run trains on 4 of 5 folds of them). */
+  trainingImages: number;
+  /** Runs behind each plotted mean: 20 repetitions x 5 folds. */
+  runsPerWidth: number;
 } = {
+  budgets: { A: 500, B: 1, C: 0.3 },
+  trainingImages: 60000,
+  runsPerWidth: 100,
   widths: [10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5],
   accuracy: {
     clean: [98.4, 98.4, 98.5, 98.6, 98.6, 98.6, 98.6, 98.7, 98.7, 98.6, 98.6, 98.4, 98.5],

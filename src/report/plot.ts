@@ -2,6 +2,8 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { type CellStats, compareLabels } from '../results/index.js';
+import { paperLayer } from './paper-layer.js';
+import type { PaperCurve } from './paper-match.js';
 
 /** Extra drawing on the U-curve (e.g. the theory's width window of ./theory-overlay.ts). */
 export interface UcurveExtras {
@@ -12,6 +14,8 @@ export interface UcurveExtras {
   /** The y axis (default: clean test accuracy in percent). */
   yTitle?: string;
   yFormat?: string;
+  /** The paper's figure beside the series it matches, dashed (./paper-match.ts; accuracy plots only). */
+  paper?: readonly PaperCurve[];
 }
 
 /** One point of a width curve: a series' mean at one width, with its band [lo, hi] and its number of runs. */
@@ -84,6 +88,7 @@ export function widthCurveSpec(points: readonly CurvePoint[], opts: WidthCurveOp
         mark: { type: 'errorband', opacity: 0.2 },
         encoding: { x, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, color },
       },
+      ...(opts.paper && opts.paper.length > 0 ? [paperLayer(opts.paper, x, color)] : []),
       {
         mark: { type: 'line', point: true },
         encoding: {

@@ -7,8 +7,11 @@ import { basename, resolve } from 'node:path';
 import type { ExperimentConfig } from '../config/schema.js';
 import { planRuns, type RunSpec } from '../experiments/plan.js';
 import { type Band, curvePoints, WIDTH_METRICS } from '../report/curve.js';
+import { type PaperCurve, paperCurvesFor } from '../report/paper-match.js';
+import { comparePaper, paperNoteLines } from '../report/paper-note.js';
 import { widthCurveSpec } from '../report/plot.js';
 import {
+  compareLabels,
   type EpochRecord,
   HEARTBEAT_MS,
   type RunRecord,
@@ -204,6 +207,11 @@ export class SweepSource {
     return this.state().config.name;
   }
 
+  /** The sweep's config (as stored). */
+  config(): ExperimentConfig {
+    return this.state().config;
+  }
+
   overview(now = Date.now()): Overview {
     const { config, hash, rows, done, live } = this.table(now);
     const count = (s: RunStatus) => rows.filter((r) => r.status === s).length;
@@ -305,16 +313,37 @@ export function widthSpec(sources: readonly SweepSource[], metric: string, band:
   const m = WIDTH_METRICS[metric];
   check(m, `metric ${metric}: expected one of ${Object.keys(WIDTH_METRICS).join(', ')}`);
   const overlay = sources.length > 1;
+  const paper: PaperCurve[] = [];
   const points = sources.flatMap((s) => {
     const name = `${s.index}: ${s.name()}`;
-    return curvePoints(s.finished(), m, band, overlay ? (r) => `${name} · ${r.label}` : (r) => r.label);
+    const runs = s.finished();
+    const seriesOf = overlay ? (label: string) => `${name} · ${label}` : (label: string) => label;
+    // The figure's clean test accuracy, each of its curves once: beside the first sweep that has its arm.
+    if (metric === 'testAccuracy') {
+      const labels = [...new Set(runs.map((r) => r.label))].sort(compareLabels);
+      const mine = paperCurvesFor(s.config(), labels).map((c) => ({ ...c, series: seriesOf(c.series) }));
+      paper.push(...mine.filter((c) => !paper.some((p) => p.regime === c.regime)));
+    }
+    return curvePoints(runs, m, band, (r) => seriesOf(r.label));
   });
   const runs = points.reduce((a, p) => a + p.n, 0);
   const title = overlay
     ? `${m.title} against width (${sources.length} sweeps, ${runs} runs)`
     : `${sources[0]?.name() ?? ''}: ${m.title} against width (${runs} runs)`;
+  const note =
+    paper.length === 0
+      ? undefined
+      : overlay
+        ? ["Dashed: the paper's figure, read by eye."]
+        : paperNoteLines(
+            comparePaper(
+              sources[0]!.config(),
+              points.map((p) => p.width),
+            ),
+          );
   return widthCurveSpec(points, {
     title,
+    ...(note && { subtitle: note, paper }),
     yTitle: m.title,
     yFormat: m.format,
     seriesTitle: overlay ? 'sweep · regime' : 'regime',

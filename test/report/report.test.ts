@@ -12,9 +12,9 @@ import { fakeAccuracy } from '../experiments/fixtures/fake-tasks.js';
 import { smallConfig } from '../experiments/fixtures/small-config.js';
 
 /** A sweep folder whose store holds every run of the small config, with U-shaped fake accuracies. */
-function syntheticSweep(): { dir: string; runs: number } {
+function syntheticSweep(over: Record<string, unknown> = {}): { dir: string; runs: number } {
   const dir = mkdtempSync(join(tmpdir(), 'poisonlab-report-'));
-  const config = smallConfig({ widths: [10, 100, 1000, 10000] });
+  const config = smallConfig({ widths: [10, 100, 1000, 10000], ...over });
   const hash = configHash(config);
   const store = SweepStore.open(sweepPaths(dir).db, { create: true });
   store.bindConfig(config, hash);
@@ -121,6 +121,36 @@ test('the report writes results.csv, summary.md, ucurve.svg/png and report.html 
   const html = readFileSync(r.files.html, 'utf8');
   assert.match(html, /<svg/);
   assert.match(html, /<th>m = 10000<\/th>/);
+  // Batches of 64 are not the paper's protocol: no figure beside it.
+  assert.equal(r.paper, undefined);
+  assert.ok(!svg.includes('paper (read by eye)') && !md.includes('The paper beside it'));
+});
+
+test("on the paper's protocol the report draws the figure dashed, and its text says it is read by eye", async () => {
+  const training = { lr: 0.1, batchSize: 128, maxEpochs: 2, patience: 1 };
+  const r = await writeReport(syntheticSweep({ training }).dir);
+  assert.deepEqual(r.paper?.drawn, ['clean', 'A-C500'], "C-beta0.2 is not at the figure's beta = 0.3");
+  assert.deepEqual(r.paper?.lines, [
+    'Shows a cut: 300 training images, 2 runs per width, 4 widths, 10 to 10,000.',
+    "Cannot show the paper's U (60,000 images, 100 runs per width, widths to 100,000).",
+    "Dashed: the paper's figure, read by eye; not comparable with this cut's numbers.",
+  ]);
+  const svg = readFileSync(r.files.svg, 'utf8');
+  assert.match(svg, /paper_marks/);
+  assert.ok(svg.includes('paper (read by eye)'), 'the legend entry');
+  assert.ok(svg.includes('Shows a cut: 300 training images'), 'the subtitle');
+  const md = readFileSync(r.files.summary, 'utf8');
+  assert.match(
+    md,
+    /## The paper beside it\n\nThe dashed curves are the paper's MNIST figure, read by eye from its PNG/,
+  );
+  assert.match(md, /: clean, A-C500\. Not in the figure at these budgets: C-beta0\.2\./);
+  const html = readFileSync(r.files.html, 'utf8');
+  assert.match(
+    html,
+    /<p class="paper"><strong>The paper beside it\.<\/strong> The dashed curves are the paper's MNIST/,
+  );
+  assert.match(html, /read by eye/);
 });
 
 test('a folder without a sweep is a one-line error', async () => {

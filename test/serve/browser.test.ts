@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core; no browser
  * download): a finished sweep and a running one, the width chart's lines and points, table filters, a run
- * finishing during the test appearing without a reload, exports, and one screenshot per view in
+ * finishing during the test appearing without a reload, the paper's figure dashed beside a paper-protocol sweep, exports, and one screenshot per view in
  * test-artifacts/serve/ (ignored by git).
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startServer } from '../../src/serve/server.js';
-import { finishedSweep, finishRun, runningSweep } from './fixtures.js';
+import { finishedSweep, finishRun, PAPER_PROTOCOL, runningSweep } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/serve/', import.meta.url));
@@ -76,12 +76,18 @@ const renders = (page: Page, view: string) =>
 
 const count = (page: Page, selector: string) => page.locator(selector).count();
 
+/** poisonlab's lines and the paper's dashed ones (the Vega-Lite layer named 'paper'). */
+const OWN_LINES = '#chart svg g.mark-line.role-mark:not(.paper_marks) path';
+const PAPER_LINES = '#chart svg g.mark-line.role-mark.paper_marks path';
+const strokes = (page: Page, selector: string) =>
+  page.locator(selector).evaluateAll((ps) => ps.map((p) => p.getAttribute('stroke') ?? ''));
+
 test('the dashboard in headless Chromium: overview, width curve, runs table, one run, live updates', {
   skip,
   timeout: 300_000,
 }, async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const fin = finishedSweep('finished');
+  const fin = finishedSweep('finished', 0, PAPER_PROTOCOL);
   const run = runningSweep(8);
   const server = await startServer({ dirs: [fin.dir, run.dir], port: 0, pollMs: 200 });
   const browser = await launch();
@@ -118,8 +124,24 @@ test('the dashboard in headless Chromium: overview, width curve, runs table, one
     let n = await renders(page, 'width');
     await page.click('nav a[data-view="width"]');
     n = await rendered(page, 'width', n);
-    assert.equal(await count(page, '#chart svg g.mark-line.role-mark path'), 3);
+    assert.equal(await count(page, OWN_LINES), 3);
     assert.equal(await count(page, '#chart svg g.mark-symbol.role-mark path'), 9);
+    // It follows the paper's protocol: the figure's clean and A (C = 500) curves beside, dashed, in the colour
+    // of poisonlab's clean and A-C500 lines, with a legend entry; none for C-beta0.2 (the figure's beta is 0.3).
+    assert.equal(await count(page, PAPER_LINES), 2);
+    const dashes = await page
+      .locator(PAPER_LINES)
+      .evaluateAll((ps) => ps.map((p) => p.getAttribute('stroke-dasharray')));
+    assert.deepEqual(dashes, ['6,4', '6,4']);
+    const own = await strokes(page, OWN_LINES);
+    const paper = await strokes(page, PAPER_LINES);
+    assert.ok(
+      paper.every((c) => own.includes(c)) && new Set(paper).size === 2,
+      `paper ${paper} in own ${own}`,
+    );
+    const chartText = (await page.locator('#chart svg').textContent()) ?? '';
+    assert.match(chartText, /paper \(read by eye\)/);
+    assert.match(chartText, /Dashed: the paper's figure, read by eye/);
     // Hover values: a point's tooltip names its regime, width, mean and n.
     await page.hover('#chart svg g.mark-symbol.role-mark path >> nth=0');
     await page.waitForSelector('#vg-tooltip-element.visible', WAIT);
@@ -135,13 +157,15 @@ test('the dashboard in headless Chromium: overview, width curve, runs table, one
     const points = new Set(partial.map((r) => `${r.label}|${r.width}`)).size;
     await page.check('#width-sweeps input[data-sweep="1"]');
     n = await rendered(page, 'width', n);
-    assert.equal(await count(page, '#chart svg g.mark-line.role-mark path'), 3 + lines);
+    assert.equal(await count(page, OWN_LINES), 3 + lines);
+    assert.equal(await count(page, PAPER_LINES), 2, "the figure's curves once, beside sweep 0's");
     assert.equal(await count(page, '#chart svg g.mark-symbol.role-mark path'), 9 + points);
     await page.selectOption('#width-band', 'ci95');
     n = await rendered(page, 'width', n);
     await page.selectOption('#width-metric', 'seconds');
     n = await rendered(page, 'width', n);
     assert.match((await page.locator('#chart svg').textContent()) ?? '', /seconds per run/);
+    assert.equal(await count(page, PAPER_LINES), 0, 'the figure is of accuracy only');
     assert.equal(await count(page, '#chart svg g.mark-symbol.role-mark path'), 9 + points);
     await page.screenshot({ path: join(ARTIFACTS, 'width-overlay.png') });
     // Export: PNG and SVG of the chart.

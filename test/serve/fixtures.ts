@@ -79,9 +79,16 @@ function poisonReports(store: SweepStore, hash: string): void {
   });
 }
 
+/** The small config's settings changed to the paper's protocol (batches of 128), so the figure is drawn beside it. */
+export const PAPER_PROTOCOL = { training: { lr: 0.1, batchSize: 128, maxEpochs: 2, patience: 1 } };
+
 /** Every run of the small config (3 regimes x 3 widths x 2 repetitions, one fold) finished. */
-export function finishedSweep(name = 'finished', offset = 0): FixtureSweep {
-  const { store, ...s } = newSweep(name);
+export function finishedSweep(
+  name = 'finished',
+  offset = 0,
+  over: Record<string, unknown> = {},
+): FixtureSweep {
+  const { store, ...s } = newSweep(name, over);
   const session = store.startSession(s.hash, 2, s.plan.length);
   for (const run of s.plan) finishRun(store, s.hash, run, 3, offset);
   poisonReports(store, s.hash);

@@ -7,7 +7,7 @@ import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { type RunningServer, startServer } from '../../src/serve/server.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { CLI_MAIN, nodeArgs } from '../experiments/fixtures/paths.js';
-import { finishedSweep, finishRun, runningSweep } from './fixtures.js';
+import { finishedSweep, finishRun, PAPER_PROTOCOL, runningSweep } from './fixtures.js';
 
 /** A raw HTTP request: the path goes out exactly as written (fetch would normalise dot segments). */
 function raw(
@@ -91,6 +91,36 @@ test('serve: JSON views of a finished and a running sweep, on 127.0.0.1 by defau
   } finally {
     await server.close();
     run.store.close();
+  }
+});
+
+test("serve: the width curve of a paper-protocol sweep has the figure's dashed curves, each once", async () => {
+  const paper = finishedSweep('paper', 0, PAPER_PROTOCOL);
+  const again = finishedSweep('again', 0, PAPER_PROTOCOL);
+  const other = finishedSweep('other');
+  const server = await startServer({ dirs: [paper.dir, again.dir, other.dir], port: 0 });
+  type Spec = {
+    title: { subtitle?: string[] };
+    layer: { name?: string; data?: { values: { regime: string; figure: string }[] } }[];
+  };
+  const paperValues = (spec: Spec) => spec.layer.find((l) => l.name === 'paper')?.data?.values;
+  const seriesOf = (spec: Spec) => [...new Set(paperValues(spec)?.map((v) => `${v.regime}=${v.figure}`))];
+  try {
+    const one: Spec = await json(server, '/api/width?sweeps=0&metric=testAccuracy');
+    // clean and A-C500 are in the figure; C-beta0.2 is not (the figure's beta is 0.3).
+    assert.deepEqual(seriesOf(one), ['clean=clean', 'A-C500=A']);
+    assert.ok(one.title.subtitle?.some((l) => /^Dashed: the paper's figure, read by eye/.test(l)));
+    assert.ok(one.title.subtitle?.some((l) => /^Shows a cut: 300 training images/.test(l)));
+    // Two sweeps overlaid: each of the figure's curves once, beside the first sweep's series.
+    const both: Spec = await json(server, '/api/width?sweeps=0,1,2&metric=testAccuracy');
+    assert.deepEqual(seriesOf(both), ['0: paper · clean=clean', '0: paper · A-C500=A']);
+    // Another metric, or a sweep off the paper's protocol: nothing of the figure.
+    assert.equal(paperValues(await json(server, '/api/width?sweeps=0&metric=seconds')), undefined);
+    const off: Spec = await json(server, '/api/width?sweeps=2&metric=testAccuracy');
+    assert.equal(paperValues(off), undefined);
+    assert.equal(off.title.subtitle, undefined);
+  } finally {
+    await server.close();
   }
 });
 

@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { ExperimentConfig } from '../../config/schema.js';
 import { getPreset } from '../../experiments/presets.js';
 import { checkSweepSucceeded } from '../../experiments/sweep.js';
 import { readNpz } from '../../io/npz.js';
 import { writeReport } from '../../report/index.js';
+import { comparePaper, PAPER_SIDE, sweepSide } from '../../report/paper-note.js';
 import { sweepPaths } from '../../results/index.js';
 import { checkOutputFolder } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
@@ -22,6 +24,15 @@ function surrogateAccuracy(out: string): { accuracy: number; n: number } | undef
   const accuracy = meta?.surrogate?.testAccuracy;
   const n = meta?.surrogate?.testSamples;
   return typeof accuracy === 'number' && typeof n === 'number' ? { accuracy, n } : undefined;
+}
+
+/** What the demo shows and what it cannot show, in two plain lines. */
+export function demoScopeLines(config: ExperimentConfig): string[] {
+  const cut = comparePaper(config, config.widths);
+  return [
+    `what the demo shows: the pipeline end to end on a cut of the paper's MNIST protocol (${sweepSide(cut)})`,
+    `what it cannot show: ${PAPER_SIDE}; its numbers are not comparable with the figure's, dashed in ucurve.png`,
+  ];
 }
 
 export function register(program: Command): void {
@@ -48,6 +59,7 @@ export function register(program: Command): void {
         return;
       }
       for (const l of summaryLines(summary)) say(false, l);
+      for (const l of demoScopeLines(config)) say(false, l);
       const sur = surrogateAccuracy(f.out);
       if (sur !== undefined)
         say(
