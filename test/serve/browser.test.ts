@@ -89,6 +89,7 @@ test('the dashboard in headless Chromium: overview, width curve, runs table, one
   mkdirSync(ARTIFACTS, { recursive: true });
   const fin = finishedSweep('finished', 0, PAPER_PROTOCOL);
   const run = runningSweep(8);
+  run.store.updateTask(run.hash, 'poison A-C500-r0', run.session, 1000, 4000);
   const server = await startServer({ dirs: [fin.dir, run.dir], port: 0, pollMs: 200 });
   const browser = await launch();
   try {
@@ -118,6 +119,18 @@ test('the dashboard in headless Chromium: overview, width curve, runs table, one
       );
     assert.deepEqual(await cells(0), ['18', '0', '0', '0']);
     assert.deepEqual(await cells(1), ['8', '2', '1', '7']);
+    // The attack in progress, with its share done; it moves on when the sweep stores more progress.
+    const task = page.locator('#tasks-table tr[data-task="poison A-C500-r0"]');
+    assert.match((await task.textContent()) ?? '', /25\.0 %.*1000\/4000/);
+    run.store.updateTask(run.hash, 'poison A-C500-r0', run.session, 2000, 4000);
+    await page.waitForFunction(
+      () =>
+        /50\.0 %/.test(
+          document.querySelector('#tasks-table tr[data-task="poison A-C500-r0"]')?.textContent ?? '',
+        ),
+      null,
+      WAIT,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png') });
 
     // Width curve of the finished sweep: 3 regimes -> 3 lines, 3 x 3 (regime, width) points.
