@@ -151,7 +151,7 @@ export const shift = defineAttack({
   name: 'shift',
   aliases: ['B-shift', 'toy-shift'],
   description:
-    "the theory toy's regime B: every point moves by exactly B towards the other class's mean (binary tasks; mission.md)",
+    "the theory toy's regime B: every point moves by exactly B towards the other class's mean (binary tasks; the paper's Gaussian toy)",
   kind: 'availability',
   needs: { surrogate: false, binary: true },
   params: z

@@ -1,5 +1,5 @@
 /**
- * The theory toy's regime-B attack (mission.md, "The theory experiment"): every training point is shifted by
+ * The theory toy's regime-B attack (the paper's two-Gaussian toy): every training point is shifted by
  * exactly B towards the other class. Deterministic, no surrogate, labels unchanged.
  *
  * Direction, our reading of "towards the other class": the unit vector from the point's own class mean to the

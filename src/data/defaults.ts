@@ -22,7 +22,7 @@ export interface DatasetDefaults {
   normalization?: { mean: number[]; std: number[] };
 }
 
-/** MNIST (mission.md): C = 500, B = 1, eta = 0.1; the width-100 CNN at lr 0.1. */
+/** MNIST (the original's `mnist_ntk.py` defaults): C = 500, B = 1, eta = 0.1; the width-100 CNN at lr 0.1. */
 const MNIST: DatasetDefaults = {
   attack: { C: 500, B: 1, step: 0.1, epochs: 500, batchSize: 128 },
   surrogate: { model: 'cnn', width: 100, lr: 0.1 },

@@ -7,7 +7,7 @@ import { THEORY_PRESETS } from './theory-presets.js';
 export const PAPER_WIDTHS = [10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5];
 
 /**
- * The original protocol on MNIST (mission.md): mnist-cnn of width m, 5-fold stratified CV (all 5 folds),
+ * The original protocol on MNIST (docs/reproduction.md section 1): mnist-cnn of width m, 5-fold stratified CV (all 5 folds),
  * 20 repetitions with the poison regenerated each time, lr 0.1, batch 128, up to 1000 epochs with patience
  * 30 (a tie counts as better), attacks C = 500 / B = 1 / eta 0.1 / 500 epochs against the paper's own frozen
  * width-100 CNN surrogate (`paper:mnist`, ntkconv100_baseline.pth). Regime C flips labels y -> (y + 1) mod 10 with

@@ -1,6 +1,6 @@
 /**
- * Presets of the paper's theory-side experiments (mission.md, "The theory experiment" and "The original's
- * other experiment"), as raw configs; ./presets.ts registers them and validates them when used.
+ * Presets of the paper's theory-side experiments (its two-Gaussian toy, and the original's
+ * sample-size experiment), as raw configs; ./presets.ts registers them and validates them when used.
  */
 
 /** Toy widths: 10 .. 2e4 (the theory's window starts near 1/gamma^8 ~ 2e3 on the toy). */

@@ -1,5 +1,5 @@
 /**
- * The original's sample-size experiment (mission.md, "The original's other experiment"): regime A's excess
+ * The original's sample-size experiment (the sample-size runs of the original's `mnist_ntk.py`): regime A's excess
  * test loss and excess test error, poisoned minus clean for the same seed, against the training-set size n,
  * one curve per overall budget C (S = C sqrt(n)). The runs come from a sweep with `sizes` (see
  * ../experiments/plan.ts).

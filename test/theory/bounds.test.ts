@@ -18,7 +18,7 @@ function close(actual: number | undefined, expected: number, what: string): void
   );
 }
 
-// The formulas of mission.md, written out again independently of src/theory/bounds.ts.
+// The paper's bound and width window, written out again independently of src/theory/bounds.ts.
 const L = Math.log;
 
 describe('theoryBounds: regime A', () => {
