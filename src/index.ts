@@ -131,6 +131,12 @@ export {
   type SweepOptions,
   type SweepSummary,
 } from './experiments/sweep.js';
+export {
+  attackLabel,
+  checkRegistryRefs,
+  defenceLabel,
+  parseSweepConfig,
+} from './experiments/validate.js';
 // Checkpoints: poisonlab's own (.npz) and PyTorch's (.pth state_dicts, .safetensors), both ways.
 export { type NdArray, readNpz, writeNpz } from './io/npz.js';
 export { readPth, type TorchStateDict } from './io/pth.js';

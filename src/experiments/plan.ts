@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import { getAttackEntry } from '../attacks/index.js';
 import {
   type AttackRef,
-  attackLabel,
   type DefenceRef,
-  defenceLabel,
   type ExperimentConfig,
   foldRuns,
   type RegimeSpec,
@@ -12,6 +10,7 @@ import {
 } from '../config/schema.js';
 import type { RunMetrics, RunRecord } from '../results/records.js';
 import { check } from '../util/errors.js';
+import { attackLabel, defenceLabel } from './validate.js';
 
 /**
  * One arm of a sweep: clean data, a paper regime, or a registry attack, optionally followed by a defence. The

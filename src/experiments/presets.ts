@@ -1,7 +1,8 @@
-import { type ExperimentConfig, parseConfig } from '../config/schema.js';
+import type { ExperimentConfig } from '../config/schema.js';
 import { PoisonlabError } from '../util/errors.js';
 import { BACKDOOR_PRESETS } from './backdoor-presets.js';
 import { THEORY_PRESETS } from './theory-presets.js';
+import { parseSweepConfig } from './validate.js';
 
 /** The paper's width grid: 10 ... 2e5. */
 export const PAPER_WIDTHS = [10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5];
@@ -216,5 +217,5 @@ export function getPreset(name: string): ExperimentConfig {
     throw new PoisonlabError(
       `--preset: unknown preset '${name}', expected one of ${presetNames().join(', ')}`,
     );
-  return parseConfig(structuredClone(raw), `preset ${name}`);
+  return parseSweepConfig(structuredClone(raw), `preset ${name}`);
 }

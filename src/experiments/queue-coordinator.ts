@@ -23,6 +23,7 @@ import {
 } from './queue.js';
 import { type SweepEvent, type SweepSummary, sweepSummary } from './sweep.js';
 import type { SweepTask } from './tasks.js';
+import { checkRegistryRefs } from './validate.js';
 
 /** Retries of a job that failed with an error (a crashed child, out of memory); bad input fails at once. */
 export const JOB_ATTEMPTS = 3;
@@ -58,6 +59,7 @@ export async function runQueueSweep(
   config: ExperimentConfig,
   opts: QueueSweepOptions,
 ): Promise<SweepSummary> {
+  checkRegistryRefs(config);
   const t0 = performance.now();
   const hash = configHash(config);
   const connection = connectionFromUrl(opts.url);

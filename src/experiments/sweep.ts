@@ -25,6 +25,7 @@ import {
 } from './plan.js';
 import { WorkerPool } from './pool.js';
 import { type SweepTask, type TaskContext, taskName } from './tasks.js';
+import { checkRegistryRefs } from './validate.js';
 
 /** At most one stored progress update of a task (poison, surrogate) this often. */
 const TASK_PROGRESS_MS = 2000;
@@ -86,6 +87,7 @@ export interface SweepSummary {
  * run per transaction, so a killed sweep continues where it stopped when run again.
  */
 export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Promise<SweepSummary> {
+  checkRegistryRefs(config);
   const t0 = performance.now();
   const hash = configHash(config);
   const paths = sweepPaths(opts.out);

@@ -3,18 +3,9 @@ import { modelInfo } from '../models/registry.js';
 import { batchLoss } from './losses.js';
 import type { Sgd } from './sgd.js';
 import { twoLayerFusedStep } from './twoLayerBatch.js';
-import type { LossKind } from './types.js';
+import type { LossKind, MinibatchStep, StepResult } from './types.js';
 
-/** What one SGD step reports about its batch (both owned by the caller). */
-export interface StepResult {
-  /** Mean loss of the batch, before the update. */
-  loss: tf.Scalar;
-  /** Number of correctly classified samples of the batch, before the update. */
-  correct: tf.Scalar;
-}
-
-/** One minibatch SGD step of a fixed model and optimiser: `xb` a batch of inputs, `yb` its class indices (int32). */
-export type MinibatchStep = (xb: tf.Tensor, yb: tf.Tensor) => StepResult;
+export type { MinibatchStep, StepResult } from './types.js';
 
 /**
  * How `train` runs a model's SGD steps, picked once per training run (chooseStepStrategy):

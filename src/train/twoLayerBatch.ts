@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { twoLayerStepOnHeap } from '../backend/two_layer_step.js';
 import type { Sgd } from './sgd.js';
-import type { MinibatchStep } from './step.js';
+import type { MinibatchStep } from './types.js';
 
 /** The parts of the two-layer model's layers this module reads (protected in the typings). */
 interface DenseInternals {

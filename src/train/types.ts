@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
 
 /** Loss of the task: 10-class (or K-class) softmax cross-entropy, or logistic loss for binary tasks. */
@@ -75,3 +76,14 @@ export interface TrainData {
   val?: Dataset;
   test?: Dataset;
 }
+
+/** What one SGD step reports about its batch (both owned by the caller). */
+export interface StepResult {
+  /** Mean loss of the batch, before the update. */
+  loss: tf.Scalar;
+  /** Number of correctly classified samples of the batch, before the update. */
+  correct: tf.Scalar;
+}
+
+/** One minibatch SGD step of a fixed model and optimiser: `xb` a batch of inputs, `yb` its class indices (int32). */
+export type MinibatchStep = (xb: tf.Tensor, yb: tf.Tensor) => StepResult;

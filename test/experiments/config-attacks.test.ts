@@ -1,9 +1,14 @@
 /** Sweep configs with registry attacks and defences: validation, labels and the planned arms. */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { configHash, parseConfig } from '../../src/config/schema.js';
 import { needsSurrogate, planArms, planPoisons, planRuns } from '../../src/experiments/plan.js';
 import { getPreset } from '../../src/experiments/presets.js';
+import { runSweep } from '../../src/experiments/sweep.js';
+import { parseSweepConfig } from '../../src/experiments/validate.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 
 const base = {
@@ -49,6 +54,16 @@ test('a config of registry attacks and defences plans every arm with and without
   assert.match(configHash(c), /^[0-9a-f]{64}$/);
 });
 
+test('the config schema alone leaves names to the registries; a sweep refuses an unknown attack before it starts', async () => {
+  // parseConfig loads no attack code (report and results read configs without tfjs): the name is the registry's
+  const c = parseConfig({ ...base, attacks: [{ name: 'nope' }] }, 'cfg');
+  assert.equal(c.attacks![0]!.name, 'nope');
+  await assert.rejects(
+    runSweep(c, { out: mkdtempSync(join(tmpdir(), 'poisonlab-names-')), workers: 1 }),
+    (e: Error) => e instanceof PoisonlabError && /attacks\.0\.name: unknown attack 'nope'/.test(e.message),
+  );
+});
+
 test('bad attack and defence entries are one-line errors naming the field', () => {
   const bad: [Record<string, unknown>, RegExp][] = [
     [{ attacks: [{ name: 'nope' }] }, /attacks\.0\.name: unknown attack 'nope' \(see 'poisonlab attacks'\)/],
@@ -65,7 +80,7 @@ test('bad attack and defence entries are one-line errors naming the field', () =
   ];
   for (const [over, re] of bad)
     assert.throws(
-      () => parseConfig({ ...base, ...over }, 'cfg'),
+      () => parseSweepConfig({ ...base, ...over }, 'cfg'),
       (e: Error) => e instanceof PoisonlabError && re.test(e.message) && !e.message.includes('\n'),
       JSON.stringify(over),
     );

@@ -11,6 +11,7 @@ import { parseShard } from '../../experiments/plan.js';
 import { getPreset, PRESET_PROTOCOLS, presetNames, presetRaw } from '../../experiments/presets.js';
 import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import { checkSweepSucceeded, runSweep, type SweepSummary } from '../../experiments/sweep.js';
+import { attackTakesEpochs, checkRegistryRefs } from '../../experiments/validate.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
@@ -42,7 +43,10 @@ export function configFromFlags(
 ): ExperimentConfig {
   check(!(f.preset && f.config), 'sweep: give either --preset or --config, not both');
   check(f.preset || f.config, `sweep: --preset (${presetNames().join(', ')}) or --config FILE is required`);
-  const base = f.config ? loadConfigFile(f.config, presetRaw) : getPreset(f.preset!);
+  const source = f.config ?? `preset ${f.preset}`;
+  const base = f.config
+    ? checkRegistryRefs(loadConfigFile(f.config, presetRaw), f.config)
+    : getPreset(f.preset!);
   const o: ConfigOverrides = {};
   if (f.widths) o.widths = parseNumberList(f.widths, '--widths');
   if (f.folds) o.folds = parseNumberList(f.folds, '--folds');
@@ -53,7 +57,7 @@ export function configFromFlags(
   if (f.patience !== undefined) o.patience = f.patience;
   if (f.attackEpochs !== undefined) o.attackEpochs = f.attackEpochs;
   if (f.dataset !== undefined) o.dataset = f.dataset;
-  return applyOverrides(base, o);
+  return checkRegistryRefs(applyOverrides(base, o, attackTakesEpochs), source);
 }
 
 /** Human-readable lines of a sweep's summary (regime x width means). */
