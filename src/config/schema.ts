@@ -162,6 +162,21 @@ export const ExperimentConfigSchema = z
          * lr /= 2` at the top of 0-based epoch t (advgencifar.py). Absent: a constant rate (older hashes kept).
          */
         lrDecay: z.object({ every: posInt, factor: posNum }).strict().optional(),
+        /**
+         * The training loss: 'crossentropy', 'logistic' or 'bce-onehot' (BCEWithLogitsLoss on one-hot labels, the
+         * original toy's). Absent: the model's default (logistic for one logit, cross-entropy otherwise). Absent
+         * rather than defaulted, so older configs keep their hash.
+         */
+        loss: z.enum(['crossentropy', 'logistic', 'bce-onehot']).optional(),
+        /**
+         * Which best-validation weights a run keeps: `by` accuracy or loss, checked `every` epoch or step (after
+         * each SGD update: the original toy's rule). Absent: by accuracy, every epoch (the paper's MNIST rule).
+         * Needs a validation fold. Absent rather than defaulted, so older configs keep their hash.
+         */
+        keepBest: z
+          .object({ by: z.enum(['accuracy', 'loss']), every: z.enum(['epoch', 'step']) })
+          .strict()
+          .optional(),
       })
       .strict(),
     /**
@@ -234,6 +249,12 @@ export const ExperimentConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['attack'], message: 'regimes A and B need attack settings' });
     if (gradientAttack && !c.surrogate)
       ctx.addIssue({ code: 'custom', path: ['surrogate'], message: 'regimes A and B need a surrogate' });
+    if (c.training.keepBest && !hasValidation(c))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'keepBest'],
+        message: 'keepBest needs a validation fold (folds with k >= 2)',
+      });
     if (c.sizes && new Set(c.sizes).size !== c.sizes.length)
       ctx.addIssue({ code: 'custom', path: ['sizes'], message: 'sizes are listed twice' });
     c.sizes?.forEach((n, i) => {

@@ -351,8 +351,9 @@ async function runTrain(
   const { model, result } = await fitModel(run, ctx, full, progress, { test, ...(onEpoch && { onEpoch }) });
   try {
     // Clean test accuracy of the best-validation weights (train restored them).
-    const ev = evaluate(model, test);
-    const bestVal = result.history[result.bestEpoch - 1]?.valAccuracy ?? result.final.valAccuracy;
+    const ev = evaluate(model, test, ctx.config.training.loss ? { loss: ctx.config.training.loss } : {});
+    // final holds the kept weights' validation accuracy (of their epoch, or of their step with keepBest every step)
+    const bestVal = result.final.valAccuracy;
     const metrics: Record<string, number | null> = {
       testAccuracy: ev.accuracy,
       ...namedMetrics(model, data.test, attack, defence?.transformInputs),
@@ -420,6 +421,8 @@ async function fitModel(
       weightDecay: c.training.weightDecay,
       ...(c.training.lrDecay && { lrDecay: c.training.lrDecay }),
       ...(c.training.patience !== undefined && { patience: c.training.patience }),
+      ...(c.training.loss !== undefined && { loss: c.training.loss }),
+      ...(c.training.keepBest !== undefined && { keepBest: c.training.keepBest }),
       seed: run.seed,
       // A killed or re-delivered run continues after its last finished epoch, with the same numbers.
       // At most one write a minute: a width-5e4 state is 132 MB and takes 1.0-1.2 s to write (measured), ~7 % of

@@ -26,6 +26,34 @@ export const theoryToy = {
 };
 
 /**
+ * The original's toy as toy_gaussian_ntk.py ran it (deleted from the authors' repository; read at commit c8d5d7e;
+ * docs/reproduction.md, "The original's toy", traces every setting to its line): the same data as `theory-toy`,
+ * but the original's network (`toy-ntk`: two logits, fixed random +-1 top layer, no 1/sqrt(m), PyTorch-uniform
+ * first layer), BCEWithLogitsLoss on one-hot labels, batch 1, one pass, lr 0.1, stratified 5-fold split with every
+ * fold run (800 train / 200 poisoned validation points), the weights of the lowest validation loss checked after
+ * every step, 100 repetitions. Budgets are the README's (B = 0.975, beta = 0.4), as in `theory-toy`.
+ */
+export const theoryToyOriginal = {
+  name: 'theory-toy-original',
+  dataset: 'toy',
+  model: 'toy-ntk',
+  widths: TOY_WIDTHS,
+  regimes: theoryToy.regimes,
+  training: {
+    lr: 0.1,
+    batchSize: 1,
+    maxEpochs: 1,
+    momentum: 0,
+    weightDecay: 0,
+    loss: 'bce-onehot',
+    keepBest: { by: 'loss', every: 'step' },
+  },
+  folds: { k: 5, run: [0, 1, 2, 3, 4] },
+  repetitions: 100,
+  seed: 0,
+};
+
+/**
  * The two-layer theory net on a binary MNIST task (even vs odd digits, raw pixels), logistic loss, minibatch
  * SGD (batch 64, lr 0.1, at most 8 epochs, patience 3 on fold 0 of 5), widths 16 .. 16384, on the first
  * 2,000 training and 2,000 test images. Poisons of A (C = 500) and B (B = 1) are made against a width-100
@@ -95,6 +123,7 @@ export const samplesizeQuick = {
 /** The theory presets by name. */
 export const THEORY_PRESETS: Record<string, unknown> = {
   'theory-toy': theoryToy,
+  'theory-toy-original': theoryToyOriginal,
   'theory-mnist': theoryMnist,
   'samplesize-mnist': samplesizeMnist,
   'samplesize-quick': samplesizeQuick,

@@ -7,11 +7,12 @@ import { initTorchDefaults } from './init.js';
 import { buildMnistCnn, mnistCnnParams } from './mnistCnn.js';
 import { checkNormalization, type InputNormalizationSpec } from './normalize.js';
 import { buildResNet18, resNet18Weights } from './resnet18.js';
+import { buildToyNtk, toyNtkParams } from './toyNtk.js';
 import { buildTwoLayer, twoLayerParams } from './twoLayer.js';
 
 /** Options of createModel. */
 export interface ModelOptions {
-  /** Width m of the width-scaled models (mnist-cnn, cifar-cnn, cnn, twolayer); ignored by the others. */
+  /** Width m of the width-scaled models (mnist-cnn, cifar-cnn, cnn, twolayer, toy-ntk); ignored by the others. */
   width?: number;
   /** Shape of one sample, e.g. [28, 28, 1] (NHWC images) or [2] (vectors). */
   inputShape: number[];
@@ -91,9 +92,19 @@ const SPECS: ModelSpec[] = [
     weights: (m, o) => twoLayerParams(m, o.inputShape),
     build: (m, o) => buildTwoLayer(m, o.inputShape, o.seed),
   },
+  {
+    name: 'toy-ntk',
+    description:
+      "the original toy's net: f_k(x) = sum_s a_ks relu(w_s.x), a_ks fixed in {-1,+1}, no 1/sqrt(m), K logits",
+    defaultWidth: 200,
+    weights: (m, o) => toyNtkParams(m, o.inputShape, o.numClasses),
+    build: (m, o) => buildToyNtk(m, o.inputShape, o.numClasses, o.seed),
+  },
 ];
 
-const WIDTH_SCALED = new Set(['mnist-cnn', 'cifar-cnn', 'cnn', 'twolayer']);
+const WIDTH_SCALED = new Set(['mnist-cnn', 'cifar-cnn', 'cnn', 'twolayer', 'toy-ntk']);
+/** Models that draw their own initial weights in build (every other one gets PyTorch's defaults). */
+const SELF_INITIALISED = new Set(['twolayer', 'toy-ntk']);
 const info = new WeakMap<tf.LayersModel, ModelInfo>();
 
 function specFor(name: string): ModelSpec {
@@ -139,7 +150,7 @@ export function estimateWeights(name: string, opts: ModelOptions): number {
 
 /**
  * Build a model by registry name with PyTorch's default initialisation, seeded. Outputs are logits
- * (K for the CNNs, one for twolayer). Throws a one-line PoisonlabError for an unknown name, a width
+ * (K for the CNNs and toy-ntk, one for twolayer). Throws a one-line PoisonlabError for an unknown name, a width
  * that is not a positive integer, a wrong input shape, or a model too large for the 4 GiB wasm heap.
  */
 export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
@@ -179,8 +190,8 @@ export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
   // On wasm, what is already on the heap (live tensors) counts too.
   checkTrainingMemory(what, weights);
   const model = spec.build(width, opts);
-  // twolayer draws its own W and a; every other model gets PyTorch's conv/dense defaults.
-  if (resolved !== 'twolayer') initTorchDefaults(model, seed);
+  // twolayer and toy-ntk draw their own W and a; every other model gets PyTorch's conv/dense defaults.
+  if (!SELF_INITIALISED.has(resolved)) initTorchDefaults(model, seed);
   info.set(model, { name, resolved, options: { ...opts, inputShape: [...inputShape], width } });
   return model;
 }

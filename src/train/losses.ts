@@ -32,6 +32,7 @@ export function checkCompatible(model: tf.LayersModel, ds: Dataset, loss: LossKi
     );
     check(k === 2, `${ds.name}: logistic loss needs a binary dataset (2 classes), found ${k} classes`);
   } else {
+    // crossentropy and bce-onehot: one logit per class
     check(
       units === k,
       `${ds.name}: ${k} classes but the model outputs ${units} logits, expected equal numbers`,
@@ -44,6 +45,7 @@ export function checkCompatible(model: tf.LayersModel, ds: Dataset, loss: LossKi
  * - crossentropy: loss_i = logsumexp(f_i) - f_i[y_i]; correct when argmax f_i = y_i.
  * - logistic: with s_i = +1 for class 1 and -1 for class 0, loss_i = softplus(-s_i f(x_i)) (the same as
  *   binary cross-entropy on the logit); correct when s_i f(x_i) > 0 (the theory's error is P(y f(x) < 0)).
+ * - bce-onehot: loss_i = (1/K) sum_k softplus(f_ik) - [k = y_i] f_ik; correct when argmax f_i = y_i.
  * On the wasm backend this is one kernel (forward and gradient, see backend/fused_ops.ts);
  * elsewhere the tfjs formulation of referencePerSampleLoss.
  */
@@ -52,6 +54,7 @@ export function perSampleLoss(
   labels: tf.Tensor,
   kind: LossKind,
 ): { loss: tf.Tensor1D; correct: tf.Tensor1D } {
+  if (kind === 'bce-onehot') return referencePerSampleLoss(logits, labels, kind);
   const fused = fusedLoss(logits, labels, { kind, reduction: 'none', negate: false, scale: 1 });
   if (fused) return fused as { loss: tf.Tensor1D; correct: tf.Tensor1D };
   return referencePerSampleLoss(logits, labels, kind);
@@ -66,7 +69,10 @@ export function batchLoss(
   labels: tf.Tensor,
   kind: LossKind,
 ): { loss: tf.Scalar; correct: tf.Scalar } {
-  const fused = fusedLoss(logits, labels, { kind, reduction: 'mean', negate: false, scale: 1 });
+  const fused =
+    kind === 'bce-onehot'
+      ? null
+      : fusedLoss(logits, labels, { kind, reduction: 'mean', negate: false, scale: 1 });
   if (fused) return fused as { loss: tf.Scalar; correct: tf.Scalar };
   return tf.tidy(() => {
     const terms = referencePerSampleLoss(logits, labels, kind);
@@ -91,9 +97,14 @@ export function referencePerSampleLoss(
       };
     }
     const k = logits.shape[1]!;
+    const correct = tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32') as tf.Tensor1D;
+    if (kind === 'bce-onehot') {
+      // mean over the K logits of softplus(f_k) - t_k f_k, t the one-hot label; its batch mean is BCEWithLogitsLoss
+      const terms = tf.sub(tf.softplus(logits), tf.mul(logits, tf.oneHot(labels as tf.Tensor1D, k)));
+      return { loss: tf.mean(terms, 1) as tf.Tensor1D, correct };
+    }
     const picked = tf.sum(tf.mul(logits, tf.oneHot(labels as tf.Tensor1D, k)), 1);
     const loss = tf.sub(tf.logSumExp(logits, 1), picked) as tf.Tensor1D;
-    const correct = tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32') as tf.Tensor1D;
     return { loss, correct };
   });
 }

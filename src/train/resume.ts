@@ -14,7 +14,9 @@ export interface TrainState {
   /** Epochs finished. */
   epoch: number;
   bestEpoch: number;
-  /** Best validation accuracy so far (-Infinity before the first validation). */
+  /** With keepBest every step: the step of the kept weights. */
+  bestStep?: number;
+  /** Best validation score so far (accuracy or loss; not finite before the first validation). */
   bestVal: number;
   trainSeconds: number;
   samples: number;
@@ -37,6 +39,7 @@ interface StateMeta {
   fingerprint: string;
   epoch: number;
   bestEpoch: number;
+  bestStep?: number;
   bestVal: number | null;
   trainSeconds: number;
   samples: number;
@@ -73,6 +76,7 @@ export function saveTrainState(path: string, fingerprint: string, s: TrainState)
     fingerprint,
     epoch: s.epoch,
     bestEpoch: s.bestEpoch,
+    ...(s.bestStep !== undefined && { bestStep: s.bestStep }),
     bestVal: Number.isFinite(s.bestVal) ? s.bestVal : null,
     trainSeconds: s.trainSeconds,
     samples: s.samples,
@@ -122,6 +126,7 @@ export function loadTrainState(path: string, fingerprint: string): TrainState | 
   return {
     epoch: meta.epoch,
     bestEpoch: meta.bestEpoch,
+    ...(meta.bestStep !== undefined && { bestStep: meta.bestStep }),
     bestVal: meta.bestVal ?? Number.NEGATIVE_INFINITY,
     trainSeconds: meta.trainSeconds,
     samples: meta.samples,

@@ -13,25 +13,34 @@ export type { MinibatchStep, StepResult } from './types.js';
  *   JS (twoLayerFast.ts), without tfjs's per-op overhead;
  * - 'two-layer-fused': the same net and loss with plain SGD on the wasm backend: each step is two matrix
  *   products and one pass on the heap (twoLayerBatch.ts);
+ * - 'toy-ntk-online': the original toy's net (toy-ntk), BCE on one-hot labels, plain SGD, batch size 1: whole
+ *   epochs in plain JS (toyNtkOnline.ts), whose validation pass is cheap enough to run after every step;
  * - 'generic': forward, tape, gradients and the optimiser's update (sgdStep).
  */
-export type StepStrategy = 'two-layer-online' | 'two-layer-fused' | 'generic';
+export type StepStrategy = 'two-layer-online' | 'two-layer-fused' | 'toy-ntk-online' | 'generic';
 
-/** The step strategy for `model` (from what createModel recorded about it), the loss, the optimiser and the batch size. */
+/**
+ * The step strategy for `model` (from what createModel recorded about it), the loss, the optimiser and the batch
+ * size. `perStepValidation` (keepBest every step) rules out 'two-layer-online', which cannot validate mid-epoch.
+ */
 export function chooseStepStrategy(
   model: tf.LayersModel,
   kind: LossKind,
   optimizer: Sgd,
   batchSize: number,
+  perStepValidation = false,
 ): StepStrategy {
-  if (modelInfo(model)?.resolved !== 'twolayer' || kind !== 'logistic') return 'generic';
-  if (batchSize === 1) return 'two-layer-online';
+  const resolved = modelInfo(model)?.resolved;
+  if (resolved === 'toy-ntk' && kind === 'bce-onehot' && batchSize === 1)
+    return optimizer.plainLearningRate() !== null ? 'toy-ntk-online' : 'generic';
+  if (resolved !== 'twolayer' || kind !== 'logistic') return 'generic';
+  if (batchSize === 1) return perStepValidation ? 'generic' : 'two-layer-online';
   return optimizer.plainLearningRate() !== null && tf.getBackend() === 'wasm' ? 'two-layer-fused' : 'generic';
 }
 
 /**
- * The step function of a minibatch strategy ('two-layer-online' runs whole epochs instead and has
- * none; it gets the generic step here). The benchmark times these same functions.
+ * The step function of a minibatch strategy ('two-layer-online' and 'toy-ntk-online' run whole epochs
+ * instead and have none; they get the generic step here). The benchmark times these same functions.
  */
 export function minibatchStep(
   model: tf.LayersModel,

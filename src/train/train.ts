@@ -3,6 +3,7 @@ import { numSamples } from '../data/dataset.js';
 import { check, checkNumber } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { type DeviceData, evaluateDevice, upload } from './evaluate.js';
+import { atLeastAsGood, checkKeepBest, DEFAULT_KEEP_BEST, scoreOf, worstScore } from './keep-best.js';
 import { checkCompatible, defaultLoss } from './losses.js';
 import {
   dropoutLayers,
@@ -13,6 +14,7 @@ import {
 } from './resume.js';
 import { Sgd } from './sgd.js';
 import { chooseStepStrategy, type MinibatchStep, minibatchStep, type StepStrategy } from './step.js';
+import { trainToyNtkOnline } from './toyNtkOnline.js';
 import { trainTwoLayerOnline } from './twoLayerFast.js';
 import type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';
 
@@ -34,10 +36,11 @@ export function checkTrainOptions(opts: TrainOptions): void {
   checkNumber(opts.seed, 'seed', { integer: true });
   if (opts.loss !== undefined) {
     check(
-      opts.loss === 'crossentropy' || opts.loss === 'logistic',
-      `loss: expected crossentropy or logistic, got ${opts.loss}`,
+      opts.loss === 'crossentropy' || opts.loss === 'logistic' || opts.loss === 'bce-onehot',
+      `loss: expected crossentropy, logistic or bce-onehot, got ${opts.loss}`,
     );
   }
+  if (opts.keepBest !== undefined) checkKeepBest(opts.keepBest);
 }
 
 /** The learning rate of epoch `epoch` (1-based) under `opts.lrDecay` (see TrainOptions). */
@@ -54,6 +57,8 @@ export function learningRateAt(opts: Pick<TrainOptions, 'lr' | 'lrDecay'>, epoch
  * After every epoch the model is evaluated on the validation and test sets (inference mode). With
  * `patience` and a validation set, training stops after `patience` epochs without a validation accuracy at
  * least as good as the best (the original's rule: ties count as better); with a validation set, the weights of the best-validation epoch are restored at the end.
+ * `keepBest` changes the rule: the lowest validation loss instead of the highest accuracy, and/or checked after
+ * every SGD step instead of every epoch (the original toy's rule); `final` then holds the metrics of the kept step.
  * The train metrics of an epoch are the running means over its minibatches (training mode); `final`
  * holds the metrics of the weights the model ends with.
  *
@@ -93,16 +98,24 @@ export async function trainWithStrategy(
   const optimizer = new Sgd(opts.lr, opts.momentum ?? 0, opts.weightDecay ?? 0);
   let best: tf.Tensor[] | undefined;
   try {
+    const keep = opts.keepBest ?? DEFAULT_KEEP_BEST;
+    const perStep = val !== undefined && keep.every === 'step';
     // A schedule changes the rate between epochs: the generic step reads it from the optimiser on every update.
     const chosen =
-      strategy ?? (opts.lrDecay ? 'generic' : chooseStepStrategy(model, kind, optimizer, opts.batchSize));
-    const fast = chosen === 'two-layer-online';
+      strategy ??
+      (opts.lrDecay ? 'generic' : chooseStepStrategy(model, kind, optimizer, opts.batchSize, perStep));
+    check(
+      !(perStep && chosen === 'two-layer-online'),
+      'keepBest every step: the two-layer online path cannot validate mid-epoch, expected another step strategy',
+    );
+    const fast = chosen === 'two-layer-online' || chosen === 'toy-ntk-online';
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const rng = new Rng(opts.seed);
     const dropouts = dropoutLayers(model);
     let history: EpochMetrics[] = [];
     let bestEpoch = 0;
-    let bestVal = Number.NEGATIVE_INFINITY;
+    let bestStep = 0;
+    let bestVal = worstScore(keep.by);
     let trainSeconds = 0;
     let samples = 0;
     let firstEpoch = 1;
@@ -120,6 +133,7 @@ export async function trainWithStrategy(
           kind,
           seed: opts.seed,
           fast,
+          ...(opts.keepBest && { keepBest: opts.keepBest }),
           n: [train.n, val?.n ?? 0, test?.n ?? 0],
           weights: model.weights.map((w) => w.shape),
         })
@@ -139,11 +153,14 @@ export async function trainWithStrategy(
       dropouts.forEach((d, i) => {
         if (restored.dropout[i]) d.maskRng.setState(restored.dropout[i]!);
       });
-      ({ history, bestEpoch, bestVal, trainSeconds, samples } = restored);
+      ({ history, bestEpoch, trainSeconds, samples } = restored);
+      bestVal = Number.isFinite(restored.bestVal) ? restored.bestVal : worstScore(keep.by);
+      bestStep = restored.bestStep ?? 0;
       firstEpoch = restored.epoch + 1;
     }
-    // The online path reads the (possibly restored) weights when it is created.
-    const stepper = fast ? trainTwoLayerOnline(model, data.train, opts) : undefined;
+    // The online paths read the (possibly restored) weights when they are created.
+    const toyNtk = chosen === 'toy-ntk-online' ? trainToyNtkOnline(model, data.train, opts.lr) : undefined;
+    const stepper = chosen === 'two-layer-online' ? trainTwoLayerOnline(model, data.train, opts) : toyNtk;
     const step = minibatchStep(model, vars, optimizer, kind, chosen);
     if (stepper?.velocity && restored?.velocities[0]) stepper.velocity.set(restored.velocities[0]);
     const stoppedEarly = (epoch: number) =>
@@ -151,11 +168,29 @@ export async function trainWithStrategy(
     const started = performance.now();
     const elapsedBefore = restored ? restored.history.reduce((a, m) => a + m.seconds, 0) : 0;
     if (restored && stoppedEarly(restored.epoch)) firstEpoch = opts.epochs + 1;
-    for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
+    let epoch = firstEpoch;
+    let stepsDone = (firstEpoch - 1) * Math.ceil(train.n / opts.batchSize);
+    // keepBest every step: validate after each update and keep the weights of the best score so far.
+    const afterStep = perStep
+      ? () => {
+          stepsDone++;
+          const m = toyNtk ? toyNtk.evaluate(data.val!) : evaluateDevice(model, val!, kind, EVAL_BATCH);
+          const score = scoreOf(keep.by, m);
+          if (!atLeastAsGood(keep.by, score, bestVal)) return;
+          bestVal = score;
+          bestEpoch = epoch;
+          bestStep = stepsDone;
+          for (const t of best ?? []) t.dispose();
+          best = toyNtk ? toyNtk.snapshot() : model.weights.map((w) => tf.clone(w.read()));
+        }
+      : undefined;
+    for (; epoch <= opts.epochs; epoch++) {
       const epochStart = performance.now();
       if (opts.lrDecay) optimizer.setLearningRate(learningRateAt(opts, epoch));
       const order = rng.permutation(train.n);
-      const running = stepper ? stepper.epoch(order, opts.onBatch) : runEpoch(step, train, order, opts);
+      const running = stepper
+        ? stepper.epoch(order, opts.onBatch, afterStep)
+        : runEpoch(step, train, order, opts, afterStep);
       const trainDone = performance.now();
       trainSeconds += (trainDone - epochStart) / 1000;
       samples += train.n;
@@ -179,10 +214,12 @@ export async function trainWithStrategy(
       history.push(metrics);
       // A tie counts as better, as in the original (mnist_ntk.py: `if val_acc >= bestacc`): the later of
       // equal validation accuracies is kept and patience restarts.
-      if (!val || metrics.valAccuracy! >= bestVal) {
-        bestEpoch = epoch;
-        if (val) {
-          bestVal = metrics.valAccuracy!;
+      if (!val) bestEpoch = epoch;
+      else if (!perStep) {
+        const score = scoreOf(keep.by, { loss: metrics.valLoss!, accuracy: metrics.valAccuracy! });
+        if (atLeastAsGood(keep.by, score, bestVal)) {
+          bestEpoch = epoch;
+          bestVal = score;
           for (const t of best ?? []) t.dispose();
           best = model.weights.map((w) => tf.clone(w.read()));
         }
@@ -194,6 +231,7 @@ export async function trainWithStrategy(
         const state: TrainState = {
           epoch,
           bestEpoch,
+          ...(perStep && { bestStep }),
           bestVal,
           trainSeconds,
           samples,
@@ -220,11 +258,14 @@ export async function trainWithStrategy(
       });
     }
     const finalTrain = evaluateDevice(model, train, kind, EVAL_BATCH);
-    const at = history[bestEpoch - 1]!;
+    // The kept weights' own metrics: those of its epoch, or (kept mid-epoch) measured again now.
+    const at: Partial<EpochMetrics> =
+      perStep && best ? keptStepMetrics(model, kind, val, test) : history[bestEpoch - 1]!;
     if (ckpt) removeTrainState(ckpt.path);
     return {
       epochs: history.length,
       bestEpoch,
+      ...(perStep && { bestStep }),
       history,
       final: {
         trainLoss: finalTrain.loss,
@@ -246,12 +287,28 @@ export async function trainWithStrategy(
   }
 }
 
-/** One epoch of minibatch SGD over `order`; returns the running mean loss and accuracy. */
+/** Validation and test metrics of the model's current weights (undefined parts left out). */
+function keptStepMetrics(
+  model: tf.LayersModel,
+  kind: LossKind,
+  val: DeviceData | undefined,
+  test: DeviceData | undefined,
+): Partial<EpochMetrics> {
+  const v = val && evaluateDevice(model, val, kind, EVAL_BATCH);
+  const t = test && evaluateDevice(model, test, kind, EVAL_BATCH);
+  return {
+    ...(v && { valLoss: v.loss, valAccuracy: v.accuracy }),
+    ...(t && { testLoss: t.loss, testAccuracy: t.accuracy }),
+  };
+}
+
+/** One epoch of minibatch SGD over `order` (`afterStep` after each update); returns the running means. */
 function runEpoch(
   step: MinibatchStep,
   train: DeviceData,
   order: Int32Array,
   opts: TrainOptions,
+  afterStep?: () => void,
 ): { loss: number; accuracy: number } {
   let lossSum = tf.scalar(0);
   let correctSum = tf.scalar(0);
@@ -269,6 +326,7 @@ function runEpoch(
     correctSum.dispose();
     [lossSum, correctSum] = next as [tf.Scalar, tf.Scalar];
     opts.onBatch?.(start + size, train.n);
+    afterStep?.();
   }
   const loss = lossSum.dataSync()[0]! / train.n;
   const accuracy = correctSum.dataSync()[0]! / train.n;

@@ -1,8 +1,23 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
 
-/** Loss of the task: 10-class (or K-class) softmax cross-entropy, or logistic loss for binary tasks. */
-export type LossKind = 'crossentropy' | 'logistic';
+/**
+ * Loss of the task: K-class softmax cross-entropy; logistic loss for binary tasks on one logit; or 'bce-onehot',
+ * PyTorch's BCEWithLogitsLoss on K logits against one-hot labels (the original toy's loss), the mean over the
+ * batch and the K logits of softplus(f_k) - t_k f_k.
+ */
+export type LossKind = 'crossentropy' | 'logistic' | 'bce-onehot';
+
+/** Which validation score picks the weights training ends with, and how often it is checked. */
+export interface KeepBest {
+  /** 'accuracy' (the default: highest validation accuracy) or 'loss' (lowest validation loss). */
+  by: 'accuracy' | 'loss';
+  /**
+   * 'epoch' (the default): after every epoch; 'step': after every SGD step (the original toy's rule,
+   * toy_gaussian_ntk.py lines 149-163). A tie counts as better in both (the later weights are kept).
+   */
+  every: 'epoch' | 'step';
+}
 
 export interface TrainOptions {
   epochs: number;
@@ -22,6 +37,8 @@ export interface TrainOptions {
   patience?: number;
   /** Default: 'crossentropy' for models with K > 1 outputs, 'logistic' for one output. */
   loss?: LossKind;
+  /** How the best-validation weights are chosen (default: by accuracy, every epoch); needs a validation set. */
+  keepBest?: KeepBest;
   /** Seed of the minibatch order. */
   seed: number;
   /** Called after every epoch with its metrics. */
@@ -54,6 +71,8 @@ export interface TrainResult {
   epochs: number;
   /** The epoch (1-based) whose weights the model holds at the end (best validation accuracy, else the last). */
   bestEpoch: number;
+  /** With keepBest.every 'step': the SGD step (1-based, counted over all epochs) whose weights the model holds. */
+  bestStep?: number;
   history: EpochMetrics[];
   /** Metrics of the final weights. */
   final: {

@@ -116,7 +116,15 @@ describe('model registry: output shapes and parameter counts (by hand)', () => {
 
   it('listModels names every model with a description', () => {
     const names = listModels().map((m) => m.name);
-    assert.deepEqual(names.sort(), ['alexnet', 'cifar-cnn', 'cnn', 'mnist-cnn', 'resnet18', 'twolayer']);
+    assert.deepEqual(names.sort(), [
+      'alexnet',
+      'cifar-cnn',
+      'cnn',
+      'mnist-cnn',
+      'resnet18',
+      'toy-ntk',
+      'twolayer',
+    ]);
     for (const m of listModels()) assert.ok(m.description.length > 10);
   });
 });
