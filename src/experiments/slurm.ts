@@ -135,16 +135,17 @@ export function slurmScripts(config: ExperimentConfig, o: SlurmOptions): SlurmSc
     'task=$SLURM_ARRAY_TASK_ID',
     // N is fixed here, not $SLURM_ARRAY_TASK_COUNT: re-submitting one task (sbatch --array=7) keeps its shard.
     `shard="$task/${o.tasks}"`,
-    `echo "poisonlab: task $task (job \${SLURM_ARRAY_JOB_ID}_$task, restart \${SLURM_RESTART_COUNT:-0}) on $(hostname) at $(date -u +%FT%TZ)"`,
+    `echo "poisonlab: task $task (job \${SLURM_ARRAY_JOB_ID}_$task, restart \${SLURM_RESTART_COUNT:-0}) on $(hostname) at $(date -u +%FT%T.%3NZ)"`,
     // Before the time limit Slurm sends USR1 to this shell (B:): pass it on; the sweep stops and the task requeues.
     'child=',
     'stop=0',
     `trap 'stop=1; [ -n "$child" ] && kill -USR1 "$child"' USR1`,
     `${poisonlab} sweep --config ${q(configPath)} --out ${q(dir)}/shard-$task --shard "$shard" \\`,
-    `  --workers "\${SLURM_CPUS_PER_TASK:-1}" --cache ${q(cache)} --log &`,
+    `  --workers "\${SLURM_CPUS_PER_TASK:-1}" --cache ${q(cache)} --stop-grace ${Math.floor(o.signalSeconds / 2)} --log &`,
     'child=$!',
     // `wait` returns early when the trap runs; wait again until the sweep has exited.
     'while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done',
+    'echo "poisonlab: task $task ended (exit $rc) at $(date -u +%FT%T.%3NZ)"',
     'if [ "$stop" = 1 ]; then',
     `  echo "poisonlab: task $task stopped before its time limit; requeueing \${SLURM_ARRAY_JOB_ID}_$task"`,
     `  scontrol requeue "\${SLURM_ARRAY_JOB_ID}_$task"`,

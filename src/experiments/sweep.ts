@@ -41,7 +41,15 @@ export type SweepEvent =
   | { type: 'task-start'; name: string; slot: number }
   | { type: 'task-progress'; name: string; slot: number; done: number; total: number }
   | { type: 'task-end'; name: string; slot: number; ok: boolean; message?: string }
-  | { type: 'run-done'; key: string; testAccuracy: number; done: number; todo: number }
+  | {
+      type: 'run-done';
+      key: string;
+      testAccuracy: number;
+      done: number;
+      todo: number;
+      /** The epoch it resumed after, from a checkpoint of an earlier, stopped or killed, sweep. */
+      resumedAfter?: number;
+    }
   /** A surrogate or poison in the shared --cache: built here, reused, or waited for (another task builds it). */
   | { type: 'artifact'; name: string; action: ArtifactAction; contentHash?: string }
   | { type: 'warning'; message: string };
@@ -66,6 +74,8 @@ export interface SweepOptions {
    * flight keeps its last per-epoch checkpoint) and the summary says `stopped`. Nothing counts as failed.
    */
   signal?: AbortSignal;
+  /** How long a stop waits for the training runs in flight to reach the end of an epoch and checkpoint. */
+  stopGraceMs?: number;
   /** Path of the task module the workers run (default: the real ./job; tests inject fakes). */
   taskModule?: string;
   onEvent?: (e: SweepEvent) => void;
@@ -158,8 +168,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
       const stoppedNow = new Promise<void>((resolve) => {
         onStop = () => {
           stopped = true;
-          pool.close();
-          resolve();
+          void pool.stop(opts.stopGraceMs ?? STOP_GRACE_MS).then(resolve);
         };
       });
       if (opts.signal?.aborted) onStop();
@@ -257,8 +266,8 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
               opts.onEvent?.({ type: 'task-progress', name: run.key, slot: s, done: d, total: t }),
             onEpoch: (e) => store.insertEpoch(hash, run.key, e),
           });
+          // A run that ends while the sweep stops (its last epoch) is stored like any other.
           check(result.kind === 'train', `${run.key}: the worker returned a ${result.kind} result`);
-          if (stopped) return;
           const m = result.metrics;
           store.insertRun(
             runRecord(hash, run, m, {
@@ -276,6 +285,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
             testAccuracy: m.testAccuracy,
             done,
             todo: todo.length,
+            ...(result.resumedAfter !== undefined && { resumedAfter: result.resumedAfter }),
           });
         };
         const trained = Promise.allSettled(todo.map(trainOne));
@@ -310,6 +320,9 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     store.close();
   }
 }
+
+/** The default of SweepOptions.stopGraceMs: half of the 120 s that `poisonlab slurm` asks to be warned before. */
+export const STOP_GRACE_MS = 60_000;
 
 /** What a finished sweep call reports (the local pool and the queue coordinator alike). */
 export function sweepSummary(

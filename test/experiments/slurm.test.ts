@@ -317,7 +317,10 @@ describe('poisonlab slurm on a real Slurm cluster', { skip: SKIP, timeout: 900_0
     const logs = allLogs(d);
     assertStoredOnce(logs);
     for (const i of [0, 1]) assert.match(readFileSync(shardLog(d, i), 'utf8'), /restart 1\)/);
-    assert.match(readFileSync(shardLog(d, 1), 'utf8'), /^poisonlab: sweep: SIGUSR1: stopping/m);
+    const signalled = readFileSync(shardLog(d, 1), 'utf8');
+    assert.match(signalled, /^poisonlab: sweep: SIGUSR1: stopping/m);
+    // The run in flight checkpointed after its epoch and the requeued task continued it from there.
+    assert.match(signalled, /^stored \S+ .* resumed after epoch [12]$/m, signalled);
     t.diagnostic(`restarts: ${tasks.map((j) => j['Restarts']).join(', ')}`);
   });
 

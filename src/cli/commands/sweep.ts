@@ -13,6 +13,7 @@ import { runQueueSweep } from '../../experiments/queue-coordinator.js';
 import {
   checkSweepSucceeded,
   runSweep,
+  STOP_GRACE_MS,
   type SweepEvent,
   type SweepSummary,
 } from '../../experiments/sweep.js';
@@ -40,12 +41,16 @@ interface SweepFlags {
   queue?: string;
   cache?: string;
   log: boolean;
+  stopGrace: number;
   json: boolean;
 }
 
 /** Build the sweep config from --preset or --config plus the override flags. */
 export function configFromFlags(
-  f: Omit<SweepFlags, 'out' | 'workers' | 'shard' | 'force' | 'json' | 'queue' | 'cache' | 'log'>,
+  f: Omit<
+    SweepFlags,
+    'out' | 'workers' | 'shard' | 'force' | 'json' | 'queue' | 'cache' | 'log' | 'stopGrace'
+  >,
 ): ExperimentConfig {
   check(!(f.preset && f.config), 'sweep: give either --preset or --config, not both');
   check(f.preset || f.config, `sweep: --preset (${presetNames().join(', ')}) or --config FILE is required`);
@@ -134,6 +139,12 @@ export function register(program: Command): void {
       '--cache <dir>',
       'a cache folder shared with other sweeps (Slurm array tasks): each surrogate and poison is built by one of them, under a lock',
     )
+    .option(
+      '--stop-grace <s>',
+      'on SIGUSR1, how long the runs in flight may take to finish their epoch and checkpoint',
+      parseNumberOption('--stop-grace', { min: 0 }),
+      STOP_GRACE_MS / 1000,
+    )
     .option('--log', 'one line per event on stderr (plan, artifacts, stored runs), for batch jobs', false)
     .option('--json', 'print one JSON summary object', false)
     .action(async (f: SweepFlags) => {
@@ -178,6 +189,7 @@ export function register(program: Command): void {
           force: f.force,
           json: f.json,
           log: f.log,
+          stopGraceMs: 1000 * f.stopGrace,
           ...(f.cache !== undefined && { cache: f.cache }),
           signal: stop.signal,
         });
@@ -203,6 +215,7 @@ export async function sweepCommand(
     log?: boolean;
     cache?: string;
     signal?: AbortSignal;
+    stopGraceMs?: number;
   },
 ): Promise<SweepSummary> {
   note(
@@ -218,6 +231,7 @@ export async function sweepCommand(
       force: o.force,
       ...(o.cache !== undefined && { cache: o.cache }),
       ...(o.signal && { signal: o.signal }),
+      ...(o.stopGraceMs !== undefined && { stopGraceMs: o.stopGraceMs }),
       onEvent: (e) => {
         view.onEvent(e);
         if (e.type === 'warning') process.stderr.write(`poisonlab: warning: ${e.message}\n`);
@@ -242,7 +256,10 @@ function eventLine(e: SweepEvent): string | undefined {
     case 'task-start':
       return `start ${e.name}`;
     case 'run-done':
-      return `stored ${e.key} ${(100 * e.testAccuracy).toFixed(2)}% (${e.done}/${e.todo})`;
+      return (
+        `stored ${e.key} ${(100 * e.testAccuracy).toFixed(2)}% (${e.done}/${e.todo})` +
+        (e.resumedAfter ? ` resumed after epoch ${e.resumedAfter}` : '')
+      );
     case 'task-end':
       return e.ok ? undefined : `failed: ${e.message ?? e.name}`;
     default:
