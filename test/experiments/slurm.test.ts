@@ -18,8 +18,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/schema.js';
 import { planPoisons, planRuns, selectShard } from '../../src/experiments/plan.js';
+import { getPreset } from '../../src/experiments/presets.js';
 import { slurmScripts } from '../../src/experiments/slurm.js';
 import { runSweep } from '../../src/experiments/sweep.js';
 import { SweepStore, sweepPaths } from '../../src/results/index.js';
@@ -233,6 +235,29 @@ describe('poisonlab slurm: scripts', () => {
       assert.match(r.out, re);
       assert.equal(r.out.trim().split('\n').length, 1, r.out);
     }
+  });
+
+  it('docs/scale/*.sbatch are the scripts it writes for the paper-mnist example', () => {
+    const s = slurmScripts(getPreset('paper-mnist'), {
+      dir: '/shared/runs/paper-mnist',
+      tasks: 100,
+      cpusPerTask: 2,
+      mem: '16G',
+      time: '2-00:00:00',
+      throttle: 50,
+      cache: '/shared/poisonlab-cache',
+      signalSeconds: 120,
+      command: ['/usr/bin/node', '/home/you/poisonlab/dist/src/cli/main.js'],
+      workdir: '/home/you/poisonlab',
+    });
+    // Lines 2-4 of each say how they were generated.
+    const doc = (name: string) =>
+      readFileSync(fileURLToPath(new URL(`../../docs/scale/${name}`, import.meta.url)), 'utf8')
+        .split('\n')
+        .filter((_, i) => i < 1 || i > 3)
+        .join('\n');
+    assert.equal(doc('slurm-array.sbatch'), s.array);
+    assert.equal(doc('slurm-merge.sbatch'), s.merge);
   });
 
   it('the config written for the tasks has the config hash of the sweep', () => {
