@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { PoisonlabError } from '../util/errors.js';
-import { artifactHash } from './artifacts.js';
+import { artifactInfo } from './artifacts.js';
 
 /** How long an unrefreshed lock lives (its holder presumed dead after), and how often a holder refreshes it. */
 export const LOCK_DEFAULTS = { staleMs: 10_000, updateMs: 2_000, pollMs: 250 };
@@ -50,16 +50,17 @@ export interface BuildOnceOptions {
 /** The hash file recorded beside an artifact. */
 export const hashFile = (path: string) => `${path}.sha256`;
 
-/** Check `path` against its recorded hash; returns the hash. */
-function verified(path: string, what: string): string {
-  const got = artifactHash(path);
+/** Check `path` against its recorded hash; its hash and meta. */
+function verified(path: string, what: string): { contentHash: string; meta: unknown } {
+  const info = artifactInfo(path);
+  const got = info.contentHash;
   const want = readFileSync(hashFile(path), 'utf8').trim();
   if (got !== want)
     throw new PoisonlabError(
       `${what}: ${path} has content hash ${got.slice(0, 12)}, expected ${want.slice(0, 12)} as recorded by the ` +
         `task that built it in ${hashFile(path)} (a damaged or replaced file: delete both to rebuild)`,
     );
-  return got;
+  return info;
 }
 
 /**
@@ -71,11 +72,11 @@ export async function buildOnce(
   path: string,
   build: () => Promise<void>,
   o: BuildOnceOptions,
-): Promise<{ contentHash: string; built: boolean }> {
+): Promise<{ contentHash: string; built: boolean; meta: unknown }> {
   if (existsSync(path) && existsSync(hashFile(path))) {
-    const contentHash = verified(path, o.what);
+    const { contentHash, meta } = verified(path, o.what);
     o.onEvent?.('reused', contentHash);
-    return { contentHash, built: false };
+    return { contentHash, built: false, meta };
   }
   mkdirSync(dirname(path), { recursive: true });
   const staleMs = o.staleMs ?? LOCK_DEFAULTS.staleMs;
@@ -105,18 +106,19 @@ export async function buildOnce(
   try {
     if (existsSync(path)) {
       // Built while this process waited, or by a holder that died after the file and before its hash.
-      const contentHash = existsSync(hashFile(path)) ? verified(path, o.what) : artifactHash(path);
-      if (!existsSync(hashFile(path))) writeFileAtomic(hashFile(path), `${contentHash}\n`);
+      const recorded = existsSync(hashFile(path));
+      const { contentHash, meta } = recorded ? verified(path, o.what) : artifactInfo(path);
+      if (!recorded) writeFileAtomic(hashFile(path), `${contentHash}\n`);
       o.onEvent?.(waited ? 'reused-after-wait' : 'reused', contentHash);
-      return { contentHash, built: false };
+      return { contentHash, built: false, meta };
     }
     o.onEvent?.('building');
     await build();
     if (!existsSync(path)) throw new PoisonlabError(`${o.what}: the build wrote no ${path}`);
-    const contentHash = artifactHash(path);
+    const { contentHash, meta } = artifactInfo(path);
     writeFileAtomic(hashFile(path), `${contentHash}\n`);
     o.onEvent?.('built', contentHash);
-    return { contentHash, built: true };
+    return { contentHash, built: true, meta };
   } finally {
     await release!().catch(() => {});
   }

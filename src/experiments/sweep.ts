@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { configHash, type ExperimentConfig } from '../config/schema.js';
-import { readNpz } from '../io/npz.js';
 import {
   aggregate,
   type CellStats,
@@ -240,13 +239,12 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
               return;
             }
             let report: unknown;
-            const { built } = await once(art.poison(p.key), `poison ${p.key}`, async () => {
+            const { built, meta } = await once(art.poison(p.key), `poison ${p.key}`, async () => {
               const r = await build();
               if (r.kind === 'poison') report = r.report;
             });
             // Built by another task: its report travels in the file's meta (as `poisonlab poison` writes it).
-            if (!built)
-              report = (readNpz(art.poison(p.key)).meta as { report?: unknown } | undefined)?.report;
+            if (!built) report = (meta as { report?: unknown } | undefined)?.report;
             record(art.poison(p.key), report ?? null);
           });
           poisonJobs.set(p.key, job);

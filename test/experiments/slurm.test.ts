@@ -237,6 +237,19 @@ describe('poisonlab slurm: scripts', () => {
     }
   });
 
+  it('without sbatch on the PATH, submitting is one line naming it; nothing is submitted', async () => {
+    const r = await cli(
+      { ...process.env, PATH: '/nonexistent' },
+      ...['slurm', '--config', configPath, '--dir', join(dir, 'no-sbatch'), '--tasks', '2'],
+    );
+    assert.equal(r.code, 1, r.out);
+    assert.match(
+      r.out,
+      /^poisonlab: slurm: cannot run sbatch \(ENOENT\); expected Slurm's sbatch on the PATH/m,
+    );
+    assert.equal(r.out.trim().split('\n').length, 1, r.out);
+  });
+
   it('docs/scale/*.sbatch are the scripts it writes for the paper-mnist example', () => {
     const s = slurmScripts(getPreset('paper-mnist'), {
       dir: '/shared/runs/paper-mnist',
