@@ -38,6 +38,9 @@ const CHECKPOINT_EVERY_SECONDS = 60;
 let dataCache: { hash: string; data: DatasetSplit } | undefined;
 let surrogateCache: { path: string; model: tf.LayersModel } | undefined;
 let poisonCache: { path: string; data: Dataset; mask: Uint8Array } | undefined;
+/** The current task's stop request (runTask's shouldStop), and the epoch its run resumed after. */
+let stopRequested: () => boolean = () => false;
+let resumedAfter = 0;
 
 /** Run one sweep task (the TaskModule interface of ./tasks.ts). */
 export async function runTask(
@@ -45,7 +48,10 @@ export async function runTask(
   ctx: TaskContext,
   onProgress: TaskProgress,
   onEpoch?: TaskEpoch,
+  shouldStop?: () => boolean,
 ): Promise<TaskResult> {
+  stopRequested = shouldStop ?? (() => false);
+  resumedAfter = 0;
   await initBackend({ quiet: true });
   const data = await loadData(ctx);
   switch (task.kind) {
@@ -55,8 +61,10 @@ export async function runTask(
       return { kind: 'theory', overlay: computeTheoryOverlay(ctx.config, ctx.hash, data) };
     case 'poison':
       return runPoison(task.poison, ctx, data, onProgress);
-    case 'train':
-      return { kind: 'train', metrics: await runTrain(task.run, ctx, data, onProgress, onEpoch) };
+    case 'train': {
+      const metrics = await runTrain(task.run, ctx, data, onProgress, onEpoch);
+      return { kind: 'train', metrics, ...(resumedAfter > 0 && { resumedAfter }) };
+    }
   }
 }
 
@@ -431,6 +439,7 @@ async function fitModel(
         path: sweepPaths(ctx.out).checkpoint(key),
         tag: `${ctx.hash}/${key}`,
         everySeconds: CHECKPOINT_EVERY_SECONDS,
+        stop: () => stopRequested(),
       },
       onEpoch: (m) => {
         epoch = m.epoch;
@@ -438,6 +447,7 @@ async function fitModel(
       },
       onBatch: (done, total) => onProgress(epoch * total + done, maxEpochs * total),
     });
+    if (!opts.phase) resumedAfter = result.resumedAfter;
     return { model, result };
   } catch (e) {
     model.dispose();

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SweepStore, sweepPaths } from '../results/index.js';
-import { check } from '../util/errors.js';
+import { check, PoisonlabError } from '../util/errors.js';
+import { planRuns } from './plan.js';
 
 /** What a merge did. */
 export interface MergeSummary {
@@ -20,6 +21,8 @@ export interface MergeSummary {
   runs: number;
   /** Poison records added to OUT (they name the shard's file; the files are not copied). */
   poisons: number;
+  /** Run keys of the config that no folder holds (runs of failed or unfinished shards). */
+  missing: string[];
 }
 
 /**
@@ -106,6 +109,9 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
         conflicts,
         runs: kept.size,
         poisons: poisonKeys.size - poisonsBefore,
+        missing: planRuns(first.config)
+          .map((r) => r.key)
+          .filter((k) => !kept.has(k)),
       };
     } finally {
       target.close();
@@ -120,6 +126,16 @@ export function mergeLine(m: MergeSummary): string {
   return (
     `merge ${m.name} (${m.configHash.slice(0, 12)}) -> ${basename(m.out) || m.out}: ${m.added} run(s) added, ` +
     `${m.duplicates} duplicate(s) kept once${m.conflicts.length ? ` (${m.conflicts.length} differ: ${m.conflicts.slice(0, 3).join(', ')})` : ''}, ` +
-    `${m.runs} run(s) in OUT, ${m.poisons} poison record(s) added`
+    `${m.runs} run(s) in OUT, ${m.poisons} poison record(s) added` +
+    (m.missing.length ? `; ${m.missing.length} run(s) of the config missing` : '')
+  );
+}
+
+/** For `merge --complete`: one line naming the runs no folder holds, if any. */
+export function checkMergeComplete(m: MergeSummary): void {
+  if (m.missing.length === 0) return;
+  throw new PoisonlabError(
+    `merge: ${m.missing.length} of ${m.runs + m.missing.length} runs of ${m.name} are in no folder ` +
+      `(first: ${m.missing.slice(0, 3).join(', ')}); expected every run of the config: re-run or re-submit the shards that failed`,
   );
 }

@@ -6,7 +6,10 @@ import type { SweepTask, TaskContext, TaskProgress, TaskResult } from './tasks.j
 import { taskName } from './tasks.js';
 
 /** Parent -> worker. */
-export type ParentMessage = { type: 'task'; id: number; task: SweepTask; ctx: TaskContext };
+export type ParentMessage =
+  | { type: 'task'; id: number; task: SweepTask; ctx: TaskContext }
+  /** Checkpoint the training run in progress after its current epoch and end it (the sweep is stopping). */
+  | { type: 'stop' };
 /** Worker -> parent. */
 export type WorkerMessage =
   | { type: 'ready' }
@@ -105,6 +108,38 @@ export class WorkerPool {
       this.queue.push(p);
       this.dispatch();
     });
+  }
+
+  /**
+   * Stop gracefully: start nothing more, ask the workers to end their training runs after the current epoch (with
+   * a checkpoint), and wait up to `graceMs` for those runs to end; then close. Other tasks (surrogates, poisons:
+   * they have no checkpoints) are not waited for.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.closed = true; // nothing new starts, and no worker is replaced
+    for (const p of this.queue.splice(0)) p.reject(new PoisonlabError('worker pool stopped'));
+    const busy = this.slots.filter((s) => s.current?.task.kind === 'train' && s.child.connected);
+    const ended = busy.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const p = s.current!;
+          const { resolve: res, reject: rej } = p;
+          p.resolve = (r) => {
+            res(r);
+            resolve();
+          };
+          p.reject = (e) => {
+            rej(e);
+            resolve();
+          };
+          s.child.once('exit', () => resolve());
+        }),
+    );
+    for (const s of busy) s.child.send({ type: 'stop' } satisfies ParentMessage);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(ended), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    this.close();
   }
 
   /** Stop the workers (after their current tasks are abandoned). */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
 import { configHash, type ExperimentConfig } from '../config/schema.js';
 import { describeDataSource } from '../data/load.js';
@@ -13,6 +14,7 @@ import {
 } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check, PoisonlabError } from '../util/errors.js';
+import { type ArtifactAction, buildOnce } from './artifact-lock.js';
 import {
   attackNeedsSurrogate,
   needsSurrogate,
@@ -44,7 +46,18 @@ export type SweepEvent =
   | { type: 'task-start'; name: string; slot: number }
   | { type: 'task-progress'; name: string; slot: number; done: number; total: number }
   | { type: 'task-end'; name: string; slot: number; ok: boolean; message?: string }
-  | { type: 'run-done'; key: string; testAccuracy: number; done: number; todo: number };
+  | {
+      type: 'run-done';
+      key: string;
+      testAccuracy: number;
+      done: number;
+      todo: number;
+      /** The epoch it resumed after, from a checkpoint of an earlier, stopped or killed, sweep. */
+      resumedAfter?: number;
+    }
+  /** A surrogate or poison in the shared --cache: built here, reused, or waited for (another task builds it). */
+  | { type: 'artifact'; name: string; action: ArtifactAction; contentHash?: string }
+  | { type: 'warning'; message: string };
 
 export interface SweepOptions {
   /** The sweep folder (created when missing). */
@@ -55,6 +68,19 @@ export interface SweepOptions {
   shard?: Shard;
   /** Replace a different config stored in the folder instead of refusing. */
   force?: boolean;
+  /**
+   * A cache folder shared by several sweeps (the tasks of a Slurm array): the surrogate, the poisons and the run
+   * checkpoints live in `<cache>/<config hash>/`, each artifact built by exactly one of them (./artifact-lock.ts).
+   * Without it they live in the sweep folder.
+   */
+  cache?: string;
+  /**
+   * Stop early (Slurm's --signal before the time limit): no new task starts, the workers are stopped (each run in
+   * flight keeps its last per-epoch checkpoint) and the summary says `stopped`. Nothing counts as failed.
+   */
+  signal?: AbortSignal;
+  /** How long a stop waits for the training runs in flight to reach the end of an epoch and checkpoint. */
+  stopGraceMs?: number;
   /** Path of the task module the workers run (default: the real ./job; tests inject fakes). */
   taskModule?: string;
   onEvent?: (e: SweepEvent) => void;
@@ -78,6 +104,8 @@ export interface SweepSummary {
   seconds: number;
   /** Clean test accuracy per (regime, width): every stored run of this config. */
   cells: CellStats[];
+  /** Stopped early by SweepOptions.signal: run again to continue. */
+  stopped?: boolean;
 }
 
 /**
@@ -102,11 +130,19 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     const all = selectShard(planRuns(config), opts.shard);
     const finished = store.finishedKeys(hash);
     const todo = all.filter((r) => !finished.has(r.key));
-    const ctx: TaskContext = { config, hash, out: opts.out };
-    const poisons = planPoisons(config, todo).filter((p) => !existsSync(paths.poison(p.key)));
+    const cached = opts.cache !== undefined;
+    // Artifacts and checkpoints: the sweep folder, or the config's folder in the shared cache.
+    const ctx: TaskContext = {
+      config,
+      hash,
+      out: cached ? join(opts.cache!, hash.slice(0, 16)) : opts.out,
+    };
+    const art = sweepPaths(ctx.out);
+    // In a shared cache every needed artifact goes through its lock (a present one is only checked).
+    const poisons = planPoisons(config, todo).filter((p) => cached || !existsSync(art.poison(p.key)));
     const surrogatePath = config.surrogate?.path;
     const surrogateNeeded =
-      needsSurrogate(poisons) && surrogatePath === undefined && !existsSync(paths.surrogate);
+      needsSurrogate(poisons) && surrogatePath === undefined && (cached || !existsSync(art.surrogate));
     if (surrogatePath !== undefined && needsSurrogate(poisons)) {
       const file = resolveSurrogatePath(surrogatePath);
       check(existsSync(file), `surrogate.path: ${file} does not exist`);
@@ -125,6 +161,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
     });
     const failures: { task: string; message: string }[] = [];
     let done = 0;
+    let stopped = false;
     // The live view (`poisonlab serve`) reads this session's heartbeat, its runs in flight and their epochs.
     const session = todo.length > 0 ? store.startSession(hash, workers, todo.length) : -1;
     const heartbeat =
@@ -138,6 +175,15 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
         // Several workers on few cores: one BLAS thread each, so they do not oversubscribe the cores.
         ...(workers > 1 && { env: { OPENBLAS_NUM_THREADS: '1', POISONLAB_THREADS: '1' } }),
       });
+      let onStop = () => {};
+      const stoppedNow = new Promise<void>((resolve) => {
+        onStop = () => {
+          stopped = true;
+          void pool.stop(opts.stopGraceMs ?? STOP_GRACE_MS).then(resolve);
+        };
+      });
+      if (opts.signal?.aborted) onStop();
+      else opts.signal?.addEventListener('abort', () => onStop(), { once: true });
       const exec = (task: SweepTask) => {
         const name = taskName(task);
         let slot = -1;
@@ -184,25 +230,48 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
               },
             )
           : Promise.resolve();
-        const surrogate = surrogateNeeded ? exec({ kind: 'surrogate' }) : Promise.resolve(undefined);
+        const once = (path: string, name: string, build: () => Promise<unknown>) =>
+          buildOnce(path, async () => void (await build()), {
+            what: name,
+            ...(opts.signal && { signal: opts.signal }),
+            onEvent: (action, contentHash) =>
+              opts.onEvent?.({ type: 'artifact', name, action, ...(contentHash && { contentHash }) }),
+            onWarning: (message) => opts.onEvent?.({ type: 'warning', message }),
+          });
+        const surrogate = !surrogateNeeded
+          ? Promise.resolve(undefined)
+          : cached
+            ? once(art.surrogate, 'surrogate', () => exec({ kind: 'surrogate' }))
+            : exec({ kind: 'surrogate' });
         surrogate.catch(() => {}); // its failure reaches the runs through their poisons
         // Each poison waits for the surrogate (A and B need it), then is generated once.
         const poisonJobs = new Map<string, Promise<unknown>>();
         for (const p of poisons) {
           const needs = attackNeedsSurrogate(p);
-          const job = (needs ? surrogate : Promise.resolve()).then(() => exec({ kind: 'poison', poison: p }));
-          poisonJobs.set(
-            p.key,
-            job.then((r) => {
-              if (r.kind === 'poison')
-                store.insertPoison(hash, {
-                  poisonKey: p.key,
-                  path: r.path,
-                  report: r.report,
-                  finishedAt: new Date().toISOString(),
-                });
-            }),
-          );
+          const record = (path: string, report: unknown) =>
+            store.insertPoison(hash, {
+              poisonKey: p.key,
+              path,
+              report,
+              finishedAt: new Date().toISOString(),
+            });
+          const build = () => exec({ kind: 'poison', poison: p });
+          const job = (needs ? surrogate : Promise.resolve()).then(async () => {
+            if (!cached) {
+              const r = await build();
+              if (r.kind === 'poison') record(r.path, r.report);
+              return;
+            }
+            let report: unknown;
+            const { built, meta } = await once(art.poison(p.key), `poison ${p.key}`, async () => {
+              const r = await build();
+              if (r.kind === 'poison') report = r.report;
+            });
+            // Built by another task: its report travels in the file's meta (as `poisonlab poison` writes it).
+            if (!built) report = (meta as { report?: unknown } | undefined)?.report;
+            record(art.poison(p.key), report ?? null);
+          });
+          poisonJobs.set(p.key, job);
         }
         const trainOne = async (run: RunSpec) => {
           if (run.poisonKey) await poisonJobs.get(run.poisonKey);
@@ -219,6 +288,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
               opts.onEvent?.({ type: 'task-progress', name: run.key, slot: s, done: d, total: t }),
             onEpoch: (e) => store.insertEpoch(hash, run.key, e),
           });
+          // A run that ends while the sweep stops (its last epoch) is stored like any other.
           check(result.kind === 'train', `${run.key}: the worker returned a ${result.kind} result`);
           const m = result.metrics;
           store.insertRun(
@@ -237,18 +307,21 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
             testAccuracy: m.testAccuracy,
             done,
             todo: todo.length,
+            ...(result.resumedAfter !== undefined && { resumedAfter: result.resumedAfter }),
           });
         };
-        const settled = await Promise.allSettled(todo.map(trainOne));
-        await theory;
-        settled.forEach((s, i) => {
-          if (s.status === 'rejected') {
-            const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
-            failures.push({ task: todo[i]!.key, message });
-            store.markFailed(hash, todo[i]!.key, message);
-            opts.onEvent?.({ type: 'task-end', name: todo[i]!.key, slot: -1, ok: false, message });
-          }
-        });
+        const trained = Promise.allSettled(todo.map(trainOne));
+        const settled = await Promise.race([trained, stoppedNow.then(() => [])]);
+        await Promise.race([theory, stoppedNow]);
+        if (!stopped)
+          settled.forEach((s, i) => {
+            if (s.status === 'rejected') {
+              const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
+              failures.push({ task: todo[i]!.key, message });
+              store.markFailed(hash, todo[i]!.key, message);
+              opts.onEvent?.({ type: 'task-end', name: todo[i]!.key, slot: -1, ok: false, message });
+            }
+          });
       } finally {
         pool.close();
       }
@@ -263,11 +336,15 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
       done,
       failures,
       t0,
+      stopped,
     });
   } finally {
     store.close();
   }
 }
+
+/** The default of SweepOptions.stopGraceMs: half of the 120 s that `poisonlab slurm` asks to be warned before. */
+export const STOP_GRACE_MS = 60_000;
 
 /** What a finished sweep call reports (the local pool and the queue coordinator alike). */
 export function sweepSummary(
@@ -283,6 +360,7 @@ export function sweepSummary(
     done: number;
     failures: { task: string; message: string }[];
     t0: number;
+    stopped?: boolean;
   },
 ): SweepSummary {
   return {
@@ -298,6 +376,7 @@ export function sweepSummary(
     failures: s.failures,
     seconds: (performance.now() - s.t0) / 1000,
     cells: aggregate(store.runs(hash)),
+    ...(s.stopped && { stopped: true }),
   };
 }
 

@@ -24,7 +24,7 @@ export type TaskResult =
   | { kind: 'surrogate'; meta: unknown }
   | { kind: 'theory'; overlay: TheoryOverlay }
   | { kind: 'poison'; path: string; report: unknown }
-  | { kind: 'train'; metrics: RunMetrics };
+  | { kind: 'train'; metrics: RunMetrics; resumedAfter?: number };
 
 /** Progress inside a task (epochs, attack steps, ...). */
 export type TaskProgress = (done: number, total: number, what?: string) => void;
@@ -42,6 +42,8 @@ export interface TaskModule {
     ctx: TaskContext,
     onProgress: TaskProgress,
     onEpoch?: TaskEpoch,
+    /** Asked after each epoch of a training run: stop now, with a checkpoint to continue from (a Slurm stop). */
+    shouldStop?: () => boolean,
   ): Promise<TaskResult>;
 }
 

@@ -16,7 +16,10 @@ const mod = (await import(pathToFileURL(modulePath).href)) as TaskModule;
 const send = (m: WorkerMessage) => process.send!(m);
 
 process.on('disconnect', () => process.exit(0));
+/** Set by the parent's 'stop': a training run checkpoints after its current epoch and ends. */
+let stopRequested = false;
 process.on('message', async (msg: ParentMessage) => {
+  if (msg.type === 'stop') stopRequested = true;
   if (msg.type !== 'task') return;
   let last = 0;
   try {
@@ -30,6 +33,7 @@ process.on('message', async (msg: ParentMessage) => {
         send({ type: 'progress', id: msg.id, done, total, ...(what !== undefined && { what }) });
       },
       (epoch) => send({ type: 'epoch', id: msg.id, epoch }),
+      () => stopRequested,
     );
     send({ type: 'result', id: msg.id, result });
   } catch (e) {

@@ -121,3 +121,51 @@ export function decodeNpy(bytes: Uint8Array, what: string): NpyValue {
       return fail(`unsupported dtype ${descr}; expected one of <f4 <f8 <i4 <i8 |u1 |b1 <U`);
   }
 }
+
+const ITEM_SIZE: Readonly<Record<string, number>> = {
+  '<f4': 4,
+  '<f8': 8,
+  '<i4': 4,
+  '<i8': 8,
+  '|u1': 1,
+  '|b1': 1,
+};
+
+/** What the header of a .npy file says its whole file holds. */
+export interface NpyHeaderSize {
+  /** Bytes of the whole file (header and data) the header implies. */
+  size: number;
+  descr: string;
+  shape: number[];
+}
+
+/**
+ * From the first bytes of a .npy file: the file size its header implies; 'more' while the header is not
+ * complete; undefined for a header this cannot size (decodeNpy then says what is wrong with it).
+ */
+export function npyHeaderSize(head: Uint8Array): NpyHeaderSize | 'more' | undefined {
+  if (head.length < 12) return 'more';
+  if (MAGIC.some((b, i) => head[i] !== b)) return undefined;
+  const major = head[6]!;
+  const start = major === 1 ? 10 : 12;
+  const headerLen =
+    major === 1
+      ? head[8]! | (head[9]! << 8)
+      : new DataView(head.buffer, head.byteOffset + 8, 4).getUint32(0, true);
+  if (headerLen > 1 << 20) return undefined; // numpy's headers are a few hundred bytes
+  if (head.length < start + headerLen) return 'more';
+  const header = new TextDecoder('latin1').decode(head.subarray(start, start + headerLen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || shapeText === undefined) return undefined;
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return undefined;
+  const item = descr.startsWith('<U') ? 4 * Number(descr.slice(2)) : ITEM_SIZE[descr];
+  if (item === undefined || !Number.isSafeInteger(item)) return undefined;
+  const size = start + headerLen + shape.reduce((a, b) => a * b, item);
+  return Number.isSafeInteger(size) ? { size, descr, shape } : undefined;
+}

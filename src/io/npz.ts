@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { unzipSync, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fileSystemError, PoisonlabError } from '../util/errors.js';
-import { decodeNpy, encodeNpy, encodeNpyString, type NdArray } from './npy.js';
+import { decodeNpy, encodeNpy, encodeNpyString, type NdArray, npyHeaderSize } from './npy.js';
+import { ZipReader, type ZipReadOptions } from './zip.js';
 
 export type { NdArray } from './npy.js';
 
@@ -18,8 +19,15 @@ export function writeNpz(path: string, entries: Record<string, NdArray>, meta?: 
   writeFileAtomic(path, zipSync(files));
 }
 
-/** Read an `.npz` archive written by numpy or by writeNpz. Errors name the file. */
-export function readNpz(path: string): { arrays: Record<string, NdArray>; meta?: unknown } {
+/**
+ * Read an `.npz` archive written by numpy or by writeNpz. Errors name the file. Memory stays at what the file
+ * honestly holds (see ./zip.ts): each `.npy` entry's declared size must equal what its header's shape implies,
+ * checked as soon as the header is inflated, and inflation stops at the declared size.
+ */
+export function readNpz(
+  path: string,
+  opts: ZipReadOptions = {},
+): { arrays: Record<string, NdArray>; meta?: unknown } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -29,17 +37,26 @@ export function readNpz(path: string): { arrays: Record<string, NdArray>; meta?:
       new PoisonlabError(`${path}: cannot read .npz file (${String(e)})`)
     );
   }
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new PoisonlabError(`${path}: not a valid .npz (zip) archive (${(e as Error).message})`);
-  }
+  const zip = new ZipReader(bytes, path, opts);
   const arrays: Record<string, NdArray> = {};
   let meta: unknown;
-  for (const [file, content] of Object.entries(files)) {
+  for (const file of zip.entries.keys()) {
     if (!file.endsWith('.npy')) continue;
     const name = file.slice(0, -4);
+    const content = zip.read(file, (head, entry) => {
+      const h = npyHeaderSize(head);
+      if (h === 'more') return head.length >= entry.size;
+      if (h === undefined) {
+        decodeNpy(head, `${path}:${file}`); // names what is wrong with the header
+        throw new PoisonlabError(`${path}:${file}: not a valid .npy array (expected a header numpy writes)`);
+      }
+      if (h.size !== entry.size)
+        throw new PoisonlabError(
+          `${path}: entry '${file}' declares ${entry.size} bytes, but its .npy header (${h.descr}, shape ` +
+            `[${h.shape.join(', ')}]) implies ${h.size}; expected them equal`,
+        );
+      return true;
+    });
     const value = decodeNpy(content, `${path}:${file}`);
     if (value.kind === 'string') {
       if (name !== 'meta') continue;

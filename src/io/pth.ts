@@ -16,7 +16,6 @@
  * (non-contiguous) tensors come out as the values PyTorch would show.
  */
 import { readFileSync } from 'node:fs';
-import { unzipSync } from 'fflate';
 import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import {
   type DictKey,
@@ -31,6 +30,7 @@ import {
   unpickle,
 } from './pickle.js';
 import { DTYPE_SIZE, type DType, numel, type RawTensor } from './tensor.js';
+import { ZipReader } from './zip.js';
 
 /** The storage classes a state_dict may name, and their element types. */
 const STORAGE_TYPES: Readonly<Record<string, DType>> = {
@@ -226,52 +226,54 @@ export function parsePth(bytes: Uint8Array, what: string): TorchStateDict {
 }
 
 function parseZip(bytes: Uint8Array, what: string): TorchStateDict {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new PoisonlabError(
-      `${what}: not a valid zip archive (${(e as Error).message}; expected the zip archive of torch.save)`,
-    );
-  }
-  const pickles = Object.keys(files).filter((n) => /^[^/]+\/data\.pkl$/.test(n));
+  // Entries are inflated one at a time, each checked against its declared size and the cap (./zip.ts); a
+  // storage is read only when a tensor needs it, after its declared size is checked against its persistent id.
+  const zip = new ZipReader(bytes, what);
+  const names = [...zip.entries.keys()];
+  const pickles = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   check(
     pickles.length === 1,
     `${what}: ${pickles.length === 0 ? 'no' : 'more than one'} <prefix>/data.pkl in the zip archive ` +
       '(expected one, as torch.save writes)',
   );
   const prefix = pickles[0]!.slice(0, -'/data.pkl'.length);
-  const version = files[`${prefix}/version`] ?? files[`${prefix}/.data/version`];
+  const entry = (name: string) => (zip.entries.has(name) ? zip.read(name) : undefined);
+  const version = entry(`${prefix}/version`) ?? entry(`${prefix}/.data/version`);
   check(
     version,
     `${what}: no ${prefix}/version in the zip archive (expected the format version torch.save writes)`,
   );
   const versionText = new TextDecoder().decode(version).trim();
   check(/^\d+$/.test(versionText), `${what}: ${prefix}/version is '${versionText}', expected an integer`);
-  const order = files[`${prefix}/byteorder`];
+  const order = entry(`${prefix}/byteorder`);
   const orderText = order ? new TextDecoder().decode(order).trim() : 'little';
   check(
     orderText === 'little' || orderText === 'big',
     `${what}: ${prefix}/byteorder is '${orderText}', expected 'little' or 'big'`,
   );
   const pickleWhat = `${what}: ${prefix}/data.pkl`;
-  const { value, end } = unpickle(files[`${prefix}/data.pkl`]!, pickleWhat, stateDictPolicy(false).policy);
-  check(
-    end === files[`${prefix}/data.pkl`]!.length,
-    `${pickleWhat}: ${files[`${prefix}/data.pkl`]!.length - end} bytes after STOP (expected one pickle)`,
-  );
+  const pkl = zip.read(`${prefix}/data.pkl`);
+  const { value, end } = unpickle(pkl, pickleWhat, stateDictPolicy(false).policy);
+  check(end === pkl.length, `${pickleWhat}: ${pkl.length - end} bytes after STOP (expected one pickle)`);
   const { refs, wrappedIn } = stateDictRefs(value, pickleWhat);
+  const read = new Map<string, Uint8Array>();
   const storage = (ref: StorageRef): Uint8Array => {
     const name = `${prefix}/data/${ref.key}`;
-    const data = files[name];
-    check(data, `${what}: storage '${ref.key}' is missing (expected an entry ${name})`);
+    const e = zip.entries.get(name);
+    check(e, `${what}: storage '${ref.key}' is missing (expected an entry ${name})`);
     const size = DTYPE_SIZE[ref.dtype];
     check(
-      data.length >= (ref.offset + ref.numel) * size,
-      `${what}: ${name} has ${data.length} bytes, expected ${(ref.offset + ref.numel) * size} ` +
+      e.size >= (ref.offset + ref.numel) * size,
+      `${what}: ${name} has ${e.size} bytes, expected ${(ref.offset + ref.numel) * size} ` +
         `(${ref.offset + ref.numel} ${ref.dtype} elements)`,
     );
-    return orderText === 'big' ? swapBytes(data, size) : data;
+    let data = read.get(name);
+    if (!data) {
+      data = zip.read(name);
+      if (orderText === 'big') data = swapBytes(data, size);
+      read.set(name, data);
+    }
+    return data;
   };
   return { tensors: materialise(refs, storage, what), format: 'zip', wrappedIn };
 }

@@ -7,5 +7,5 @@ export {
 } from './checkpoint.js';
 export { evaluate, predictLogits } from './evaluate.js';
 export { defaultLoss, perSampleLoss } from './losses.js';
-export { checkTrainOptions, train } from './train.js';
+export { checkTrainOptions, TrainingStopped, train } from './train.js';
 export type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';

@@ -22,6 +22,18 @@ import type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } fro
 const EVAL_BATCH = 500;
 
 /** Validate the options; one-line errors. */
+
+/** Training stopped on request (checkpoint.stop) after `epoch`, its state written to `path` to continue from. */
+export class TrainingStopped extends Error {
+  override readonly name = 'TrainingStopped';
+  constructor(
+    readonly epoch: number,
+    readonly path: string,
+  ) {
+    super(`stopped on request after epoch ${epoch}; its state is in ${path}`);
+  }
+}
+
 export function checkTrainOptions(opts: TrainOptions): void {
   checkNumber(opts.epochs, 'epochs', { integer: true, min: 1 });
   checkNumber(opts.batchSize, 'batch size', { integer: true, min: 1 });
@@ -227,7 +239,8 @@ export async function trainWithStrategy(
       // Not after the last epoch: training ends right after it, so there is nothing to resume. Not sooner than
       // `everySeconds` after the last write: a wide network's state is hundreds of MB, its epochs seconds long.
       const due = ckpt && performance.now() - lastSave >= 1000 * (ckpt.everySeconds ?? 0);
-      if (ckpt && due && epoch < opts.epochs && !stoppedEarly(epoch)) {
+      const save = () => {
+        if (!ckpt) return;
         const state: TrainState = {
           epoch,
           bestEpoch,
@@ -246,10 +259,16 @@ export async function trainWithStrategy(
         };
         saveTrainState(ckpt.path, fingerprint, state);
         lastSave = performance.now();
-      }
+      };
+      const resumable = epoch < opts.epochs && !stoppedEarly(epoch);
+      if (due && resumable) save();
       opts.onEpoch?.(metrics);
-      // Let timers and progress output run between epochs.
+      // Let timers, progress output and messages (a stop request) run between epochs.
       await new Promise((resolve) => setImmediate(resolve));
+      if (ckpt?.stop?.() && resumable) {
+        if (!due) save();
+        throw new TrainingStopped(epoch, ckpt.path);
+      }
       if (stoppedEarly(epoch)) break;
     }
     if (best) {

@@ -51,8 +51,10 @@ export interface TrainOptions {
    * to `path` (.npz, atomically). A call that finds a state there with the same `tag` and settings continues
    * after its last finished epoch, with the numbers of an uninterrupted run. The file is removed when
    * training ends. `everySeconds` (default 0: every epoch) skips the write until that long after the last.
+   * `stop`, checked after every epoch: when it says so, the state is written at once (whatever `everySeconds`)
+   * and training throws TrainingStopped, to be continued by a later call (a Slurm task before its time limit).
    */
-  checkpoint?: { path: string; tag?: string; everySeconds?: number };
+  checkpoint?: { path: string; tag?: string; everySeconds?: number; stop?: () => boolean };
 }
 
 export interface EpochMetrics {

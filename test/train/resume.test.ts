@@ -7,7 +7,7 @@ import { initBackend } from '../../src/backend/index.js';
 import { subset } from '../../src/data/dataset.js';
 import { readNpz } from '../../src/io/npz.js';
 import { createModel } from '../../src/models/index.js';
-import { train } from '../../src/train/index.js';
+import { TrainingStopped, train } from '../../src/train/index.js';
 import type { TrainOptions, TrainResult } from '../../src/train/types.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { mnistSlice, weightsOf } from './helpers.js';
@@ -40,6 +40,34 @@ function numbers(r: TrainResult) {
 }
 
 describe('per-epoch training checkpoints', () => {
+  it('a stop request checkpoints after the current epoch, whatever everySeconds, and the run resumes exactly', async () => {
+    const plain = model();
+    const ref = await train(plain, data, OPTS);
+    plain.dispose();
+    const path = join(dir, 'run-stopped.npz');
+    const first = model();
+    let epochs = 0;
+    await assert.rejects(
+      train(first, data, {
+        ...OPTS,
+        checkpoint: { path, tag: 'run', everySeconds: 3600, stop: () => epochs >= 2 },
+        onEpoch: () => epochs++,
+      }),
+      (e: unknown) => e instanceof TrainingStopped && e.epoch === 2 && e.path === path,
+    );
+    first.dispose();
+    assert.equal((readNpz(path).meta as { epoch: number }).epoch, 2, 'written at once, not an hour later');
+    const second = model(99);
+    const resumed = await train(second, data, {
+      ...OPTS,
+      checkpoint: { path, tag: 'run', everySeconds: 3600 },
+    });
+    second.dispose();
+    assert.equal(resumed.resumedAfter, 2);
+    assert.deepEqual(numbers(resumed), numbers(ref));
+    assert.equal(existsSync(path), false);
+  });
+
   it('a run interrupted after epoch k resumes at k+1 and ends with the numbers of an uninterrupted run', async () => {
     const plain = model();
     const ref = await train(plain, data, OPTS);

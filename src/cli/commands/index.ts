@@ -9,6 +9,7 @@ import { register as merge } from './merge.js';
 import { register as poison } from './poison.js';
 import { register as report } from './report.js';
 import { register as serve } from './serve.js';
+import { register as slurm } from './slurm.js';
 import { register as surrogate } from './surrogate.js';
 import { register as sweep } from './sweep.js';
 import { register as theory } from './theory.js';
@@ -20,6 +21,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   demo,
   sweep,
   worker,
+  slurm,
   merge,
   report,
   serve,
