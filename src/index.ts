@@ -76,7 +76,7 @@ export {
 } from './config/schema.js';
 // Datasets: MNIST, Fashion-MNIST, CIFAR-10, image folders, the theory's toy and poisoned .npz files; splits and
 // binary tasks; the original study's settings per dataset; the poison file format.
-export { binaryTask } from './data/binaryTask.js';
+export { binaryTask } from './data/binary-task.js';
 export {
   type Dataset,
   type DatasetSplit,
@@ -88,8 +88,8 @@ export {
   validateDataset,
 } from './data/dataset.js';
 export { type DatasetDefaults, type DatasetFamily, datasetDefaults, datasetFamily } from './data/defaults.js';
-export { type FetchCifarOptions, type FetchCifarResult, fetchCifar10 } from './data/fetchCifar.js';
-export { type ImageFolderOptions, loadImageFolder, loadImageFolderSplit } from './data/imageFolder.js';
+export { type FetchCifarOptions, type FetchCifarResult, fetchCifar10 } from './data/fetch-cifar.js';
+export { type ImageFolderOptions, loadImageFolder, loadImageFolderSplit } from './data/image-folder.js';
 export { type LoadOptions, loadDataset } from './data/load.js';
 export {
   type PoisonFile,

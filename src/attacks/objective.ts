@@ -3,7 +3,7 @@
  * and the "negated loss" that the original's projected gradient ascent climbs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedLoss } from '../backend/fused_ops.js';
+import { fusedLoss } from '../backend/fused-ops.js';
 import { normalizationLayer, withRawInput } from '../models/normalize.js';
 import { PoisonlabError } from '../util/errors.js';
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, numClasses, numSamples, sampleSize } from '../data/dataset.js';
-import { SeededDropout } from '../models/seededDropout.js';
+import { SeededDropout } from '../models/seeded-dropout.js';
 import { check, checkNumber, PoisonlabError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { AscentCheckpoint } from './ascent-state.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeDataSource } from '../data/load.js';
-import { cacheDirectory } from '../data/tensorCache.js';
+import { cacheDirectory } from '../data/tensor-cache.js';
 import { PoisonlabError } from '../util/errors.js';
 
 /** A surrogate recipe: what `trainSurrogate` is given, with the dataset it trains on. */

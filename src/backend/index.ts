@@ -5,8 +5,8 @@ import { PoisonlabError } from '../util/errors.js';
 import { projectKernelNames, registerProjectKernels } from './kernels/register.js';
 import { shipped } from './kernels/state.js';
 import { loadNative, type NativeAddon, nativeLoadError } from './native.js';
-import { nativeOps } from './native_ops.js';
-import { wasmOps } from './wasm_ops.js';
+import { nativeOps } from './native-ops.js';
+import { wasmOps } from './wasm-ops.js';
 
 export {
   availableBytes,

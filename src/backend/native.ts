@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SgdArgs } from './heap_ops.js';
+import type { SgdArgs } from './heap-ops.js';
 
 /**
  * The native addon (native/src/addon.c): the matrix product (the project's own packed sgemm, or

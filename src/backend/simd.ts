@@ -1,5 +1,5 @@
 import type { WasmBackend } from './heap.js';
-import { type SgdArgs, type SgdUpdate, sgdArgs } from './heap_ops.js';
+import { type SgdArgs, type SgdUpdate, sgdArgs } from './heap-ops.js';
 
 /**
  * Elementwise loops in WebAssembly SIMD that run on the tfjs wasm backend's own heap (its
@@ -11,7 +11,7 @@ import { type SgdArgs, type SgdUpdate, sgdArgs } from './heap_ops.js';
  * separate Multiply / Add / Sub kernels.
  */
 export interface SimdLoops {
-  /** The SGD update of SgdUpdate (heap_ops.ts). */
+  /** The SGD update of SgdUpdate (heap-ops.ts). */
   sgd(u: SgdUpdate): void;
   /** out = x > 0 ? dy : 0 (the gradient of relu at x), n floats. */
   reluGrad(out: number, x: number, dy: number, n: number): void;

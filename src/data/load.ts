@@ -1,15 +1,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { check, checkNumber } from '../util/errors.js';
-import { binaryTask } from './binaryTask.js';
+import { binaryTask } from './binary-task.js';
 import { FASHION_MNIST_CLASSES, fashionMnistDir, MNIST_CLASSES, mnistDir } from './builtin.js';
-import { isCifarBinaryDir, loadCifarBinaryDir } from './cifarBinary.js';
+import { isCifarBinaryDir, loadCifarBinaryDir } from './cifar-binary.js';
 import { type DatasetSplit, take } from './dataset.js';
-import { CIFAR10_BIN_FOLDER } from './fetchCifar.js';
+import { CIFAR10_BIN_FOLDER } from './fetch-cifar.js';
 import { isIdxDir, loadIdxDir } from './idx.js';
-import { isImageFolderTree, loadImageFolderSplit } from './imageFolder.js';
+import { isImageFolderTree, loadImageFolderSplit } from './image-folder.js';
 import { readPoisonFile } from './poison-file.js';
-import { cacheDirectory } from './tensorCache.js';
+import { cacheDirectory } from './tensor-cache.js';
 import { gaussianToySplit } from './toy.js';
 
 /** Options of loadDataset. */

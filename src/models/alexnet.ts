@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { asConvBias, asDenseBias } from './fusedLayers.js';
+import { asConvBias, asDenseBias } from './fused-layers.js';
 import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
-import { SeededDropout } from './seededDropout.js';
+import { SeededDropout } from './seeded-dropout.js';
 import { checkImageShape, outSize } from './shapes.js';
 
 /**

@@ -16,7 +16,7 @@ export {
   modelInfo,
   resolveName,
 } from './registry.js';
-export { SeededDropout } from './seededDropout.js';
+export { SeededDropout } from './seeded-dropout.js';
 export {
   guessTorchModel,
   TORCH_MODELS,

@@ -2,13 +2,13 @@ import type * as tf from '@tensorflow/tfjs';
 import { checkTrainingMemory } from '../backend/memory.js';
 import { check, PoisonlabError } from '../util/errors.js';
 import { alexNetParams, buildAlexNet } from './alexnet.js';
-import { buildCifarCnn, cifarCnnParams } from './cifarCnn.js';
+import { buildCifarCnn, cifarCnnParams } from './cifar-cnn.js';
 import { initTorchDefaults } from './init.js';
-import { buildMnistCnn, mnistCnnParams } from './mnistCnn.js';
+import { buildMnistCnn, mnistCnnParams } from './mnist-cnn.js';
 import { checkNormalization, type InputNormalizationSpec } from './normalize.js';
 import { buildResNet18, resNet18Weights } from './resnet18.js';
-import { buildToyNtk, toyNtkParams } from './toyNtk.js';
-import { buildTwoLayer, twoLayerParams } from './twoLayer.js';
+import { buildToyNtk, toyNtkParams } from './toy-ntk.js';
+import { buildTwoLayer, twoLayerParams } from './two-layer.js';
 
 /** Options of createModel. */
 export interface ModelOptions {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedLoss } from '../backend/fused_ops.js';
+import { fusedLoss } from '../backend/fused-ops.js';
 import type { Dataset } from '../data/dataset.js';
 import { check } from '../util/errors.js';
 import type { LossKind } from './types.js';
@@ -46,7 +46,7 @@ export function checkCompatible(model: tf.LayersModel, ds: Dataset, loss: LossKi
  * - logistic: with s_i = +1 for class 1 and -1 for class 0, loss_i = softplus(-s_i f(x_i)) (the same as
  *   binary cross-entropy on the logit); correct when s_i f(x_i) > 0 (the theory's error is P(y f(x) < 0)).
  * - bce-onehot: loss_i = (1/K) sum_k softplus(f_ik) - [k = y_i] f_ik; correct when argmax f_i = y_i.
- * On the wasm backend this is one kernel (forward and gradient, see backend/fused_ops.ts);
+ * On the wasm backend this is one kernel (forward and gradient, see backend/fused-ops.ts);
  * elsewhere the tfjs formulation of referencePerSampleLoss.
  */
 export function perSampleLoss(

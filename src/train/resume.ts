@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { type NdArray, readNpz, writeNpz } from '../io/npz.js';
-import { SeededDropout } from '../models/seededDropout.js';
+import { SeededDropout } from '../models/seeded-dropout.js';
 import { PoisonlabError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { EpochMetrics } from './types.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedSgdUpdate } from '../backend/fused_ops.js';
-import type { SgdSettings } from '../backend/heap_ops.js';
+import { fusedSgdUpdate } from '../backend/fused-ops.js';
+import type { SgdSettings } from '../backend/heap-ops.js';
 
 /**
  * PyTorch's torch.optim.SGD (dampening 0, no Nesterov), on tfjs variables:

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { modelInfo } from '../models/registry.js';
 import { batchLoss } from './losses.js';
 import type { Sgd } from './sgd.js';
-import { twoLayerFusedStep } from './twoLayerBatch.js';
+import { twoLayerFusedStep } from './two-layer-batch.js';
 import type { LossKind, MinibatchStep, StepResult } from './types.js';
 
 export type { MinibatchStep, StepResult } from './types.js';
@@ -10,11 +10,11 @@ export type { MinibatchStep, StepResult } from './types.js';
 /**
  * How `train` runs a model's SGD steps, picked once per training run (chooseStepStrategy):
  * - 'two-layer-online': the theory's two-layer net, logistic loss, batch size 1: whole epochs in plain
- *   JS (twoLayerFast.ts), without tfjs's per-op overhead;
+ *   JS (two-layer-fast.ts), without tfjs's per-op overhead;
  * - 'two-layer-fused': the same net and loss with plain SGD on the wasm backend: each step is two matrix
- *   products and one pass on the heap (twoLayerBatch.ts);
+ *   products and one pass on the heap (two-layer-batch.ts);
  * - 'toy-ntk-online': the original toy's net (toy-ntk), BCE on one-hot labels, plain SGD, batch size 1: whole
- *   epochs in plain JS (toyNtkOnline.ts), whose validation pass is cheap enough to run after every step;
+ *   epochs in plain JS (toy-ntk-online.ts), whose validation pass is cheap enough to run after every step;
  * - 'generic': forward, tape, gradients and the optimiser's update (sgdStep).
  */
 export type StepStrategy = 'two-layer-online' | 'two-layer-fused' | 'toy-ntk-online' | 'generic';

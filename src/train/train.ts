@@ -14,8 +14,8 @@ import {
 } from './resume.js';
 import { Sgd } from './sgd.js';
 import { chooseStepStrategy, type MinibatchStep, minibatchStep, type StepStrategy } from './step.js';
-import { trainToyNtkOnline } from './toyNtkOnline.js';
-import { trainTwoLayerOnline } from './twoLayerFast.js';
+import { trainToyNtkOnline } from './toy-ntk-online.js';
+import { trainTwoLayerOnline } from './two-layer-fast.js';
 import type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';
 
 /** Batch size used for the per-epoch evaluation passes. */

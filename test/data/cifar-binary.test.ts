@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CIFAR10_CLASSES } from '../../src/data/builtin.js';
-import { loadCifarBinaryDir, parseCifarRecords } from '../../src/data/cifarBinary.js';
+import { loadCifarBinaryDir, parseCifarRecords } from '../../src/data/cifar-binary.js';
 import { loadDataset } from '../../src/data/load.js';
 import { cifarRecords, writeCifarBinaryDir } from './fixtures.js';
 

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fetchCifar10 } from '../../src/data/fetchCifar.js';
+import { fetchCifar10 } from '../../src/data/fetch-cifar.js';
 import { loadDataset } from '../../src/data/load.js';
 import { readTar } from '../../src/data/tar.js';
 import { writeCifarBinaryDir } from './fixtures.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR10_CLASSES } from '../../src/data/builtin.js';
-import { CIFAR_RECORD_BYTES } from '../../src/data/cifarBinary.js';
+import { CIFAR_RECORD_BYTES } from '../../src/data/cifar-binary.js';
 
 /** n CIFAR-10 binary records; record i has label (i + offset) % 10 and byte (i + 7c + p) % 256 at channel c, pixel p. */
 export function cifarRecords(n: number, offset = 0): Uint8Array {

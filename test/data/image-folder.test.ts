@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { loadImageFolder, loadImageFolderSplit } from '../../src/data/imageFolder.js';
+import { loadImageFolder, loadImageFolderSplit } from '../../src/data/image-folder.js';
 import { loadDataset } from '../../src/data/load.js';
 
 const root = mkdtempSync(join(tmpdir(), 'poisonlab-imgfolder-'));

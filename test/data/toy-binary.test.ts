@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binaryTask } from '../../src/data/binaryTask.js';
+import { binaryTask } from '../../src/data/binary-task.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { gaussianToy, gaussianToySplit } from '../../src/data/toy.js';
 

@@ -7,7 +7,7 @@ import { type Dataset, subset } from '../../src/data/dataset.js';
 import { trainValSplit } from '../../src/data/split.js';
 import { gaussianToySplit } from '../../src/data/toy.js';
 import { createModel } from '../../src/models/index.js';
-import { halfPlaneLogits, sortDirections } from '../../src/train/halfPlaneLogits.js';
+import { halfPlaneLogits, sortDirections } from '../../src/train/half-plane-logits.js';
 import { evaluate, train } from '../../src/train/index.js';
 import { trainWithStrategy } from '../../src/train/train.js';
 import type { TrainOptions } from '../../src/train/types.js';

@@ -181,7 +181,7 @@ describe('early stopping', () => {
   });
 });
 
-/** By-hand gradient of the logistic loss of the two-layer net for one sample (see twoLayerFast.ts). */
+/** By-hand gradient of the logistic loss of the two-layer net for one sample (see two-layer-fast.ts). */
 function handGrad(
   W: Float64Array,
   a: ArrayLike<number>,

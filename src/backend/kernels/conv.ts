@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapFree, heapMalloc, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import type { DirectConvOps } from '../heap_ops.js';
-import { geomFromInfo, type WindowGeom } from '../window_geom.js';
-import { keepCol, takeCol } from './col_cache.js';
+import type { DirectConvOps } from '../heap-ops.js';
+import { geomFromInfo, type WindowGeom } from '../window-geom.js';
+import { keepCol, takeCol } from './col-cache.js';
 import { applyEpilogue, biasRelu } from './epilogue.js';
 import { COL_CHUNK_FLOATS, directConvEnabled, heapOps, runShipped } from './state.js';
 

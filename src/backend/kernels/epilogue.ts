@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { offsetOf, type WasmBackend } from '../heap.js';
-import { ACTIVATION_CODES } from '../window_geom.js';
+import { ACTIVATION_CODES } from '../window-geom.js';
 import { heapOps, runShipped } from './state.js';
 
 /** The fused-kernel activations tfjs knows. */

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossAttrs } from '../fused_ops.js';
+import type { LossAttrs } from '../fused-ops.js';
 import { heapBuffer, heapF32, makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import type { KernelArgs } from './state.js';
 
-// The loss of a batch of logits and its gradient for 'wasm' (see LossAttrs in fused_ops.ts), in
+// The loss of a batch of logits and its gradient for 'wasm' (see LossAttrs in fused-ops.ts), in
 // JS over the heap: the logits are small ([batch, classes]), and one kernel replaces the ~20 that
 // logsumexp, oneHot, argMax, mean and their gradients take. Computed in float64 with the
 // log-sum-exp trick, so extreme logits do not overflow.

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import { geomFromInfo, type WindowGeom } from '../window_geom.js';
+import { geomFromInfo, type WindowGeom } from '../window-geom.js';
 import type { KernelArgs } from './state.js';
 import { heapOps, runShipped } from './state.js';
 

@@ -6,9 +6,9 @@ import {
   RELU_GRAD_KERNEL,
   reluGradConfig,
   SGD_UPDATE_KERNEL,
-} from '../fused_ops.js';
-import type { HeapOps } from '../heap_ops.js';
-import { conv2dBiasGradConfig, denseBiasGradConfig } from '../layer_ops.js';
+} from '../fused-ops.js';
+import type { HeapOps } from '../heap-ops.js';
+import { conv2dBiasGradConfig, denseBiasGradConfig } from '../layer-ops.js';
 import { addKernel } from './add.js';
 import {
   conv2dBackpropFilterKernel,
@@ -16,15 +16,15 @@ import {
   conv2dKernel,
   fusedConv2dKernel,
 } from './conv.js';
-import { CONV2D_BIAS, conv2dBiasKernel } from './conv_bias.js';
-import { DENSE_BIAS, denseBiasKernel } from './dense_bias.js';
+import { CONV2D_BIAS, conv2dBiasKernel } from './conv-bias.js';
+import { DENSE_BIAS, denseBiasKernel } from './dense-bias.js';
 import { identityKernel } from './identity.js';
 import { lossGradKernel, lossKernel } from './loss.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './pool.js';
 import { meanKernel, sumKernel } from './reduce.js';
-import { reluGradKernel } from './relu_grad.js';
-import { sgdUpdateKernel } from './sgd_update.js';
+import { reluGradKernel } from './relu-grad.js';
+import { sgdUpdateKernel } from './sgd-update.js';
 import { sliceKernel } from './slice.js';
 import { setHeapOps, shipped } from './state.js';
 
@@ -45,7 +45,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   Sum: sumKernel as tf.KernelFunc,
   Mean: meanKernel as tf.KernelFunc,
   Slice: sliceKernel as tf.KernelFunc,
-  // the project's own kernels (no shipped counterpart; see fused_ops.ts)
+  // the project's own kernels (no shipped counterpart; see fused-ops.ts)
   [LOSS_KERNEL]: lossKernel as tf.KernelFunc,
   [LOSS_GRAD_KERNEL]: lossGradKernel as tf.KernelFunc,
   [SGD_UPDATE_KERNEL]: sgdUpdateKernel as tf.KernelFunc,

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { HeapOps } from '../heap_ops.js';
+import type { HeapOps } from '../heap-ops.js';
 
 /** Arguments of a kernel function; inputs the kernel requires are present. */
 export interface KernelArgs {

@@ -1,10 +1,10 @@
 import { heapBuffer, heapF32 } from './heap.js';
-import { type HeapOps, sgdArgs } from './heap_ops.js';
-import { reluGradJs } from './js_loops.js';
+import { type HeapOps, sgdArgs } from './heap-ops.js';
+import { reluGradJs } from './js-loops.js';
 import type { NativeAddon } from './native.js';
 import { simdLoops } from './simd.js';
-import { colSumSimd } from './simd_tiles.js';
-import { geomArgs } from './window_geom.js';
+import { colSumSimd } from './simd-tiles.js';
+import { geomArgs } from './window-geom.js';
 
 /**
  * The heap operations of the native addon (native/src): OpenBLAS products and C loops, threaded,

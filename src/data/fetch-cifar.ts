@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
-import { isCifarBinaryDir } from './cifarBinary.js';
+import { isCifarBinaryDir } from './cifar-binary.js';
 import { isUnsafeTarPath, readTar } from './tar.js';
 
 /** The official CIFAR-10 binary archive and its published md5. */

@@ -1,12 +1,12 @@
 import type { WasmBackend } from './heap.js';
-import type { WindowGeom } from './window_geom.js';
+import type { WindowGeom } from './window-geom.js';
 
 /**
  * The primitive operations the project's kernels are built from, and the ONE place where a kernel's
  * work goes to the native addon or to WebAssembly: a kernel calls `heapOps().name(...)` and never
  * asks which side it runs on. Two complete implementations exist, chosen by initBackend:
- * nativeOps (native_ops.ts: the addon's C loops and BLAS) and wasmOps (wasm_ops.ts: the wasm SIMD
- * loops of simd.ts where they exist, else the JS loops of js_loops.ts, and the shipped wasm matrix
+ * nativeOps (native-ops.ts: the addon's C loops and BLAS) and wasmOps (wasm-ops.ts: the wasm SIMD
+ * loops of simd.ts where they exist, else the JS loops of js-loops.ts, and the shipped wasm matrix
  * product). All offsets are BYTE offsets of contiguous row-major float32 arrays on the wasm heap.
  */
 export interface HeapOps {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBias, denseBias } from '../../src/backend/layer_ops.js';
+import { conv2dBias, denseBias } from '../../src/backend/layer-ops.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn } from './compare.js';
 

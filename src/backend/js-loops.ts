@@ -1,7 +1,7 @@
-import type { SgdUpdate } from './heap_ops.js';
-import { ACTIVATION_CODES, type WindowGeom } from './window_geom.js';
+import type { SgdUpdate } from './heap-ops.js';
+import { ACTIVATION_CODES, type WindowGeom } from './window-geom.js';
 
-// Pure-JS loops of the wasm side's heap operations (wasm_ops.ts), where it has no SIMD loop: the
+// Pure-JS loops of the wasm side's heap operations (wasm-ops.ts), where it has no SIMD loop: the
 // counterparts of native/src/conv_ops.c and conv_direct.c on a Float32Array over the wasm heap.
 // Offsets are in floats, except sgdJs (byte offsets, as SgdUpdate). Keep them in step with the C.
 

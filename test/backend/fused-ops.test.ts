@@ -10,17 +10,17 @@ import {
   type LossAttrs,
   RELU_GRAD_KERNEL,
   SGD_UPDATE_KERNEL,
-} from '../../src/backend/fused_ops.js';
+} from '../../src/backend/fused-ops.js';
 import type { WasmBackend } from '../../src/backend/heap.js';
 import { initBackend } from '../../src/backend/index.js';
-import { sgdJs } from '../../src/backend/js_loops.js';
+import { sgdJs } from '../../src/backend/js-loops.js';
 import { setDirectConv } from '../../src/backend/kernels/state.js';
 import { setSimdEnabled, simdLoops, simdModuleBytes } from '../../src/backend/simd.js';
 import { referencePerSampleLoss } from '../../src/train/losses.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn, relError } from './compare.js';
-import { CASES, TOL as KERNEL_TOL } from './kernels_cases.js';
+import { CASES, TOL as KERNEL_TOL } from './kernels-cases.js';
 
 /** The fused ops must match the tfjs formulation within this (relative to max(1, |reference|)). */
 const TOL = 1e-5;

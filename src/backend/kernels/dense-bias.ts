@@ -3,7 +3,7 @@ import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
 import { biasRelu } from './epilogue.js';
 import { heapOps, type KernelArgs } from './state.js';
 
-/** Kernel name of a dense layer's act(x . w + b) with per-input gradients (src/backend/layer_ops.ts). */
+/** Kernel name of a dense layer's act(x . w + b) with per-input gradients (src/backend/layer-ops.ts). */
 export const DENSE_BIAS = 'PoisonlabDenseBias';
 
 /** PoisonlabDenseBias for 'wasm': one product, then bias and activation in one pass over the output. */

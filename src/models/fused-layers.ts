@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBias, denseBias, type LayerActivation } from '../backend/layer_ops.js';
+import { conv2dBias, denseBias, type LayerActivation } from '../backend/layer-ops.js';
 
 // Records tfjs-layers Conv2D and Dense layers as the project's one-kernel layer ops (conv2dBias,
 // denseBias: product, bias and relu in one kernel, gradients recorded per input, see
-// src/backend/layer_ops.ts). The layers' classes, configs, weights and outputs are unchanged: only
+// src/backend/layer-ops.ts). The layers' classes, configs, weights and outputs are unchanged: only
 // how their forward is recorded differs, so models save, load and summarise as plain tfjs models.
 
 /** The parts of a tfjs-layers Conv2D / Dense this module reads (protected in the typings). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { asConvBias, asDenseBias } from './fusedLayers.js';
+import { asConvBias, asDenseBias } from './fused-layers.js';
 import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
 import { checkImageShape, lenetSide } from './shapes.js';
 

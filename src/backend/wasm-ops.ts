@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { heapBuffer, heapF32, makeFloatOutput, offsetOf } from './heap.js';
-import type { HeapOps } from './heap_ops.js';
+import type { HeapOps } from './heap-ops.js';
 import {
   biasActJs,
   col2imJs,
@@ -14,9 +14,9 @@ import {
   maxPoolJs,
   reluGradJs,
   sgdJs,
-} from './js_loops.js';
+} from './js-loops.js';
 import { simdLoops } from './simd.js';
-import { biasAddSimd, colSumSimd } from './simd_tiles.js';
+import { biasAddSimd, colSumSimd } from './simd-tiles.js';
 
 /** Copies a [rows, cols] float matrix at byte offset `src` into `dst`, transposed if asked. */
 function copyMatrix(
@@ -46,7 +46,7 @@ function copyMatrix(
 
 /**
  * The heap operations without the addon: the elementwise passes in wasm SIMD (simd.ts) where the
- * engine has it, every other loop in JS on heap views (js_loops.ts; also the SIMD passes' fallback),
+ * engine has it, every other loop in JS on heap views (js-loops.ts; also the SIMD passes' fallback),
  * and matrix products by the shipped wasm BatchMatMul kernel on its fast (non-transposed) path after
  * an explicit transpose. Both fallbacks give the SIMD loops' bits except the column sum (another order
  * of terms).
@@ -84,7 +84,7 @@ export function wasmOps(shippedBatchMatMul: tf.KernelFunc): HeapOps {
         convFilterGradJs(heapF32(be), x >> 2, dy >> 2, dw >> 2, cout, g),
       inputGrad: (be, dy, w, dx, cout, g) => convInputGradJs(heapF32(be), dy >> 2, w >> 2, dx >> 2, cout, g),
     },
-    // the JS direct loops are checked against tfjs (test/backend/heap_ops.test.ts) but not chosen:
+    // the JS direct loops are checked against tfjs (test/backend/heap-ops.test.ts) but not chosen:
     // im2col + the shipped product is the path the wasm backend has always taken
     directMaxChannels: 0,
     maxPool: (be, x, y, g) => maxPoolJs(heapF32(be), x >> 2, y >> 2, g),

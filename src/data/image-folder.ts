@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { check, checkNumber, PoisonlabError } from '../util/errors.js';
 import { bytesToUnit } from './bytes.js';
 import { type Dataset, type DatasetSplit, validateDataset } from './dataset.js';
-import { cacheDirectory, cacheFile, readCache, writeCache } from './tensorCache.js';
+import { cacheDirectory, cacheFile, readCache, writeCache } from './tensor-cache.js';
 
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp)$/i;
 

@@ -3,7 +3,7 @@ import type { WasmBackend } from '../heap.js';
 import { conv2dOnHeap } from './conv.js';
 import { type KernelArgs, runShipped } from './state.js';
 
-/** Kernel name of a conv layer's act(conv2d(x, W) + b) with per-input gradients (src/backend/layer_ops.ts). */
+/** Kernel name of a conv layer's act(conv2d(x, W) + b) with per-input gradients (src/backend/layer-ops.ts). */
 export const CONV2D_BIAS = 'PoisonlabConv2DBias';
 
 /** PoisonlabConv2DBias for 'wasm': y = act(conv2d(x, filter) + bias) in one kernel (act: linear or relu). */

@@ -6,7 +6,7 @@ import { loadNative } from '../../src/backend/native.js';
 import { GEMM_SHAPES, gemmTable } from '../../src/bench/gemm.js';
 import { Rng } from '../../src/util/rng.js';
 import { compareWithCpu, randn } from './compare.js';
-import { TOL } from './kernels_cases.js';
+import { TOL } from './kernels-cases.js';
 import { nativeSkip } from './needs-native.js';
 
 const addon = loadNative();

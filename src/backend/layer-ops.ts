@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { reluGradient } from './fused_ops.js';
-import { CONV2D_BIAS } from './kernels/conv_bias.js';
-import { DENSE_BIAS } from './kernels/dense_bias.js';
+import { reluGradient } from './fused-ops.js';
+import { CONV2D_BIAS } from './kernels/conv-bias.js';
+import { DENSE_BIAS } from './kernels/dense-bias.js';
 
 // A layer's affine map and activation, y = act(x * W + b) (conv or dense), as ONE kernel whose
 // gradient is recorded per input, so the tape computes only the gradients someone needs.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { twoLayerStepOnHeap } from '../backend/two_layer_step.js';
+import { twoLayerStepOnHeap } from '../backend/two-layer-step.js';
 import type { Sgd } from './sgd.js';
 import type { MinibatchStep } from './types.js';
 
@@ -15,7 +15,7 @@ interface RescaleInternals {
 /**
  * The minibatch step of the theory's two-layer net (createModel('twolayer')) on the logistic loss
  * with plain SGD, fused into two matrix products and one pass with W updated in place (see
- * backend/two_layer_step.ts): the same update as the generic step, without its ~20 kernels. The
+ * backend/two-layer-step.ts): the same update as the generic step, without its ~20 kernels. The
  * model's layers are read once, here; a batch the fused step does not cover (another backend, W's
  * data shared with another tensor) takes `generic`, as does every batch when the model is not
  * as createModel built it.

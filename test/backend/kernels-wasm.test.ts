@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { backendInfo, initBackend } from '../../src/backend/index.js';
-import { checkAllCases } from './kernels_cases.js';
+import { checkAllCases } from './kernels-cases.js';
 
 before(async () => {
   await initBackend({ prefer: 'wasm', quiet: true });

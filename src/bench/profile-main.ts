@@ -1,5 +1,5 @@
 // Where a workload's step time goes, kernel by kernel:
-//   node --import tsx src/bench/profile_main.ts mnist_cnn_train_m100[,cifar_cnn_train_m100] [steps] [top]
+//   node --import tsx src/bench/profile-main.ts mnist_cnn_train_m100[,cifar_cnn_train_m100] [steps] [top]
 import { initBackend } from '../backend/index.js';
 import { profileWorkload } from './profile.js';
 import { WORKLOADS } from './workloads.js';

@@ -1,5 +1,5 @@
 import { heapFree, type WasmBackend } from '../heap.js';
-import type { WindowGeom } from '../window_geom.js';
+import type { WindowGeom } from '../window-geom.js';
 
 // A training step computes im2col(x) twice for every conv: in the forward (y = col . W) and again
 // in the filter gradient (dW = col^T . dy). The forward keeps its col matrix here, keyed by the

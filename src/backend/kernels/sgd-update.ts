@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeFloatOutput, offsetOf, type WasmBackend } from '../heap.js';
-import type { SgdSettings } from '../heap_ops.js';
-import { forgetCol } from './col_cache.js';
+import type { SgdSettings } from '../heap-ops.js';
+import { forgetCol } from './col-cache.js';
 import { heapOps, type KernelArgs } from './state.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, numSamples } from '../data/dataset.js';
-import { halfPlaneLogits, type SortedDirections, sortDirections } from './halfPlaneLogits.js';
+import { halfPlaneLogits, type SortedDirections, sortDirections } from './half-plane-logits.js';
 
 /** What the online stepper of toy-ntk offers `train` (see trainToyNtkOnline). */
 export interface ToyNtkOnline {
@@ -30,7 +30,7 @@ function sigmoid(f: number): number {
 }
 
 /**
- * Plain SGD at batch size 1 of the original toy's net f_k(x) = sum_s a_ks relu(w_s . x) (models/toyNtk.ts) on
+ * Plain SGD at batch size 1 of the original toy's net f_k(x) = sum_s a_ks relu(w_s . x) (models/toy-ntk.ts) on
  * BCEWithLogitsLoss against one-hot labels, in plain JS: the generic tfjs path without its per-op overhead,
  * which matters because the original validates after every step. For a sample (x, y), with t the one-hot label,
  *   L = (1/K) sum_k softplus(f_k) - t_k f_k,   dL/df_k = (sigmoid(f_k) - t_k) / K,
@@ -88,7 +88,7 @@ export function trainToyNtkOnline(model: tf.LayersModel, train: Dataset, lr: num
     return best;
   }
 
-  /** Logits [K, n] of `ds` on 2-D inputs by the angular sweep (halfPlaneLogits.ts), its sorting cached. */
+  /** Logits [K, n] of `ds` on 2-D inputs by the angular sweep (half-plane-logits.ts), its sorting cached. */
   function planarLogits(ds: Dataset, n: number): Float64Array {
     if (sorted?.ds !== ds) {
       const dirs = sortDirections(ds.x, n);

@@ -13,7 +13,7 @@ import { Sgd } from '../../src/train/sgd.js';
 import { sgdStep } from '../../src/train/step.js';
 import { Rng } from '../../src/util/rng.js';
 import { randn, relError } from './compare.js';
-import { checkAllCases } from './kernels_cases.js';
+import { checkAllCases } from './kernels-cases.js';
 import { nativeSkip } from './needs-native.js';
 
 const skip = nativeSkip();

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap.js';
-import type { SgdSettings } from './heap_ops.js';
-import { sgdUpdateInPlace } from './kernels/sgd_update.js';
+import type { SgdSettings } from './heap-ops.js';
+import { sgdUpdateInPlace } from './kernels/sgd-update.js';
 
 /**
  * Ops that replace chains of small tfjs kernels of a training step with one kernel each: the

@@ -3,8 +3,8 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo, initBackend, setNativeEnabled } from '../../src/backend/index.js';
 import { setDirectConv } from '../../src/backend/kernels/state.js';
-import { conv2dBias } from '../../src/backend/layer_ops.js';
-import { CASES, checkAllCases } from './kernels_cases.js';
+import { conv2dBias } from '../../src/backend/layer-ops.js';
+import { CASES, checkAllCases } from './kernels-cases.js';
 import { hasAddon, nativeTest } from './needs-native.js';
 
 before(async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { asDenseBias } from './fusedLayers.js';
+import { asDenseBias } from './fused-layers.js';
 
 /**
  * The theory's two-layer ReLU network of width m with one output logit:
