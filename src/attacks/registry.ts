@@ -9,6 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Dataset } from '../data/dataset.js';
 import { PoisonlabError } from '../util/errors.js';
+import { Registry, type RegistryEntry, zodIssues } from '../util/registry.js';
 import type { AscentCheckpoint } from './ascent-state.js';
 import type { PoisonResult } from './types.js';
 
@@ -55,15 +56,9 @@ export interface Attack {
 }
 
 /** One registry entry; `P` is the zod object schema of its parameters. */
-export interface AttackEntry<P extends z.ZodObject = z.ZodObject> {
-  name: string;
-  aliases: readonly string[];
-  /** One line: what it does, and the paper it comes from. */
-  description: string;
+export interface AttackEntry<P extends z.ZodObject = z.ZodObject> extends RegistryEntry<P> {
   kind: AttackKind;
   needs: AttackNeeds;
-  /** Parameters with defaults; `.describe()` on a field names its meaning and unit. */
-  params: P;
   create(params: z.output<P>): Attack;
 }
 
@@ -72,48 +67,33 @@ export function defineAttack<P extends z.ZodObject>(entry: AttackEntry<P>): Atta
   return entry;
 }
 
-const entries: AttackEntry[] = [];
+const attacks = new Registry<AttackEntry>('attack');
 
 /** Add an entry (./catalog.ts registers the built-in ones); a taken name or alias is an error. */
 export function registerAttack<P extends z.ZodObject>(entry: AttackEntry<P>): void {
-  for (const n of [entry.name, ...entry.aliases]) {
-    if (findAttack(n)) throw new PoisonlabError(`attack registry: the name '${n}' is taken twice`);
-  }
-  entries.push(entry as unknown as AttackEntry);
+  attacks.register(entry as unknown as AttackEntry);
 }
 
 /** The entry called `name` (or with that alias; case-insensitive), if any. */
 export function findAttack(name: string): AttackEntry | undefined {
-  const k = name.toLowerCase();
-  return entries.find((e) => e.name === k || e.aliases.some((a) => a.toLowerCase() === k));
+  return attacks.find(name);
 }
 
 /** Every registered entry, in registration order. */
 export function listAttacks(): readonly AttackEntry[] {
-  return entries;
+  return attacks.list();
 }
 
 /** The entry called `name`; an unknown name is a one-line error listing the known ones. */
 export function getAttackEntry(name: string): AttackEntry {
-  const e = findAttack(name);
-  if (!e)
-    throw new PoisonlabError(
-      `attack: unknown attack '${name}', expected one of ${entries.map((x) => x.name).join(', ')}`,
-    );
-  return e;
+  return attacks.get(name);
 }
 
-/** One-line messages for the issues of a zod parse: `field: message; field: message`. */
-export function zodIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
-}
+export { zodIssues };
 
 /** Validate `raw` against the entry's schema (defaults filled in); errors are one line naming the attack. */
 export function parseAttackParams(name: string, raw: unknown = {}): Record<string, unknown> {
-  const entry = getAttackEntry(name);
-  const res = entry.params.safeParse(raw ?? {});
-  if (!res.success) throw new PoisonlabError(`attack ${entry.name}: ${zodIssues(res.error)}`);
-  return res.data as Record<string, unknown>;
+  return attacks.parseParams(name, raw);
 }
 
 /** Build attack `name` from raw parameters (validated, defaults filled in). */

@@ -5,7 +5,8 @@
  */
 import type { z } from 'zod';
 import { type Dataset, numClasses } from '../data/dataset.js';
-import { check, PoisonlabError } from '../util/errors.js';
+import { check } from '../util/errors.js';
+import { Registry, type RegistryEntry } from '../util/registry.js';
 import { byClass, centredRows } from './linalg.js';
 
 /** What a defence gets. */
@@ -53,13 +54,8 @@ export interface DefenceNeeds {
   features: boolean;
 }
 
-export interface DefenceEntry<P extends z.ZodObject = z.ZodObject> {
-  name: string;
-  aliases: readonly string[];
-  /** One line: what it does, and the paper it comes from. */
-  description: string;
+export interface DefenceEntry<P extends z.ZodObject = z.ZodObject> extends RegistryEntry<P> {
   needs: DefenceNeeds;
-  params: P;
   create(params: z.output<P>): Defence;
 }
 
@@ -67,41 +63,26 @@ export function defineDefence<P extends z.ZodObject>(entry: DefenceEntry<P>): De
   return entry;
 }
 
-const entries: DefenceEntry[] = [];
+const defences = new Registry<DefenceEntry>('defence');
 
 export function registerDefence<P extends z.ZodObject>(entry: DefenceEntry<P>): void {
-  for (const n of [entry.name, ...entry.aliases]) {
-    if (findDefence(n)) throw new PoisonlabError(`defence registry: the name '${n}' is taken twice`);
-  }
-  entries.push(entry as unknown as DefenceEntry);
+  defences.register(entry as unknown as DefenceEntry);
 }
 
 export function findDefence(name: string): DefenceEntry | undefined {
-  const k = name.toLowerCase();
-  return entries.find((e) => e.name === k || e.aliases.some((a) => a.toLowerCase() === k));
+  return defences.find(name);
 }
 
 export function listDefences(): readonly DefenceEntry[] {
-  return entries;
+  return defences.list();
 }
 
 export function getDefenceEntry(name: string): DefenceEntry {
-  const e = findDefence(name);
-  if (!e)
-    throw new PoisonlabError(
-      `defence: unknown defence '${name}', expected one of ${entries.map((x) => x.name).join(', ')}`,
-    );
-  return e;
+  return defences.get(name);
 }
 
 export function parseDefenceParams(name: string, raw: unknown = {}): Record<string, unknown> {
-  const entry = getDefenceEntry(name);
-  const res = entry.params.safeParse(raw ?? {});
-  if (!res.success)
-    throw new PoisonlabError(
-      `defence ${entry.name}: ${res.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
-  return res.data as Record<string, unknown>;
+  return defences.parseParams(name, raw);
 }
 
 export function createDefence(name: string, raw: unknown = {}): Defence {
