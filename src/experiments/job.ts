@@ -17,7 +17,6 @@ import {
   numClasses,
   numSamples,
   sampleSize,
-  subset,
   take,
 } from '../data/dataset.js';
 import { datasetNormalization } from '../data/defaults.js';
@@ -26,7 +25,7 @@ import { readPoisonFile, writePoisonFile } from '../data/poison-file.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
 import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
-import { evaluate, predictLogits, train } from '../train/index.js';
+import { evaluate, namedMetrics, train } from '../train/index.js';
 import { check } from '../util/errors.js';
 import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
@@ -266,60 +265,6 @@ function diffMask(clean: Dataset, poisoned: Dataset): Uint8Array {
   return mask;
 }
 
-/** Predicted class per row of logits (one logit: > 0 is class 1). */
-function predictions(logits: Float32Array, n: number): Int32Array {
-  const k = logits.length / Math.max(1, n);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    if (k === 1) out[i] = logits[i]! > 0 ? 1 : 0;
-    else {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (logits[i * k + c]! > logits[i * k + best]!) best = c;
-      out[i] = best;
-    }
-  }
-  return out;
-}
-
-/**
- * The named metrics of a trained model: per-class clean test accuracy and, for backdoors, the attack-success
- * rate: the fraction of triggered test images NOT of the target class that the model classifies as the target.
- * `transform` is an input-transforming defence's preprocessing: it sees every input the model sees, so it runs
- * after the trigger is stamped.
- */
-function namedMetrics(
-  model: tf.LayersModel,
-  rawTest: Dataset,
-  attack: Attack | undefined,
-  transform: (d: Dataset) => Dataset = (d) => d,
-): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  const test = transform(rawTest);
-  const n = numSamples(test);
-  const pred = predictions(predictLogits(model, test), n);
-  const k = numClasses(test);
-  const hits = new Float64Array(k);
-  const counts = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    counts[test.y[i]!]!++;
-    if (pred[i] === test.y[i]) hits[test.y[i]!]!++;
-  }
-  for (let c = 0; c < k; c++) out[`classAccuracy.${c}`] = counts[c]! > 0 ? hits[c]! / counts[c]! : null;
-  const trigger = attack?.trigger;
-  if (trigger) {
-    const keep: number[] = [];
-    for (let i = 0; i < n; i++) if (test.y[i] !== trigger.target) keep.push(i);
-    const triggered = transform(
-      trigger.apply(subset(rawTest, keep, `${rawTest.name} (not ${trigger.target})`)),
-    );
-    const tp = predictions(predictLogits(model, triggered), keep.length);
-    let toTarget = 0;
-    for (const c of tp) if (c === trigger.target) toTarget++;
-    out['attackSuccessRate'] = keep.length > 0 ? toTarget / keep.length : null;
-  }
-  return out;
-}
-
 async function runTrain(
   run: RunSpec,
   ctx: TaskContext,
@@ -364,7 +309,7 @@ async function runTrain(
     const bestVal = result.final.valAccuracy;
     const metrics: Record<string, number | null> = {
       testAccuracy: ev.accuracy,
-      ...namedMetrics(model, data.test, attack, defence?.transformInputs),
+      ...namedMetrics(model, data.test, attack?.trigger, defence?.transformInputs),
     };
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     if (defence) {

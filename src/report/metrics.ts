@@ -11,11 +11,14 @@ import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
 /** The metrics plotted by default: the backdoor and defence ones that the runs hold. */
 export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
   const have = new Set(metricNames(runs));
-  return ['attackSuccessRate', 'defencePrecision', 'defenceRecall'].filter((m) => have.has(m));
+  return ['attackSuccessRate', 'robustAccuracy', 'defencePrecision', 'defenceRecall'].filter((m) =>
+    have.has(m),
+  );
 }
 
 const TITLES: Record<string, string> = {
   attackSuccessRate: 'attack-success rate (triggered non-target test images -> target)',
+  robustAccuracy: 'robust accuracy (triggered non-target test images -> their true class)',
   defencePrecision: 'defence precision (poisoned among removed)',
   defenceRecall: 'defence recall (removed among poisoned)',
   defenceRemoved: 'samples removed by the defence',

@@ -7,5 +7,6 @@ export {
 } from './checkpoint.js';
 export { evaluate, predictLogits } from './evaluate.js';
 export { defaultLoss, perSampleLoss } from './losses.js';
+export { namedMetrics, predictedClasses, type TestTrigger } from './metrics.js';
 export { checkTrainOptions, TrainingStopped, train } from './train.js';
 export type { EpochMetrics, LossKind, TrainData, TrainOptions, TrainResult } from './types.js';
