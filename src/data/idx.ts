@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { inflateCap } from '../io/zip.js';
 import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
 import { bytesToUnit, plainBytes } from './bytes.js';
 import { type Dataset, type DatasetSplit, validateDataset } from './dataset.js';
@@ -32,11 +33,49 @@ export function readMaybeGzip(path: string): Uint8Array {
     );
   }
   if (!isGzip(bytes)) return plainBytes(bytes);
+  // A small .gz may inflate to gigabytes: inflate the IDX header first, then at most the size it declares.
+  const size = declaredIdxSize(path, bytes);
+  const cap = inflateCap();
+  check(
+    size <= cap,
+    `${path}: its IDX header declares ${size} bytes, more than half the free memory (${cap}); expected a smaller IDX file`,
+  );
   try {
-    return plainBytes(gunzipSync(bytes));
+    return plainBytes(gunzipSync(bytes, { maxOutputLength: Math.max(1, size) }));
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new PoisonlabError(
+        `${path}: the gzip data inflates past the ${size} bytes its IDX header declares; expected an IDX file of that size`,
+      );
+    throw new PoisonlabError(`${path}: corrupt gzip data (${(e as Error).message})`);
+  }
+}
+
+/** Bytes per element of the IDX type codes (the magic number's third byte). */
+const IDX_ELEMENT_BYTES: Record<number, number> = { 8: 1, 9: 1, 11: 2, 12: 4, 13: 4, 14: 8 };
+
+/** The size an IDX file declares in its header (magic and dimensions), read from the first inflated bytes. */
+function declaredIdxSize(path: string, gz: Uint8Array): number {
+  let head: Uint8Array;
+  try {
+    // The start of the stream only: a truncated input is fine with a sync flush.
+    head = gunzipSync(gz.subarray(0, 4096), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   } catch (e) {
     throw new PoisonlabError(`${path}: corrupt gzip data (${(e as Error).message})`);
   }
+  check(head.length >= 4, `${path}: truncated IDX file (expected a 4-byte magic number after inflating)`);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const type = head[2]!;
+  const ndims = head[3]!;
+  const element = IDX_ELEMENT_BYTES[type];
+  check(
+    head[0] === 0 && head[1] === 0 && element !== undefined && ndims >= 1,
+    `${path}: expected an IDX magic number (0x0000 type dims), found 0x${view.getUint32(0, false).toString(16)}`,
+  );
+  check(head.length >= 4 + 4 * ndims, `${path}: truncated IDX header (expected ${ndims} dimensions)`);
+  let size = element;
+  for (let i = 0; i < ndims; i++) size *= view.getUint32(4 + 4 * i, false);
+  return 4 + 4 * ndims + size;
 }
 
 /**

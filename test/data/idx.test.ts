@@ -146,3 +146,31 @@ test('Fashion-MNIST (Debian dataset-fashion-mnist) loads with class names', asyn
   for (const c of train.y) counts[c]++;
   assert.deepEqual(counts, new Array(10).fill(6000));
 });
+
+test('a gzipped IDX file inflates to at most the size its header declares (a small bomb is refused, not inflated)', () => {
+  // header: images, 10 x 28 x 28, but the stream goes on for 64 MB of zeros
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(0x00000803, 0);
+  header.writeUInt32BE(10, 4);
+  header.writeUInt32BE(28, 8);
+  header.writeUInt32BE(28, 12);
+  const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(64 * 2 ** 20)]));
+  assert.ok(bomb.length < 200_000, `a small file (${bomb.length} bytes)`);
+  const labelsFile = write('bomb-labels', gzipSync(labels));
+  assert.throws(
+    () => loadIdxPair(write('bomb.gz', bomb), labelsFile, 'syn'),
+    (e: unknown) =>
+      e instanceof PoisonlabError &&
+      /bomb\.gz: the gzip data inflates past the 7856 bytes its IDX header declares/.test(e.message),
+  );
+  // a header that declares more than memory holds is refused before inflating
+  const huge = Buffer.from(header);
+  huge.writeUInt32BE(2 ** 31, 4);
+  huge.writeUInt32BE(2 ** 16, 8);
+  assert.throws(
+    () => loadIdxPair(write('huge.gz', gzipSync(huge)), labelsFile, 'syn'),
+    (e: unknown) =>
+      e instanceof PoisonlabError &&
+      /huge\.gz: its IDX header declares \d+ bytes, more than half the free memory/.test(e.message),
+  );
+});
