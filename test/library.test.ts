@@ -29,7 +29,7 @@ test('the README example runs through the package entry point', async () => {
   await initBackend({ quiet: true });
   const { train: clean, test: testSet } = await loadDataset('mnist', { limit: 1000, testLimit: 500 });
   const model = createModel('cnn', { width: 50, inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
-  const flip = createAttack({ regime: 'C', beta: 0.3, seed: 0 });
+  const flip = createAttack('C', { beta: 0.3, seed: 0 });
   const { dataset: poisoned, report } = await flip.poison(clean);
   assert.equal(report.regime, 'C');
   assert.ok(

@@ -57,6 +57,8 @@ export interface Attack {
 
 /** One registry entry; `P` is the zod object schema of its parameters. */
 export interface AttackEntry<P extends z.ZodObject = z.ZodObject> extends RegistryEntry<P> {
+  /** The paper's regime this attack is (A, B, C), for the CLI's regime flags; absent for the others. */
+  paperRegime?: 'A' | 'B' | 'C';
   kind: AttackKind;
   needs: AttackNeeds;
   create(params: z.output<P>): Attack;

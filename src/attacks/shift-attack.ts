@@ -9,8 +9,11 @@
  * x_i - y_i * B * (1, 0) with y_i in {-1, +1}. Points are not re-normalised or clipped afterwards.
  */
 
+import { z } from 'zod';
 import { type Dataset, numClasses, numSamples, sampleSize } from '../data/dataset.js';
 import { check, checkNumber } from '../util/errors.js';
+import { changedMask } from './changed-mask.js';
+import { type Attack, defineAttack } from './registry.js';
 import type { AttackReport, PoisonResult } from './types.js';
 
 /** The per-class unit directions of the shift: dirs[c] points from class c's mean to the other class's mean. */
@@ -75,3 +78,29 @@ export function shiftAttack(data: Dataset, budget: number): PoisonResult {
     report,
   };
 }
+
+export const shift = defineAttack({
+  name: 'shift',
+  aliases: ['B-shift', 'toy-shift'],
+  description:
+    "the theory toy's regime B: every point moves by exactly B towards the other class's mean (binary tasks; the paper's Gaussian toy)",
+  kind: 'availability',
+  needs: { surrogate: false, binary: true },
+  params: z
+    .object({
+      budget: z.number().min(0).default(1).describe('B: the l2 length of every shift'),
+      seed: z.number().int().min(0).default(0).describe('unused (the shift is deterministic); sweeps set it'),
+    })
+    .strict(),
+  create(p): Attack {
+    return {
+      name: 'shift',
+      kind: 'availability',
+      params: p,
+      async poison(data) {
+        const r = shiftAttack(data, p.budget);
+        return changedMask(data, { ...r, report: { ...r.report, attack: 'shift' } });
+      },
+    };
+  },
+});

@@ -1,4 +1,3 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
 
 /** The paper's three threat models: A (l2,1 budget), B (per-sample l2 budget), C (label flipping). */
@@ -41,10 +40,4 @@ export interface PoisonResult {
   /** ||delta_i||_2 per sample (zeros for label flipping). */
   deltaNorm: Float32Array;
   report: AttackReport;
-}
-
-/** Like ART's `poison(x, y)`: takes a dataset (and a surrogate where gradients are needed). */
-export interface PoisoningAttack {
-  readonly regime: Regime;
-  poison(data: Dataset, surrogate?: tf.LayersModel): Promise<PoisonResult>;
 }

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import {
-  createAttack,
-  createRegisteredAttack,
-  L21PoisonAttack,
-  LabelFlipAttack,
-  negatedLoss,
-  PerSamplePoisonAttack,
-} from '../../src/attacks/index.js';
+import { createAttack, createRegisteredAttack, negatedLoss } from '../../src/attacks/index.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -22,6 +15,11 @@ const surrogate = await trainTinySurrogate(mnistSlice(512));
 function assertPixelsInRange(ds: Dataset): void {
   for (let i = 0; i < ds.x.length; i++) assert.ok(ds.x[i]! >= 0 && ds.x[i]! <= 1, `pixel ${i} = ${ds.x[i]}`);
 }
+
+/** The paper's regimes through the one registry (A: budget C, B: budget B, C: beta). */
+const regimeA = (p: Record<string, unknown>) => createRegisteredAttack('A', p);
+const regimeB = (p: Record<string, unknown>) => createRegisteredAttack('B', p);
+const regimeC = (p: Record<string, unknown>) => createRegisteredAttack('C', p);
 
 const isOneLineError = (pattern: RegExp) => (e: unknown) =>
   e instanceof PoisonlabError && !e.message.includes('\n') && pattern.test(e.message);
@@ -41,8 +39,8 @@ test('the negated loss is -CE(-f, y) and its ascent lowers the true logit', () =
 
 test('regime A: sum of ||delta_i|| <= C sqrt(n), pixels in [0,1], labels kept, surrogate loss rises', async () => {
   const C = 0.5;
-  const attack = new L21PoisonAttack({ C, epochs: 3, step: 2, batchSize: 64, seed: 0, reduction: 'sum' });
-  const { dataset, deltaNorm, report } = await attack.poison(data, surrogate);
+  const attack = regimeA({ budget: C, epochs: 3, step: 2, batchSize: 64, seed: 0, reduction: 'sum' });
+  const { dataset, deltaNorm, report } = await attack.poison(data, { surrogate });
   const radius = C * Math.sqrt(192);
   assert.equal(report.budget, radius);
   assert.ok(report.deltaNormSum <= radius * (1 + 1e-4), `sum ${report.deltaNormSum} > ${radius}`);
@@ -58,15 +56,8 @@ test('regime A: sum of ||delta_i|| <= C sqrt(n), pixels in [0,1], labels kept, s
 
 test('regime A with the original mean reduction and projection every step stays in budget', async () => {
   const C = 0.2;
-  const attack = new L21PoisonAttack({
-    C,
-    epochs: 2,
-    step: 50,
-    batchSize: 64,
-    seed: 1,
-    projectEvery: 'step',
-  });
-  const { dataset, report } = await attack.poison(data, surrogate);
+  const attack = regimeA({ budget: C, epochs: 2, step: 50, batchSize: 64, seed: 1, projectEvery: 'step' });
+  const { dataset, report } = await attack.poison(data, { surrogate });
   assert.ok(report.deltaNormSum <= C * Math.sqrt(192) * (1 + 1e-4));
   assert.ok(report.deltaNormSum > 0);
   assertPixelsInRange(dataset);
@@ -75,8 +66,8 @@ test('regime A with the original mean reduction and projection every step stays 
 
 test('regime B: every ||delta_i|| <= B, pixels in [0,1], labels kept, surrogate loss rises', async () => {
   const B = 1;
-  const attack = new PerSamplePoisonAttack({ B, epochs: 2, step: 0.5, batchSize: 64, seed: 2 });
-  const { dataset, deltaNorm, report } = await attack.poison(data, surrogate);
+  const attack = regimeB({ budget: B, epochs: 2, step: 0.5, batchSize: 64, seed: 2 });
+  const { dataset, deltaNorm, report } = await attack.poison(data, { surrogate });
   assert.equal(report.budget, B);
   assert.ok(report.deltaNormMax <= B * (1 + 1e-5), `max ${report.deltaNormMax}`);
   assert.ok(deltaNorm.every((r) => r <= B * (1 + 1e-5)));
@@ -89,10 +80,10 @@ test('regime B: every ||delta_i|| <= B, pixels in [0,1], labels kept, surrogate 
 });
 
 test('same seed gives byte-identical poison; another seed a different one', async () => {
-  const make = (seed: number) => new L21PoisonAttack({ C: 1, epochs: 2, step: 30, batchSize: 50, seed });
-  const a = await make(4).poison(data, surrogate);
-  const b = await make(4).poison(data, surrogate);
-  const c = await make(5).poison(data, surrogate);
+  const make = (seed: number) => regimeA({ budget: 1, epochs: 2, step: 30, batchSize: 50, seed });
+  const a = await make(4).poison(data, { surrogate });
+  const b = await make(4).poison(data, { surrogate });
+  const c = await make(5).poison(data, { surrogate });
   assert.deepEqual(Buffer.from(a.dataset.x.buffer), Buffer.from(b.dataset.x.buffer));
   assert.deepEqual(a.deltaNorm, b.deltaNorm);
   assert.notDeepEqual(Buffer.from(a.dataset.x.buffer), Buffer.from(c.dataset.x.buffer));
@@ -103,19 +94,14 @@ test('no tensor leak: the count is the same at every epoch end and back to the s
   const perEpoch = Math.ceil(192 / 64);
   for (const projectEvery of ['epoch', 'step'] as const) {
     const counts: number[] = [];
-    const attack = new PerSamplePoisonAttack({
-      B: 1,
-      epochs: 3,
-      step: 0.3,
-      batchSize: 64,
-      seed: 0,
-      projectEvery,
+    const attack = regimeB({ budget: 1, epochs: 3, step: 0.3, batchSize: 64, seed: 0, projectEvery });
+    await attack.poison(data, {
+      surrogate,
       onProgress: (done, total) => {
         assert.equal(total, 3 * perEpoch);
         if (done % perEpoch === 0) counts.push(tf.memory().numTensors);
       },
     });
-    await attack.poison(data, surrogate);
     assert.equal(counts.length, 3);
     assert.ok(
       counts.every((c) => c === counts[0]),
@@ -137,7 +123,7 @@ test('regime C: flip rate near beta (binomial 5 sigma), flipped labels are (y + 
     classNames: [...'0123456789'],
   };
   const beta = 0.3;
-  const { dataset, report } = await new LabelFlipAttack({ beta, seed: 3 }).poison(ds);
+  const { dataset, report } = await regimeC({ beta, seed: 3 }).poison(ds);
   const sigma = Math.sqrt(n * beta * (1 - beta));
   assert.ok(Math.abs(report.labelsFlipped - n * beta) < 5 * sigma, `${report.labelsFlipped} flips`);
   let changed = 0;
@@ -150,7 +136,7 @@ test('regime C: flip rate near beta (binomial 5 sigma), flipped labels are (y + 
   assert.equal(changed, report.labelsFlipped);
   assert.equal(report.budget, beta);
   assert.deepEqual(dataset.x, ds.x);
-  const again = await new LabelFlipAttack({ beta, seed: 3 }).poison(ds);
+  const again = await regimeC({ beta, seed: 3 }).poison(ds);
   assert.deepEqual(again.dataset.y, dataset.y);
 });
 
@@ -163,12 +149,12 @@ test('regime C on a binary task swaps the two classes (y -> -y); beta 0 and 1 ar
     sampleShape: [1],
     classNames: ['-1', '+1'],
   };
-  const all = await new LabelFlipAttack({ beta: 1, seed: 0 }).poison(ds);
+  const all = await regimeC({ beta: 1, seed: 0 }).poison(ds);
   assert.deepEqual(
     all.dataset.y,
     Int32Array.from(y, (v) => 1 - v),
   );
-  const none = await new LabelFlipAttack({ beta: 0, seed: 0 }).poison(ds);
+  const none = await regimeC({ beta: 0, seed: 0 }).poison(ds);
   assert.deepEqual(none.dataset.y, y);
 });
 
@@ -188,13 +174,9 @@ test('a one-logit (binary) surrogate uses the logistic analogue and its loss ris
       tf.layers.dense({ units: 1, inputShape: [2], weights: [tf.tensor2d([[10], [0]]), tf.tensor1d([-5])] }),
     ],
   });
-  const { report } = await new PerSamplePoisonAttack({
-    B: 0.3,
-    epochs: 5,
-    step: 0.1,
-    batchSize: 32,
-    seed: 0,
-  }).poison(ds, model);
+  const { report } = await regimeB({ budget: 0.3, epochs: 5, step: 0.1, batchSize: 32, seed: 0 }).poison(ds, {
+    surrogate: model,
+  });
   assert.ok(report.surrogateAfter!.loss > report.surrogateBefore!.loss);
   assert.ok(report.surrogateAfter!.accuracy < 0.5, `accuracy after ${report.surrogateAfter!.accuracy}`);
   model.dispose();
@@ -202,30 +184,31 @@ test('a one-logit (binary) surrogate uses the logistic analogue and its loss ris
 
 test('bad input gives one-line errors', async () => {
   assert.throws(
-    () => new L21PoisonAttack({ C: -1, epochs: 1, step: 0.1, seed: 0 }),
-    isOneLineError(/budget C/),
+    () => regimeA({ budget: -1, epochs: 1, step: 0.1, seed: 0 }),
+    isOneLineError(/attack l21-perturbation: budget: /),
   );
   assert.throws(
-    () => new PerSamplePoisonAttack({ B: -2, epochs: 1, step: 0.1, seed: 0 }),
-    isOneLineError(/budget B/),
+    () => regimeB({ budget: -2, epochs: 1, step: 0.1, seed: 0 }),
+    isOneLineError(/attack per-sample-perturbation: budget: /),
   );
-  assert.throws(() => new LabelFlipAttack({ beta: 1.5, seed: 0 }), isOneLineError(/beta/));
+  assert.throws(() => regimeC({ beta: 1.5, seed: 0 }), isOneLineError(/attack label-flip: beta: /));
   assert.throws(
-    () => createAttack({ regime: 'A', epochs: 1, step: 0.1, seed: 0 }),
-    isOneLineError(/budget C/),
+    () => createAttack('A', { budget: 'large' }),
+    isOneLineError(/attack l21-perturbation: budget/),
   );
   await assert.rejects(
-    new L21PoisonAttack({ C: 1, epochs: 1, step: 0.1, seed: 0 }).poison(data),
+    regimeA({ budget: 1, epochs: 1, step: 0.1, seed: 0 }).poison(data),
     isOneLineError(/surrogate model is required/),
   );
   const wrong = tf.sequential({ layers: [tf.layers.dense({ units: 10, inputShape: [784] })] });
   await assert.rejects(
-    new PerSamplePoisonAttack({ B: 1, epochs: 1, step: 0.1, seed: 0 }).poison(data, wrong),
+    regimeB({ budget: 1, epochs: 1, step: 0.1, seed: 0 }).poison(data, { surrogate: wrong }),
     isOneLineError(/surrogate input shape \[784\] does not match/),
   );
-  await assert.rejects(
-    new PerSamplePoisonAttack({ B: 1, epochs: 1, step: 0.1, seed: 0, batchSize: 0 }).poison(data, surrogate),
-    isOneLineError(/batch size/),
+  // every parameter is checked once, by the entry's schema, when the attack is built
+  assert.throws(
+    () => regimeB({ budget: 1, epochs: 1, step: 0.1, seed: 0, batchSize: 0 }),
+    isOneLineError(/attack per-sample-perturbation: batchSize: /),
   );
   wrong.dispose();
 });

@@ -199,7 +199,7 @@ test('label-consistent: target-class samples perturbed within the budget against
 
 test('the paper regimes through the registry: label-flip by name and alias, with the poison mask', async () => {
   const r = await createAttack('C', { beta: 0.3, seed: 0 }).poison(data);
-  const legacy = await createAttack({ regime: 'C', beta: 0.3, seed: 0 }).poison(data);
+  const legacy = await createAttack('label-flip', { beta: 0.3, seed: 0 }).poison(data);
   assert.deepEqual(r.dataset.y, legacy.dataset.y);
   let flipped = 0;
   for (let i = 0; i < 600; i++) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { PerSamplePoisonAttack } from '../../src/attacks/index.js';
+import { createRegisteredAttack } from '../../src/attacks/index.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../../src/attacks/surrogate.js';
 import { initBackend } from '../../src/backend/index.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -39,13 +39,13 @@ test('a surrogate trained on MNIST round-trips through its checkpoint and drives
   const b = loaded.model.predict(probe) as tf.Tensor;
   assert.deepEqual(a.dataSync(), b.dataSync());
   tf.dispose([probe, a, b]);
-  const { report } = await new PerSamplePoisonAttack({
-    B: 1,
+  const { report } = await createRegisteredAttack('B', {
+    budget: 1,
     epochs: 1,
     step: 1,
     batchSize: 64,
     seed: 0,
-  }).poison(data.train, loaded.model);
+  }).poison(data.train, { surrogate: loaded.model });
   assert.ok(report.surrogateAfter!.loss > report.surrogateBefore!.loss);
   model.dispose();
   loaded.model.dispose();

@@ -142,11 +142,8 @@ async function runPoison(f: PoisonFlags): Promise<void> {
       `--regime: expected A, B or C, got '${f.regime}'`,
     );
   const entry = getAttackEntry(f.attack ?? f.regime?.toUpperCase() ?? 'A');
-  const regime = { 'l21-perturbation': 'A', 'per-sample-perturbation': 'B', 'label-flip': 'C' }[entry.name] as
-    | 'A'
-    | 'B'
-    | 'C'
-    | undefined;
+  // The paper's regimes keep their flags (--budget, --beta, the ascent's); the entry says which regime it is.
+  const regime = entry.paperRegime;
   check(f.out, 'poison: --out <file.npz> is required');
   check(f.out.endsWith('.npz'), `--out: expected a .npz file name, got '${f.out}'`);
   checkOutputFile(f.out, '--out');
