@@ -1,6 +1,6 @@
 /**
  * The frozen, pre-trained surrogate network whose gradients drive the regime A and B attacks
- * (the original: MNIST the width-100 CNN, CIFAR-10 AlexNet). Trained with the project's `train()`
+ * (the original: MNIST the width-100 CNN, CIFAR-10 AlexNet). Trained with the project's one protocol, `fit()`
  * and stored as a checkpoint whose metadata says what it was trained on, so that it is never used
  * on data of another shape or class count; or imported from a PyTorch state_dict (.pth, .safetensors,
  * e.g. the original's own MNIST surrogate), whose metadata is filled from the model and the data it
@@ -13,8 +13,8 @@ import { createModel, modelInfo } from '../models/index.js';
 import type { InputNormalizationSpec } from '../models/normalize.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
+import { fit } from '../train/fit.js';
 import { type LoadedModel, loadModelFile, weightsFormat } from '../train/torch-checkpoint.js';
-import { train } from '../train/train.js';
 import type { EpochMetrics, TrainResult } from '../train/types.js';
 import { check, checkNumber } from '../util/errors.js';
 
@@ -114,16 +114,19 @@ export async function trainSurrogate(
     seed,
     ...(opts.normalize && { normalize: opts.normalize }),
   });
-  const result = await train(
+  // The paper's surrogate protocol: plain SGD on the whole training set, no validation, no early stopping.
+  const result = await fit(
     model,
-    { train: data.train },
+    data.train,
     {
-      epochs,
-      batchSize,
       lr,
-      seed,
+      batchSize,
+      maxEpochs: epochs,
       ...(opts.lrDecay && { lrDecay: opts.lrDecay }),
       ...(opts.momentum !== undefined && { momentum: opts.momentum }),
+    },
+    {
+      seed,
       ...(opts.onEpoch && { onEpoch: opts.onEpoch }),
       ...(opts.onBatch && { onBatch: opts.onBatch }),
     },

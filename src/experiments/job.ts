@@ -20,12 +20,12 @@ import {
   take,
 } from '../data/dataset.js';
 import { datasetNormalization } from '../data/defaults.js';
-import { loadDataset, trainValSplit } from '../data/index.js';
+import { loadDataset } from '../data/index.js';
 import { readPoisonFile, writePoisonFile } from '../data/poison-file.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
 import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
-import { evaluate, namedMetrics, train } from '../train/index.js';
+import { evaluate, fit, namedMetrics, type TrainingProtocol } from '../train/index.js';
 import { check } from '../util/errors.js';
 import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
@@ -346,14 +346,6 @@ async function fitModel(
   opts: { test?: Dataset; onEpoch?: TaskEpoch; phase?: 'probe' } = {},
 ) {
   const c = ctx.config;
-  // The paper's protocol: stratified k-fold over the (poisoned) training set; validation on the held-out fold.
-  // Without k-fold (the theory toy): train on everything, no validation, no early stopping.
-  const split = {
-    ...(hasValidation(c)
-      ? trainValSplit(full, { folds: c.folds!.k, fold: run.fold, seed: foldSeed(c, run) })
-      : { train: full }),
-    ...(opts.test && { test: opts.test }),
-  };
   const key = opts.phase ? `${run.key}/${opts.phase}` : run.key;
   const model = createModel(c.model, {
     width: run.width,
@@ -366,17 +358,15 @@ async function fitModel(
   try {
     const maxEpochs = c.training.maxEpochs;
     let epoch = 0;
-    const result = await train(model, split, {
-      epochs: maxEpochs,
-      batchSize: c.training.batchSize,
-      lr: c.training.lr,
-      momentum: c.training.momentum,
-      weightDecay: c.training.weightDecay,
-      ...(c.training.lrDecay && { lrDecay: c.training.lrDecay }),
-      ...(c.training.patience !== undefined && { patience: c.training.patience }),
-      ...(c.training.loss !== undefined && { loss: c.training.loss }),
-      ...(c.training.keepBest !== undefined && { keepBest: c.training.keepBest }),
+    // The paper's protocol: stratified k-fold over the (poisoned) training set, validation on the held-out fold;
+    // without k-fold (the theory toy) everything trains, no validation, no early stopping.
+    const protocol: TrainingProtocol = {
+      ...c.training,
+      ...(hasValidation(c) && { folds: { k: c.folds!.k, fold: run.fold, seed: foldSeed(c, run) } }),
+    };
+    const result = await fit(model, full, protocol, {
       seed: run.seed,
+      ...(opts.test && { test: opts.test }),
       // A killed or re-delivered run continues after its last finished epoch, with the same numbers.
       // At most one write a minute: a width-5e4 state is 132 MB and takes 1.0-1.2 s to write (measured), ~7 % of
       // its 15-17 s epochs when written after each.

@@ -6,6 +6,7 @@ export {
   weightKey,
 } from './checkpoint.js';
 export { evaluate, predictLogits } from './evaluate.js';
+export { type FitRun, fit, protocolSplit, type TrainingProtocol } from './fit.js';
 export { defaultLoss, perSampleLoss } from './losses.js';
 export { namedMetrics, predictedClasses, type TestTrigger } from './metrics.js';
 export { checkTrainOptions, TrainingStopped, train } from './train.js';

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/index.js';
 import { numClasses, numSamples } from '../../data/dataset.js';
 import { datasetNormalization } from '../../data/defaults.js';
-import { loadDataset, trainValSplit } from '../../data/index.js';
+import { loadDataset } from '../../data/index.js';
 import { countParams, createModel } from '../../models/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
-import { train } from '../../train/index.js';
+import { fit } from '../../train/index.js';
 import { loadModelFile } from '../../train/torch-checkpoint.js';
 import type { EpochMetrics } from '../../train/types.js';
 import { checkOutputFile } from '../../util/output-paths.js';
@@ -132,10 +132,6 @@ async function runTrain(f: TrainFlags): Promise<void> {
     ...(f.testLimit !== undefined && { testLimit: f.testLimit }),
     ...(f.classes !== undefined && { classes: f.classes }),
   });
-  const split =
-    f.folds > 1
-      ? trainValSplit(data.train, { folds: f.folds, fold: 0, seed: f.seed })
-      : { train: data.train };
   const shape = {
     ...(f.width !== undefined && { width: f.width }),
     inputShape: [...data.train.sampleShape],
@@ -150,25 +146,30 @@ async function runTrain(f: TrainFlags): Promise<void> {
   const model = init?.model ?? createModel(f.model ?? 'cnn', shape);
   const modelName = init?.name ?? f.model ?? 'cnn';
   const width = init ? (init.width ?? null) : (f.width ?? null);
-  note(
-    f.json,
-    `${modelName}${width ? ` width ${width}` : ''}${init ? ` from ${f.init} (${init.format})` : ''}: ` +
-      `${countParams(model).toLocaleString()} parameters; ` +
-      `train ${numSamples(split.train)}, val ${'val' in split ? numSamples(split.val) : 0}, test ${numSamples(data.test)}; ` +
-      `backend ${backend.backend}${backend.native ? ` + native (${backend.gemm})` : ''}`,
-  );
   const progress = createProgress({ json: f.json });
-  const result = await train(
+  const result = await fit(
     model,
-    { ...split, test: data.test },
+    data.train,
     {
-      epochs: f.epochs,
-      batchSize: f.batchSize,
       lr: f.lr,
+      batchSize: f.batchSize,
+      maxEpochs: f.epochs,
       momentum: f.momentum,
       weightDecay: f.weightDecay,
       ...(f.patience !== undefined && { patience: f.patience }),
+      ...(f.folds > 1 && { folds: { k: f.folds, fold: 0, seed: f.seed } }),
+    },
+    {
       seed: f.seed,
+      test: data.test,
+      onSplit: (sizes) =>
+        note(
+          f.json,
+          `${modelName}${width ? ` width ${width}` : ''}${init ? ` from ${f.init} (${init.format})` : ''}: ` +
+            `${countParams(model).toLocaleString()} parameters; ` +
+            `train ${sizes.train}, val ${sizes.val}, test ${numSamples(data.test)}; ` +
+            `backend ${backend.backend}${backend.native ? ` + native (${backend.gemm})` : ''}`,
+        ),
       ...epochProgress(progress, f.batchSize, (m: EpochMetrics) => say(f.json, epochLine(m))),
     },
   );
