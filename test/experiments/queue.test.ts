@@ -18,26 +18,14 @@ import { jobId } from '../../src/experiments/queue.js';
 import { runSweep } from '../../src/experiments/sweep.js';
 import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { CLI_MAIN, nodeArgs } from './fixtures/paths.js';
+import { tinyRealConfig } from './fixtures/tiny-real-config.js';
 
 const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 // CI installs redis-server (.ci/run), so there a missing one is a failure; elsewhere the suite says why it skips.
 const SKIP =
   HAVE_REDIS || process.env['CI'] ? false : 'redis-server is not installed (apt-get install redis-server)';
 
-const RAW = {
-  name: 'queue-e2e',
-  dataset: 'mnist',
-  limit: 600,
-  testLimit: 200,
-  model: 'mnist-cnn',
-  widths: [10, 20],
-  regimes: [{ regime: 'clean' }, { regime: 'A', budget: 500 }, { regime: 'C', beta: 0.2 }],
-  attack: { epochs: 1, step: 0.1, batchSize: 128 },
-  surrogate: { model: 'mnist-cnn', width: 20, epochs: 1, lr: 0.1, batchSize: 64 },
-  training: { lr: 0.1, batchSize: 32, maxEpochs: 3, patience: 3 },
-  folds: { k: 5, run: [0] },
-  repetitions: 1,
-};
+const RAW = tinyRealConfig('queue-e2e');
 const config = parseConfig(RAW, 'test');
 const KEYS = planRuns(config).map((r) => r.key);
 /** Short locks and stall checks, so that a dead worker's job comes back within seconds. */

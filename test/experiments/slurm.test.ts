@@ -27,25 +27,13 @@ import { runSweep } from '../../src/experiments/sweep.js';
 import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { CLI_MAIN, nodeArgs } from './fixtures/paths.js';
 import { type SlurmCluster, slurmMissing, startSlurm } from './fixtures/slurm-cluster.js';
+import { tinyRealConfig } from './fixtures/tiny-real-config.js';
 
 const MISSING = slurmMissing();
 // CI installs slurm-wlm and munge (.ci/run), so there a cluster that cannot start is a failure.
 const SKIP = MISSING === undefined || process.env['CI'] ? false : MISSING;
 
-const RAW = {
-  name: 'slurm-e2e',
-  dataset: 'mnist',
-  limit: 600,
-  testLimit: 200,
-  model: 'mnist-cnn',
-  widths: [10, 20],
-  regimes: [{ regime: 'clean' }, { regime: 'A', budget: 500 }, { regime: 'C', beta: 0.2 }],
-  attack: { epochs: 1, step: 0.1, batchSize: 128 },
-  surrogate: { model: 'mnist-cnn', width: 20, epochs: 1, lr: 0.1, batchSize: 64 },
-  training: { lr: 0.1, batchSize: 32, maxEpochs: 3, patience: 3 },
-  folds: { k: 5, run: [0] },
-  repetitions: 1,
-};
+const RAW = tinyRealConfig('slurm-e2e');
 const config = parseConfig(RAW, 'test');
 const KEYS = planRuns(config).map((r) => r.key);
 const POISONS = planPoisons(config, planRuns(config)).map((p) => p.key);
