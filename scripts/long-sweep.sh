@@ -9,24 +9,32 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="${RUNS:-/work/runs}"
 FROZEN="${FROZEN:-$RUNS/frozen}"
-CONFIGS=(paper-mnist-screen)
+CONFIGS=(paper-mnist-screen)  # and paper-mnist-pair, below, once its poisons exist
 mkdir -p "$RUNS"
 if [[ "${1:-}" == status ]]; then
-  for c in "${CONFIGS[@]}"; do
+  for c in "${CONFIGS[@]}" paper-mnist-pair; do
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT label, width, round(100*test_accuracy,2), epochs, round(seconds) FROM runs ORDER BY label, width" 2>/dev/null || true
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT task, done, total, updated_at FROM tasks" 2>/dev/null || true
   done
   exit 0
 fi
-if pgrep -f "$FROZEN/dist/src/cli/main.js sweep" >/dev/null; then echo "already running"; exit 0; fi
+if pgrep -f "$FROZEN/dist/src/cli/main.js sweep" >/dev/null; then echo "already running (stop it to restart with a new build)"; exit 0; fi
 (cd "$ROOT" && npx tsc -p tsconfig.json)
 rm -rf "$FROZEN" && mkdir -p "$FROZEN/native"
 cp -r "$ROOT/dist" "$ROOT/package.json" "$ROOT/configs" "$FROZEN/"
 cp -r "$ROOT/native/build" "$FROZEN/native/"
 ln -s "$ROOT/node_modules" "$FROZEN/node_modules"
 git -C "$ROOT" rev-parse HEAD > "$FROZEN/COMMIT"
-for c in "${CONFIGS[@]}"; do
-  OPENBLAS_NUM_THREADS=1 nohup nice -n 19 node "$FROZEN/dist/src/cli/main.js" sweep --config "$FROZEN/configs/$c.yaml" \
-    --out "$RUNS/$c" --workers 2 >> "$RUNS/$c.log" 2>&1 &
-  echo "started $c (log $RUNS/$c.log)"
-done
+start() {
+  OPENBLAS_NUM_THREADS=1 nohup nice -n 19 node "$FROZEN/dist/src/cli/main.js" sweep --config "$FROZEN/configs/$1.yaml" \
+    --out "$RUNS/$1" --workers 2 >> "$RUNS/$1.log" 2>&1 &
+  echo "started $1 (log $RUNS/$1.log)"
+}
+for c in "${CONFIGS[@]}"; do start "$c"; done
+# The figure's pair trains on the screen's poisons: started only once they exist, so that none is made twice.
+screen="$RUNS/paper-mnist-screen/poisons"
+if [[ -f "$screen/A-C500-shared.npz" && -f "$screen/B-B1-shared.npz" ]]; then
+  mkdir -p "$RUNS/paper-mnist-pair"
+  [[ -e "$RUNS/paper-mnist-pair/poisons" ]] || ln -s "$screen" "$RUNS/paper-mnist-pair/poisons"
+  start paper-mnist-pair
+fi
