@@ -304,6 +304,35 @@ CASES.push({
 });
 
 CASES.push({
+  name: 'gather: rows of ranks 1-4, inner axes, batchDims, repeated indices, int32 too (+ gradients)',
+  run: (rng) => {
+    const shape = [2 + rng.int(6), 1 + rng.int(4), 1 + rng.int(5), 1 + rng.int(3)];
+    const x = randn(rng, shape);
+    const rows = Array.from({ length: 1 + rng.int(9) }, () => rng.int(shape[0]!));
+    const cols = Array.from({ length: 1 + rng.int(4) }, () => rng.int(shape[2]!));
+    const perBatch = Array.from({ length: shape[0]! * 2 }, () => rng.int(shape[1]!));
+    return compareWithCpu([x], (xt) => {
+      const r = tf.tensor1d(rows, 'int32');
+      const c = tf.tensor1d(cols, 'int32');
+      const pb = tf.tensor2d(perBatch, [shape[0]!, 2], 'int32');
+      return [
+        tf.gather(xt, r),
+        tf.gather(tf.reshape(xt, [-1]), r),
+        tf.gather(tf.reshape(xt, [shape[0]!, -1]), r),
+        tf.gather(xt, c, 2),
+        tf.gather(xt, c, -1 - (shape.length - 3)),
+        tf.gather(xt, tf.tensor2d([rows[0]!, rows[rows.length - 1]!, 0, 0], [2, 2], 'int32')),
+        tf.gather(xt, pb, 1, 1),
+        tf.cast(tf.gather(tf.cast(tf.mul(xt, 10), 'int32'), r), 'float32'),
+        ...tf.grads((u) => sumSq(tf.gather(u, r)))([xt]),
+        ...tf.grads((u) => sumSq(tf.gather(u, c, 2)))([xt]),
+        tf.unsortedSegmentSum(xt, tf.tensor1d([...perBatch.slice(0, shape[0]!)], 'int32'), shape[1]!),
+      ];
+    });
+  },
+});
+
+CASES.push({
   name: 'sum over all leading axes, keepDims and not',
   run: (rng) => {
     const x = randn(rng, [3, 4, 5, 6]);

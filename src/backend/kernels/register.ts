@@ -18,6 +18,7 @@ import {
 } from './conv.js';
 import { CONV2D_BIAS, conv2dBiasKernel } from './conv-bias.js';
 import { DENSE_BIAS, denseBiasKernel } from './dense-bias.js';
+import { gatherKernel, unsortedSegmentSumKernel } from './gather.js';
 import { identityKernel } from './identity.js';
 import { lossGradKernel, lossKernel } from './loss.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
@@ -45,6 +46,8 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   Sum: sumKernel as tf.KernelFunc,
   Mean: meanKernel as tf.KernelFunc,
   Slice: sliceKernel as tf.KernelFunc,
+  GatherV2: gatherKernel as tf.KernelFunc,
+  UnsortedSegmentSum: unsortedSegmentSumKernel as tf.KernelFunc,
   // the project's own kernels (no shipped counterpart; see fused-ops.ts)
   [LOSS_KERNEL]: lossKernel as tf.KernelFunc,
   [LOSS_GRAD_KERNEL]: lossGradKernel as tf.KernelFunc,
