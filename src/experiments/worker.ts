@@ -16,6 +16,15 @@ const mod = (await import(pathToFileURL(modulePath).href)) as TaskModule;
 const send = (m: WorkerMessage) => process.send!(m);
 
 process.on('disconnect', () => process.exit(0));
+/**
+ * A task computes synchronously for minutes (an attack's epochs), so 'disconnect' is not seen while it runs: when
+ * the coordinator dies (kill -9), this worker would go on alone, writing the checkpoints of the sweep started
+ * next. Progress callbacks come many times a second, so each one checks whether the parent is still ours.
+ */
+const parentPid = process.ppid;
+const exitIfOrphaned = () => {
+  if (process.ppid !== parentPid) process.exit(0);
+};
 /** Set by the parent's 'stop': a training run checkpoints after its current epoch and ends. */
 let stopRequested = false;
 process.on('message', async (msg: ParentMessage) => {
@@ -27,6 +36,7 @@ process.on('message', async (msg: ParentMessage) => {
       msg.task,
       msg.ctx,
       (done, total, what) => {
+        exitIfOrphaned();
         const now = Date.now();
         if (now - last < 200 && done < total) return; // at most ~5 messages a second
         last = now;

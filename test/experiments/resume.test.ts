@@ -68,3 +68,37 @@ test('a sweep killed with SIGKILL midway continues where it stopped: nothing los
   }
   assert.equal(starts.filter((k) => k === 'surrogate').length, 1, 'the surrogate was reused');
 });
+
+test('workers busy in a long synchronous task end when the sweep that forked them is killed', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'poisonlab-orphan-'));
+  const log = join(out, 'tasks.log');
+  // every run computes synchronously for 10 minutes, far longer than this test waits
+  const env = { ...process.env, FAKE_LOG: log, FAKE_BUSY_MS: '600000' };
+  const child = spawn(process.execPath, nodeArgs(fixture('fake-sweep'), out, '2'), { env, stdio: 'ignore' });
+  const workerPids = (): number[] =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => Number(l.split(' ')[2]))
+      : [];
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 600 && new Set(workerPids()).size < 2; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const pids = [...new Set(workerPids())];
+  assert.equal(pids.length, 2, 'two workers started a run');
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  child.kill('SIGKILL'); // the coordinator alone, not its process group
+  await exited;
+  for (let i = 0; i < 600 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  const left = pids.filter(alive);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  assert.deepEqual(left, [], 'no worker outlives its sweep');
+});
