@@ -58,7 +58,31 @@ interface Slot {
 }
 
 /**
- * A pool of forked worker processes running sweep tasks one at a time each, in FIFO order. A worker that dies
+ * Which queued task a free worker takes: a surrogate (or the theory overlay) first, since the poisons wait for it;
+ * then the runs whose poison exists, narrowest first (the cheapest give numbers soonest); then the poisons still
+ * to make (an attack of a whole training set takes hours). A long sweep stopped midway has thus finished every run
+ * it could, rather than made poisons that nothing trained on yet. Ties go in the order queued.
+ */
+function startRank(task: SweepTask): [number, number] {
+  if (task.kind === 'train') return [1, task.run.width];
+  return [task.kind === 'poison' ? 2 : 0, 0];
+}
+
+function nextIndex(queue: readonly Pending[]): number {
+  let best = 0;
+  let bestRank = startRank(queue[0]!.task);
+  for (let i = 1; i < queue.length; i++) {
+    const rank = startRank(queue[i]!.task);
+    if (rank[0] < bestRank[0] || (rank[0] === bestRank[0] && rank[1] < bestRank[1])) {
+      best = i;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+/**
+ * A pool of forked worker processes running sweep tasks one at a time each, in the order of `startRank`. A worker that dies
  * (crash, out of memory, kill) fails only its current task and is replaced.
  */
 export class WorkerPool {
@@ -106,7 +130,7 @@ export class WorkerPool {
       p.onProgress = (done, total) => hooks.onProgress?.(slotIndex, done, total);
       p.onEpoch = hooks.onEpoch;
       this.queue.push(p);
-      this.dispatch();
+      this.scheduleDispatch();
     });
   }
 
@@ -209,14 +233,28 @@ export class WorkerPool {
     slot.current = undefined;
     if (m.type === 'result') p.resolve(m.result);
     else p.reject(new TaskError(`${taskName(p.task)}: ${m.message}`));
-    this.dispatch();
+    this.scheduleDispatch();
+  }
+
+  private dispatchPending = false;
+  /**
+   * Dispatch once the promise callbacks now due have run, so that all the tasks they queue (the runs a finished
+   * poison unblocks) are ranked together rather than the first one taken alone.
+   */
+  private scheduleDispatch(): void {
+    if (this.dispatchPending) return;
+    this.dispatchPending = true;
+    setImmediate(() => {
+      this.dispatchPending = false;
+      this.dispatch();
+    });
   }
 
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (slot.current || !slot.ready || !slot.child.connected) continue;
-      const p = this.queue.shift()!;
+      const p = this.queue.splice(nextIndex(this.queue), 1)[0]!;
       slot.current = p;
       p.onStart?.();
       const msg: ParentMessage = { type: 'task', id: p.id, task: p.task, ctx: p.ctx };

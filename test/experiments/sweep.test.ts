@@ -114,3 +114,29 @@ test('a folder holding another config refuses a different sweep', async () => {
     /holds a sweep with another config/,
   );
 });
+
+test('a free worker takes the surrogate first, then the runs whose poison exists (narrowest first), then a poison', async () => {
+  const out = tmp();
+  const log = join(out, 'tasks.log');
+  process.env['FAKE_LOG'] = log;
+  const config = smallConfig({ widths: [1000, 10, 100], repetitions: 1 });
+  try {
+    await runSweep(config, { out, workers: 1, taskModule: FAKE_TASKS });
+    const started = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(1, -2).join(' '));
+    const runs = (label: string) => [10, 100, 1000].map((w) => `${label}/w${w}/r0/f0`);
+    // C's flips need no surrogate and A waits for it, but neither poison goes before a run that can start
+    assert.deepEqual(started, [
+      'surrogate',
+      ...runs('clean'),
+      'poison C-beta0.2-r0',
+      ...runs('C-beta0.2'),
+      'poison A-C500-r0',
+      ...runs('A-C500'),
+    ]);
+  } finally {
+    delete process.env['FAKE_LOG'];
+  }
+});
