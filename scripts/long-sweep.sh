@@ -3,14 +3,29 @@
 # working session: niced, two workers, from a frozen copy of the build (so that rebuilding the working tree
 # never changes the code a running worker loads). Its folders live outside the work tree, in $RUNS
 # (default /work/runs); attacks and runs continue from their checkpoints there.
+# A working period's machine may be a fresh one, with no $RUNS: the finished runs therefore live in the repository
+# too, in docs/sweeps/<config>/runs.sqlite (a sweep folder without its poisons and checkpoints). Starting merges them
+# into $RUNS first, so the sweep skips them and rebuilds only the poisons the remaining runs need (deterministic:
+# the same poison, only the CPU time is spent again; merge names any run whose rerun gave other numbers).
 #   scripts/long-sweep.sh            # start or resume
 #   scripts/long-sweep.sh status     # what is done, running, and how far each attack is
+#   scripts/long-sweep.sh save       # copy the finished runs into docs/sweeps/ (then commit them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="${RUNS:-/work/runs}"
 FROZEN="${FROZEN:-$RUNS/frozen}"
+ARCHIVE="$ROOT/docs/sweeps"
 CONFIGS=(paper-mnist-screen)  # and paper-mnist-pair, below, once its poisons exist
 mkdir -p "$RUNS"
+poisonlab() { node "$ROOT/dist/src/cli/main.js" "$@"; }
+if [[ "${1:-}" == save ]]; then
+  for c in "${CONFIGS[@]}" paper-mnist-pair; do
+    [[ -f "$RUNS/$c/runs.sqlite" ]] || continue
+    mkdir -p "$ARCHIVE/$c"
+    poisonlab merge "$ARCHIVE/$c" "$RUNS/$c"
+  done
+  exit 0
+fi
 if [[ "${1:-}" == status ]]; then
   for c in "${CONFIGS[@]}" paper-mnist-pair; do
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT label, width, round(100*test_accuracy,2), epochs, round(seconds) FROM runs ORDER BY label, width" 2>/dev/null || true
@@ -25,6 +40,10 @@ cp -r "$ROOT/dist" "$ROOT/package.json" "$ROOT/configs" "$FROZEN/"
 cp -r "$ROOT/native/build" "$FROZEN/native/"
 ln -s "$ROOT/node_modules" "$FROZEN/node_modules"
 git -C "$ROOT" rev-parse HEAD > "$FROZEN/COMMIT"
+# The runs finished in earlier working periods, on whatever machine.
+for c in "${CONFIGS[@]}" paper-mnist-pair; do
+  if [[ -f "$ARCHIVE/$c/runs.sqlite" ]]; then mkdir -p "$RUNS/$c"; poisonlab merge "$RUNS/$c" "$ARCHIVE/$c"; fi
+done
 start() {
   OPENBLAS_NUM_THREADS=1 nohup nice -n 19 node "$FROZEN/dist/src/cli/main.js" sweep --config "$FROZEN/configs/$1.yaml" \
     --out "$RUNS/$1" --workers 2 >> "$RUNS/$1.log" 2>&1 &
