@@ -44,6 +44,55 @@ test('interior maximum: seen only with >= 2 SE on both sides and >= 3 repetition
   assert.equal(interiorMaximum('B-B1', rising), undefined);
 });
 
+test('outcomes: an interior maximum, none (every interior width >= 2 SE below an edge), or undecided with its power', () => {
+  const u = [cell(10, 0.8, 0.02, 4), cell(1000, 0.9, 0.02, 4), cell(1e5, 0.85, 0.02, 4)];
+  assert.equal(interiorMaximum('A-C500', u)!.outcome, 'interior maximum');
+  assert.equal(interiorMaximum('A-C500', u)!.power, undefined);
+
+  // rising, each interior width 5 SE or more below the widest: decided the other way
+  const rising = [cell(10, 0.8, 0.01, 5), cell(1000, 0.85, 0.01, 5), cell(1e5, 0.9, 0.01, 5)];
+  const r = interiorMaximum('A-C500', rising)!;
+  assert.equal(r.outcome, 'no interior maximum');
+  assert.match(describeInteriorMaximum(r), /no interior maximum \(>= 2 SE\)/);
+  // the same with two repetitions: not decided, however clear
+  const twice = rising.map((c) => ({ ...c, n: 2 }));
+  assert.equal(interiorMaximum('A-C500', twice)!.outcome, 'undecided');
+
+  // an interior best under 2 SE on its right: undecided, towards an interior maximum; its weaker side sizes the runs
+  const noisy = [cell(10, 0.8, 0.02, 4), cell(1000, 0.9, 0.06, 4), cell(1e5, 0.85, 0.06, 4)];
+  const n = interiorMaximum('A-C500', noisy)!;
+  assert.equal(n.outcome, 'undecided');
+  assert.equal(n.power!.towards, 'interior maximum');
+  assert.deepEqual([n.power!.width, n.power!.edge], [1000, 1e5]);
+  // (2 + 0.8416)^2 (0.06^2 + 0.06^2) / 0.05^2 = 23.3
+  assert.equal(n.power!.runsFor80, 24);
+  // z = 0.05 / (0.06 sqrt(2/4)) = 1.18: Phi(1.18 - 2) = Phi(-0.82) = 0.206
+  assert.ok(Math.abs(n.power!.powerNow! - 0.2061) < 1e-3);
+  assert.match(
+    describeInteriorMaximum(n),
+    /undecided after 4 run\(s\) per width: towards interior maximum, m = 1000 against m = 100000, 21 % power now; about 24 runs per width/,
+  );
+
+  // an edge best, interior widths close to it: undecided, towards no interior maximum, the least clear width decides
+  const flat = [
+    cell(10, 0.8, 0.02, 3),
+    cell(100, 0.88, 0.02, 3),
+    cell(1000, 0.86, 0.02, 3),
+    cell(1e5, 0.9, 0.02, 3),
+  ];
+  const f = interiorMaximum('A-C500', flat)!;
+  assert.equal(f.outcome, 'undecided');
+  assert.equal(f.power!.towards, 'no interior maximum');
+  assert.deepEqual([f.power!.width, f.power!.edge], [100, 1e5]);
+
+  // one run per point (a screen): no spread, so nothing to size more runs by
+  const once = [cell(10, 0.8, 0, 1), cell(1000, 0.9, 0, 1), cell(1e5, 0.85, 0, 1)];
+  const o = interiorMaximum('A-C500', once)!;
+  assert.equal(o.outcome, 'undecided');
+  assert.equal(o.power!.runsFor80, undefined);
+  assert.match(describeInteriorMaximum(o), /no spread to size more runs by/);
+});
+
 test("paper's figure: read-off values at plotted widths, log interpolation between, nothing outside", () => {
   assert.equal(paperAccuracyAt('A', 2e4), 89.4);
   assert.equal(paperAccuracyAt('B', 1e5), 83.2);
