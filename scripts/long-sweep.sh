@@ -10,6 +10,7 @@
 #   scripts/long-sweep.sh            # start or resume
 #   scripts/long-sweep.sh status     # what is done, running, and how far each attack is
 #   scripts/long-sweep.sh save       # copy the finished runs into docs/sweeps/ (then commit them)
+#   SELECT='B-B*/w10/*' scripts/long-sweep.sh   # only the runs (and so the poisons) that fit this working period
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="${RUNS:-/work/runs}"
@@ -46,7 +47,7 @@ for c in "${CONFIGS[@]}" paper-mnist-pair; do
 done
 start() {
   OPENBLAS_NUM_THREADS=1 nohup nice -n 19 node "$FROZEN/dist/src/cli/main.js" sweep --config "$FROZEN/configs/$1.yaml" \
-    --out "$RUNS/$1" --workers 2 >> "$RUNS/$1.log" 2>&1 &
+    --out "$RUNS/$1" --workers 2 ${SELECT:+--runs "$SELECT"} >> "$RUNS/$1.log" 2>&1 &
   echo "started $1 (log $RUNS/$1.log)"
 }
 for c in "${CONFIGS[@]}"; do start "$c"; done

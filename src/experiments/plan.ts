@@ -218,6 +218,39 @@ export function shardOf(key: string, count: number): number {
   return createHash('sha256').update(key).digest().readUInt32BE(0) % count;
 }
 
+/**
+ * The runs whose key matches one of `patterns`, comma-separated globs over run keys (`*`: any characters), e.g.
+ * `A-C500/w1000/*,B-B1/w10/*`: a part of a sweep chosen by hand, as a shard is chosen by hash. The config, its hash
+ * and its folder stay those of the whole sweep, and only the poisons of the chosen runs are made (so a 3-hour
+ * working period can take the arms and widths that fit it). A pattern that matches no run is a one-line error.
+ */
+export function selectRuns<T extends { key: string }>(runs: readonly T[], patterns?: string): T[] {
+  if (patterns === undefined) return [...runs];
+  const globs = patterns
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+  check(
+    globs.length > 0,
+    `--runs: expected comma-separated patterns of run keys (e.g. ${runs[0]?.key ?? 'A-C500/w10/r0/f0'}), got '${patterns}'`,
+  );
+  const matchers = globs.map((g) => ({
+    g,
+    re: new RegExp(
+      `^${g
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ),
+  }));
+  for (const { g, re } of matchers)
+    check(
+      runs.some((r) => re.test(r.key)),
+      `--runs: '${g}' matches no run of this sweep (its keys look like ${runs[0]?.key ?? '(none)'}; * matches any characters)`,
+    );
+  return runs.filter((r) => matchers.some(({ re }) => re.test(r.key)));
+}
+
 /** The runs of shard `shard`; the shards 0..N-1 partition the run list. */
 export function selectShard<T extends { key: string }>(runs: readonly T[], shard?: Shard): T[] {
   if (!shard || shard.count === 1) return [...runs];

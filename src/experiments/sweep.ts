@@ -23,6 +23,7 @@ import {
   type RunSpec,
   runRecord,
   type Shard,
+  selectRuns,
   selectShard,
 } from './plan.js';
 import { WorkerPool } from './pool.js';
@@ -66,6 +67,8 @@ export interface SweepOptions {
   workers?: number;
   /** Run only this shard of the run list. */
   shard?: Shard;
+  /** Run only the runs whose keys match these comma-separated globs (see selectRuns). */
+  runs?: string;
   /** Replace a different config stored in the folder instead of refusing. */
   force?: boolean;
   /**
@@ -127,7 +130,7 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
       paths.dataSource,
       `${JSON.stringify({ dataset: config.dataset, source: describeDataSource(config.dataset) }, null, 2)}\n`,
     );
-    const all = selectShard(planRuns(config), opts.shard);
+    const all = selectShard(selectRuns(planRuns(config), opts.runs), opts.shard);
     const finished = store.finishedKeys(hash);
     const todo = all.filter((r) => !finished.has(r.key));
     const cached = opts.cache !== undefined;

@@ -6,6 +6,7 @@ import {
   parseShard,
   planPoisons,
   planRuns,
+  selectRuns,
   selectShard,
   shardOf,
 } from '../../src/experiments/plan.js';
@@ -127,4 +128,19 @@ test('paper-mnist-figure: the figure-era protocol (shared poisons, 1,000-epoch A
   const b = c.attacks!.find((a) => a.label === 'B-B1')!;
   assert.deepEqual(b.params, { budget: 1, epochs: 500, step: 0.5, batchSize: 128, stepRule: 'raw' });
   assert.equal(planRuns(c).length, 4 * 14 * 20 * 5);
+});
+
+test('--runs: globs over run keys choose a part of a sweep; a pattern matching nothing is a one-line error', () => {
+  const runs = planRuns(smallConfig());
+  const keys = (p: string) => selectRuns(runs, p).map((r) => r.key);
+  assert.deepEqual(keys('A-C500/w10/r0/f0'), ['A-C500/w10/r0/f0']);
+  assert.deepEqual(keys('A-C500/w10/*'), ['A-C500/w10/r0/f0', 'A-C500/w10/r1/f0']);
+  // several patterns, spaces, and '.' taken literally (w1000 is not matched by 'w1.00')
+  assert.equal(selectRuns(runs, ' clean/*, C-*/w1000/* ').length, 6 + 2);
+  assert.throws(
+    () => selectRuns(runs, 'A-C500/w1.00/*'),
+    /--runs: 'A-C500\/w1\.00\/\*' matches no run of this sweep \(its keys look like clean\/w10\/r0\/f0/,
+  );
+  assert.throws(() => selectRuns(runs, ' , '), /--runs: expected comma-separated patterns/);
+  assert.equal(selectRuns(runs, undefined).length, runs.length);
 });

@@ -140,3 +140,27 @@ test('a free worker takes the surrogate first, then the runs whose poison exists
     delete process.env['FAKE_LOG'];
   }
 });
+
+test("sweep --runs trains only the chosen runs and makes only their poisons, in the whole sweep's folder", async () => {
+  const out = tmp();
+  const log = join(out, 'tasks.log');
+  process.env['FAKE_LOG'] = log;
+  const config = smallConfig();
+  try {
+    const s = await runSweep(config, { out, workers: 1, taskModule: FAKE_TASKS, runs: 'A-C500/w10/*' });
+    assert.deepEqual([s.done, s.failed], [2, 0]);
+    const started = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(1, -2).join(' '));
+    assert.deepEqual(started.filter((n) => n.startsWith('poison')).sort(), [
+      'poison A-C500-r0',
+      'poison A-C500-r1',
+    ]);
+    // the rest of the sweep, later, in the same folder: the two runs are not redone
+    const rest = await runSweep(config, { out, workers: 1, taskModule: FAKE_TASKS });
+    assert.deepEqual([rest.done, rest.skipped], [16, 2]);
+  } finally {
+    delete process.env['FAKE_LOG'];
+  }
+});

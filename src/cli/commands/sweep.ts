@@ -29,6 +29,7 @@ interface SweepFlags {
   out?: string;
   workers?: number;
   shard?: string;
+  runs?: string;
   force: boolean;
   widths?: string;
   reps?: number;
@@ -50,7 +51,7 @@ interface SweepFlags {
 export function configFromFlags(
   f: Omit<
     SweepFlags,
-    'out' | 'workers' | 'shard' | 'force' | 'json' | 'queue' | 'cache' | 'log' | 'stopGrace'
+    'out' | 'workers' | 'shard' | 'runs' | 'force' | 'json' | 'queue' | 'cache' | 'log' | 'stopGrace'
   >,
 ): ExperimentConfig {
   check(!(f.preset && f.config), 'sweep: give either --preset or --config, not both');
@@ -133,6 +134,10 @@ export function register(program: Command): void {
       parseNumberOption('--workers', { min: 1, integer: true }),
     )
     .option('--shard <i/N>', 'run only shard i of N (deterministic by run key), e.g. 0/4')
+    .option(
+      '--runs <patterns>',
+      "run only the runs whose keys match these comma-separated patterns ('*': any characters), e.g. 'B-B*/w10/*'; the config and folder stay the whole sweep's",
+    )
     .option('--force', 'replace a different config stored in --out (old runs stop counting)', false);
   configOverrideOptions(cmd)
     .option(
@@ -156,6 +161,7 @@ export function register(program: Command): void {
       if (f.cache !== undefined) checkOutputFolder(f.cache, '--cache');
       const config = configFromFlags(f);
       if (f.queue !== undefined) {
+        check(f.runs === undefined, 'sweep: --runs is for local sweeps; with --queue, use --shard');
         check(
           f.cache === undefined,
           'sweep: --cache is for local and Slurm sweeps; with --queue, give each worker its --cache',
@@ -190,6 +196,7 @@ export function register(program: Command): void {
           out: f.out!,
           workers,
           shard,
+          ...(f.runs !== undefined && { runs: f.runs }),
           force: f.force,
           json: f.json,
           log: f.log,
@@ -213,6 +220,7 @@ export async function sweepCommand(
     out: string;
     workers: number;
     shard?: ReturnType<typeof parseShard> | undefined;
+    runs?: string;
     force: boolean;
     json: boolean;
     /** One line per event on stderr. */
@@ -234,6 +242,7 @@ export async function sweepCommand(
       out: o.out,
       workers: o.workers,
       ...(o.shard && { shard: o.shard }),
+      ...(o.runs !== undefined && { runs: o.runs }),
       force: o.force,
       ...(o.cache !== undefined && { cache: o.cache }),
       ...(o.signal && { signal: o.signal }),
