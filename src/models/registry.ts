@@ -95,8 +95,8 @@ export interface ModelListing {
   inputShape?: number[];
   /** The layers whose units are m, at the default parameters (width-scaled specs). */
   widthLayers?: string[];
-  /** The spec's own parameters, with their defaults. */
-  params?: Record<string, unknown>;
+  /** The spec's own parameters, with their defaults (`poisonlab train --model-param key=value`). */
+  paramDefaults?: Record<string, unknown>;
   /** Whether it reads and writes PyTorch state_dicts. */
   torch: boolean;
   fastStep?: FastStep;
@@ -113,7 +113,7 @@ export function listModels(): ModelListing[] {
       ...(e.width && { defaultWidth: e.width.default }),
       ...(spec?.inputShape && { inputShape: [...spec.inputShape] }),
       ...(spec?.width && { widthLayers: spec.width.layers(defaults) }),
-      ...(Object.keys(defaults).length > 0 && { params: defaults }),
+      ...(Object.keys(defaults).length > 0 && { paramDefaults: defaults }),
       torch: spec?.torch !== undefined,
       ...(spec?.fastStep && { fastStep: spec.fastStep }),
     };

@@ -39,7 +39,7 @@ export function register(program: Command): void {
           r.params === null ? '' : `${r.params.toLocaleString()} params${width ? ` at width ${width}` : ''}`;
         const extra = [
           ...(r.widthLayers ? [`m: ${r.widthLayers.join(', ')}`] : []),
-          ...(r.params ? Object.entries(r.params).map(([k, v]) => `${k} ${v}`) : []),
+          ...(r.paramDefaults ? Object.entries(r.paramDefaults).map(([k, v]) => `${k}=${v}`) : []),
           ...(r.torch ? ['PyTorch names'] : []),
           ...(r.fastStep ? [`fast step ${r.fastStep}`] : []),
         ];
