@@ -67,8 +67,8 @@ export interface SurrogateHints {
 }
 
 /** The original's surrogate per dataset: MNIST the width-100 CNN (lr 0.1), CIFAR-10 AlexNet (lr 0.01). */
-export function surrogateDefaults(datasetSpec: string): DatasetDefaults['surrogate'] {
-  return datasetDefaults(datasetSpec).surrogate;
+export function surrogateDefaults(datasetSpec: string, expected?: string): DatasetDefaults['surrogate'] {
+  return datasetDefaults(datasetSpec, expected).surrogate;
 }
 
 export interface SurrogateOptions {
@@ -100,11 +100,12 @@ export async function trainSurrogate(
   data: DatasetSplit,
   opts: SurrogateOptions,
 ): Promise<{ model: tf.LayersModel; meta: TrainedSurrogateMeta; result: TrainResult }> {
-  const defaults = surrogateDefaults(opts.dataset);
-  const name = opts.model ?? defaults.model;
-  const width = opts.width ?? (opts.model === undefined ? defaults.width : undefined);
+  // Only a missing model or rate asks the dataset's defaults (a dataset without them: one line asking for both).
+  const defaults = () => surrogateDefaults(opts.dataset, 'the surrogate model and learning rate');
+  const name = opts.model ?? defaults().model;
+  const width = opts.width ?? (opts.model === undefined ? defaults().width : undefined);
   const epochs = checkNumber(opts.epochs ?? 10, 'surrogate epochs', { min: 1, integer: true });
-  const lr = checkNumber(opts.lr ?? defaults.lr, 'surrogate learning rate', { min: 0 });
+  const lr = checkNumber(opts.lr ?? defaults().lr, 'surrogate learning rate', { min: 0 });
   const batchSize = checkNumber(opts.batchSize ?? 128, 'surrogate batch size', { min: 1, integer: true });
   const seed = checkNumber(opts.seed ?? 0, 'surrogate seed', { min: 0, integer: true });
   const model = createModel(name, {

@@ -186,15 +186,20 @@ async function runRecipe(f: SurrogateFlags, cmd: Command): Promise<void> {
 async function runSurrogateTrain(f: SurrogateFlags): Promise<void> {
   check(f.out, 'surrogate train: --out <file> is required (where to save the surrogate)');
   checkOutputFile(f.out, '--out');
+  // The dataset's defaults fill a missing --model or --lr; a dataset without them is refused before any work.
+  const defaults =
+    f.model === undefined || f.lr === undefined
+      ? surrogateDefaults(f.dataset, '--model and --lr')
+      : undefined;
   const backend = await initBackend({ quiet: f.json });
   const data = await loadDataset(f.dataset, {
     ...(f.limit !== undefined && { limit: f.limit }),
     ...(f.testLimit !== undefined && { testLimit: f.testLimit }),
   });
-  const defaults = surrogateDefaults(f.dataset);
+  const shownWidth = f.width ?? (f.model ? undefined : defaults?.width);
   note(
     f.json,
-    `surrogate ${f.model ?? defaults.model}${(f.width ?? (f.model ? undefined : defaults.width)) ? ` width ${f.width ?? defaults.width}` : ''}` +
+    `surrogate ${f.model ?? defaults?.model}${shownWidth ? ` width ${shownWidth}` : ''}` +
       ` on ${f.dataset}: train ${numSamples(data.train)}, test ${numSamples(data.test)}; backend ${backend.backend}`,
   );
   const progress = createProgress({ json: f.json });
