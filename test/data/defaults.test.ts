@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { attackDefaults } from '../../src/attacks/index.js';
-import { surrogateDefaults } from '../../src/attacks/surrogate.js';
 import { defaultBudgets } from '../../src/cli/commands/theory.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import {
@@ -14,6 +13,7 @@ import {
   findDatasetFamily,
 } from '../../src/data/defaults.js';
 import { writePoisonFile } from '../../src/data/poison-file.js';
+import { surrogateDefaults } from '../../src/train/surrogate.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poisonlab-defaults-'));

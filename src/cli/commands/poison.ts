@@ -9,11 +9,11 @@ import {
   getAttackEntry,
   parseSettings,
 } from '../../attacks/index.js';
-import { loadSurrogate, type SurrogateMeta } from '../../attacks/surrogate.js';
 import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
 import { loadDataset } from '../../data/index.js';
 import { writePoisonFile } from '../../data/poison-file.js';
+import { loadSurrogate, type SurrogateMeta } from '../../train/surrogate.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { saveSurrogate, surrogateDefaults, trainSurrogate } from '../../attacks/surrogate.js';
 import {
   getSurrogateRecipe,
   recipeHash,
@@ -15,6 +14,7 @@ import { datasetNormalization } from '../../data/defaults.js';
 import { loadDataset } from '../../data/index.js';
 import { describeDataSource } from '../../data/load.js';
 import { readNpz } from '../../io/npz.js';
+import { saveSurrogate, surrogateDefaults, trainSurrogate } from '../../train/surrogate.js';
 import type { EpochMetrics } from '../../train/types.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-paths.js';
