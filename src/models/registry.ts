@@ -174,6 +174,13 @@ export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
   }
   const resolved = isChoice(entry) ? entry.choose(inputShape) : entry.name;
   const spec = modelSpec(resolved);
+  if (spec.classes !== undefined) {
+    const k = spec.classes;
+    check(
+      numClasses === k,
+      `model ${name}: expected ${k === 2 ? 'a binary task (2 classes)' : `${k} classes`}, got ${numClasses} classes`,
+    );
+  }
   const o = buildOptions(spec, width, opts);
   spec.check?.(o);
   if (opts.normalize !== undefined) checkNormalization(opts.normalize, inputShape, `model ${name}`);

@@ -68,6 +68,8 @@ export interface ModelSpec<P extends z.ZodObject = z.ZodObject> extends Registry
    * Absent: a fixed-size model, which ignores any width asked for.
    */
   width?: { default: number; layers(p: z.output<P>): string[] };
+  /** The class count the model is made for (twolayer: 2, read from its one logit); absent: any. */
+  classes?: number;
   /** The input shape the model is made for (listings, PyTorch import); absent: any. */
   inputShape?: readonly number[];
   /** Values the weights hold (batch-norm running statistics included), before building: the memory check. */

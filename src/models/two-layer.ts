@@ -106,11 +106,8 @@ export const twoLayer = defineModel({
   params: noParams,
   width: { default: 1000, layers: () => ['hidden'] },
   weights: (o) => twoLayerParams(o.width, o.inputShape),
+  classes: 2,
   check(o) {
-    check(
-      o.numClasses === 2,
-      `model twolayer: expected a binary task (2 classes), got ${o.numClasses} classes`,
-    );
     check(
       o.normalize === undefined,
       "model twolayer: input normalisation is for image models (the theory's net takes raw vectors)",
