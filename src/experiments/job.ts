@@ -354,6 +354,7 @@ async function fitModel(
     seed: run.seed,
     // The original normalises CIFAR-10 inside its classifier (ART preprocessing, cifar_ntk.py line 205).
     ...(c.normalize && { normalize: datasetNormalization(c.dataset) }),
+    ...(c.modelParams && { params: c.modelParams }),
   });
   try {
     const maxEpochs = c.training.maxEpochs;

@@ -21,6 +21,7 @@ export {
   modelInfo,
   modelNames,
   modelSpec,
+  parseModelParams,
   resolveName,
   specOf,
   torchModelNames,

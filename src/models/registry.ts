@@ -120,6 +120,17 @@ export function listModels(): ModelListing[] {
   });
 }
 
+/**
+ * A model name and its own parameters checked against the registry, defaults filled in; an unknown name or bad
+ * parameters are a one-line error naming the model (for configs, checked before a sweep starts).
+ */
+export function parseModelParams(name: string, raw: Record<string, unknown> = {}): Record<string, unknown> {
+  const entry = entryFor(name);
+  const res = entry.params.safeParse(raw);
+  if (!res.success) throw new PoisonlabError(`model ${entry.name}: ${zodIssues(res.error)}`);
+  return res.data as Record<string, unknown>;
+}
+
 /** The spec's own parameters of a request, validated; a one-line error naming the model. */
 function parseParams(spec: ModelSpec, raw: Record<string, unknown> | undefined): Record<string, unknown> {
   const res = spec.params.safeParse(raw ?? {});
