@@ -48,16 +48,6 @@ export {
 // Surrogates: the frozen network the gradient attacks ascend against; trained here, saved, or imported
 // (`paper:mnist` is the original study's own).
 export { isPaperSurrogate, resolveSurrogatePath } from './attacks/pretrained.js';
-export {
-  loadSurrogate,
-  type SurrogateHints,
-  type SurrogateMeta,
-  type SurrogateOptions,
-  saveSurrogate,
-  surrogateDefaults,
-  type TrainedSurrogateMeta,
-  trainSurrogate,
-} from './attacks/surrogate.js';
 // Backend: start it once before anything computes (tfjs's wasm backend with poisonlab's kernels).
 export { type BackendInfo, backendInfo, initBackend } from './backend/index.js';
 // Sweeps: a config (the one schema of the CLI, config files and presets), run in a worker pool, resumable.
@@ -95,7 +85,6 @@ export {
 } from './data/poison-file.js';
 export { stratifiedKFold, type TrainValOptions, trainValSplit } from './data/split.js';
 export { type GaussianToyOptions, gaussianToy, gaussianToySplit } from './data/toy.js';
-
 // Defences: the registry (`poisonlab defences`) and the penultimate features that feature defences read.
 export {
   createDefence,
@@ -178,6 +167,16 @@ export {
   type TrainResult,
   train,
 } from './train/index.js';
+export {
+  loadSurrogate,
+  type SurrogateHints,
+  type SurrogateMeta,
+  type SurrogateOptions,
+  saveSurrogate,
+  surrogateDefaults,
+  type TrainedSurrogateMeta,
+  trainSurrogate,
+} from './train/surrogate.js';
 export {
   type LoadedModel,
   loadModelFile,

@@ -86,6 +86,13 @@ test('results is a leaf: it imports only the config schema and util', () => {
   );
 });
 
+test('attacks train nothing: an attack receives a trained surrogate (surrogate training lives in train)', () => {
+  assert.deepEqual(
+    violations('attacks', (t) => under(t, 'train')),
+    [],
+  );
+});
+
 test('experiments imports neither report nor the front ends (cli, where the progress view lives, and serve)', () => {
   assert.deepEqual(
     violations('experiments', (t) => under(t, 'cli', 'serve', 'report')),

@@ -49,8 +49,8 @@ export type { AttackReport, PoisonResult, Regime } from './types.js';
 export type AttackDefaults = DatasetDefaults['attack'];
 
 /** MNIST: C = 500, B = 1, eta = 0.1; CIFAR-10: C = 1000, B = 1, eta = 0.5 (the table in ../data/defaults.ts). */
-export function attackDefaults(datasetSpec: string): AttackDefaults {
-  return datasetDefaults(datasetSpec).attack;
+export function attackDefaults(datasetSpec: string, expected?: string): AttackDefaults {
+  return datasetDefaults(datasetSpec, expected).attack;
 }
 
 /**

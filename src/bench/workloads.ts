@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { negatedLossGradient } from '../attacks/objective.js';
-import { createModel } from '../models/index.js';
+import { createModel, modelSpec } from '../models/index.js';
 import { defaultLoss } from '../train/losses.js';
 import { Sgd } from '../train/sgd.js';
 import { chooseStepStrategy, minibatchStep } from '../train/step.js';
@@ -32,7 +32,7 @@ function randomInputs(shape: number[], classes: number) {
  * trainer's loss: cross-entropy, or the logistic loss for the one-logit two-layer net) on a fixed batch.
  */
 function trainWorkload(name: string, model: string, inputShape: number[], width?: number): Workload {
-  const binary = model === 'twolayer';
+  const classes = modelSpec(model).classes ?? 10;
   return {
     name,
     batch: BATCH,
@@ -40,11 +40,11 @@ function trainWorkload(name: string, model: string, inputShape: number[], width?
       const net = createModel(model, {
         ...(width !== undefined && { width }),
         inputShape,
-        // the two-layer net is the theory's binary model: one logit, classes 0 / 1 (labels -1 / +1)
-        numClasses: binary ? 2 : 10,
+        // a model made for a class count gets it (the two-layer net: one logit, classes 0 / 1); others 10
+        numClasses: classes,
         seed: 0,
       });
-      const { x, y } = randomInputs(inputShape, binary ? 2 : 10);
+      const { x, y } = randomInputs(inputShape, classes);
       const kind = defaultLoss(net);
       const opt = new Sgd(0.01);
       const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);

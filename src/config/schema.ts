@@ -81,6 +81,11 @@ export const ExperimentConfigSchema = z
     classes: z.string().min(1).optional(),
     /** Model family passed to createModel ('mnist-cnn', 'cifar-cnn', 'twolayer', ...). */
     model: z.string().min(1),
+    /**
+     * The model's own parameters (its spec's schema, e.g. mlp's `{ depth: 3 }`); absent: its defaults. Names and
+     * values are the model registry's to check (experiments/validate.ts).
+     */
+    modelParams: z.record(z.string(), z.unknown()).optional(),
     widths: z.array(posInt).min(1),
     /**
      * Training-set sizes n to sweep (the original's sample-size experiment): every run and every poison is made

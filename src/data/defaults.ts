@@ -1,12 +1,17 @@
+import { existsSync } from 'node:fs';
 import { PoisonlabError } from '../util/errors.js';
+import { readPoisonMeta } from './poison-file.js';
 
 /**
- * The original study's settings per dataset, in one table: the gradient attacks' budgets and step (regimes A
- * and B), the surrogate, and the budgets `poisonlab theory` starts from. A dataset spec picks its row by name
- * here and nowhere else (datasetFamily).
+ * The original study's settings per dataset: the gradient attacks' budgets and step (regimes A and B), the
+ * surrogate, and the budgets `poisonlab theory` starts from. Each dataset poisonlab knows says its own row here
+ * (DATASET_DEFAULTS), and a dataset spec finds its row in one function (datasetFamily): by name, through the
+ * source a poison file records, or by a folder's or file's own name; any other spec has no defaults, and a caller
+ * that needs one gets a one-line error asking for the value instead of another dataset's.
  */
 
-export type DatasetFamily = 'mnist' | 'cifar10' | 'toy';
+/** The datasets with defaults of their own. */
+export type DatasetFamily = 'mnist' | 'fashion-mnist' | 'cifar10' | 'toy';
 
 export interface DatasetDefaults {
   /** Regime A's C (budget C sqrt(n)), regime B's B, the step eta, and the original's 500 epochs of batch 128. */
@@ -32,6 +37,11 @@ const MNIST: DatasetDefaults = {
 export const DATASET_DEFAULTS: Readonly<Record<DatasetFamily, DatasetDefaults>> = {
   mnist: MNIST,
   /**
+   * Fashion-MNIST: the original has no settings for it; its images are MNIST's size and range (28x28, grey), so
+   * poisonlab takes MNIST's, said here rather than by falling through.
+   */
+  'fashion-mnist': MNIST,
+  /**
    * CIFAR-10: C = 1000, B = 1, eta = 0.5; AlexNet at lr 0.01. The original's per-channel normalisation of the
    * width-m networks: mean (0.4914, 0.4822, 0.4465), std (0.2471, 0.2435, 0.2616) (cifar_ntk.py lines 85-95,
    * passed as ART's preprocessing at line 205).
@@ -47,24 +57,65 @@ export const DATASET_DEFAULTS: Readonly<Record<DatasetFamily, DatasetDefaults>> 
 };
 
 /**
- * The row of a dataset spec: 'cifar' anywhere in it (`cifar10`, a CIFAR-10 folder or poison file) is CIFAR-10,
- * `toy` is the toy, and everything else (MNIST, Fashion-MNIST, other folders) gets MNIST's.
+ * How a folder or file names the dataset it holds, per dataset, checked in this order on the path's last two
+ * components (`../shared/data/CIFAR10-jpeg`, `poisons/cifar-A-r0.npz`): each says its own; the toy is only
+ * built in.
  */
-export function datasetFamily(spec: string): DatasetFamily {
-  const s = spec.toLowerCase();
-  if (s.includes('cifar')) return 'cifar10';
-  if (s === 'toy') return 'toy';
-  return 'mnist';
+const PATH_NAMES: readonly [DatasetFamily, RegExp][] = [
+  ['cifar10', /cifar/i],
+  ['fashion-mnist', /fashion/i],
+  ['mnist', /mnist/i],
+];
+
+/** The clean source a poison file records (`meta.dataset`), if `spec` is a readable one. */
+function poisonSource(spec: string): string | undefined {
+  if (!spec.toLowerCase().endsWith('.npz') || !existsSync(spec)) return undefined;
+  try {
+    const source = readPoisonMeta(spec)?.dataset;
+    return typeof source === 'string' && source !== spec ? source : undefined;
+  } catch {
+    return undefined; // not a poison file: its name decides
+  }
 }
 
-/** The defaults of a dataset spec (see datasetFamily). */
-export function datasetDefaults(spec: string): DatasetDefaults {
-  return DATASET_DEFAULTS[datasetFamily(spec)];
+/**
+ * The row of a dataset spec, or undefined when none is known: a dataset's name (any case); a poison file's
+ * recorded source; a folder or file whose name says a dataset (PATH_NAMES).
+ */
+export function findDatasetFamily(spec: string): DatasetFamily | undefined {
+  const name = spec.toLowerCase();
+  if (Object.hasOwn(DATASET_DEFAULTS, name)) return name as DatasetFamily;
+  const source = poisonSource(spec);
+  if (source !== undefined) {
+    const family = findDatasetFamily(source);
+    if (family) return family;
+  }
+  const tail = spec.split(/[\\/]/).filter(Boolean).slice(-2).join('/');
+  return PATH_NAMES.find(([, pattern]) => pattern.test(tail))?.[0];
+}
+
+/**
+ * The row of a dataset spec (see findDatasetFamily); a spec without one is a one-line error naming it, the
+ * datasets that have defaults, and `expected` (what to give instead, e.g. `--budget and --step`).
+ */
+export function datasetFamily(spec: string, expected = 'the value given explicitly'): DatasetFamily {
+  const family = findDatasetFamily(spec);
+  if (family) return family;
+  throw new PoisonlabError(
+    `dataset '${spec}': no defaults of the original study are known for it (they are for ` +
+      `${Object.keys(DATASET_DEFAULTS).join(', ')}, their poison files, and folders named after them); expected ${expected}`,
+  );
+}
+
+/** The defaults of a dataset spec (see datasetFamily; `expected` says what to give when it has none). */
+export function datasetDefaults(spec: string, expected?: string): DatasetDefaults {
+  return DATASET_DEFAULTS[datasetFamily(spec, expected)];
 }
 
 /** The input normalisation of a dataset spec, or a one-line error when the original has none for it. */
 export function datasetNormalization(spec: string): { mean: number[]; std: number[] } {
-  const n = datasetDefaults(spec).normalization;
+  const family = findDatasetFamily(spec);
+  const n = family && DATASET_DEFAULTS[family].normalization;
   if (!n)
     throw new PoisonlabError(
       `normalize: no per-channel mean and std are known for dataset '${spec}' (only CIFAR-10's; the original normalises only CIFAR-10)`,

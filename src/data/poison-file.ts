@@ -9,7 +9,7 @@
  *   (`dataset`, `limit`, `classes`), whose test split is the clean test set of the poisoned one.
  */
 import { basename } from 'node:path';
-import { readNpz, writeNpz } from '../io/npz.js';
+import { readNpz, readNpzMeta, writeNpz } from '../io/npz.js';
 import { check } from '../util/errors.js';
 import { type Dataset, numSamples, validateDataset } from './dataset.js';
 
@@ -66,6 +66,12 @@ export function writePoisonFile(
       classNames: [...poisoned.classNames],
     },
   );
+}
+
+/** The meta of a poison file (its source dataset, attack, ...) without reading its arrays; undefined if not one. */
+export function readPoisonMeta(path: string): PoisonFileMeta | undefined {
+  const meta = readNpzMeta(path) as Partial<PoisonFileMeta> | undefined;
+  return meta?.kind === 'poisonlab-poison' ? (meta as PoisonFileMeta) : undefined;
 }
 
 /** Read and check a poison file; every problem is one line naming the file and what was expected. */

@@ -1,11 +1,13 @@
 /**
- * The penultimate-layer representations the feature-based defences read: every layer of a sequential model but
- * the last, in inference mode, in batches. Wider than `maxDim`, they are reduced by a seeded Gaussian random
+ * The penultimate-layer representations the feature-based defences read: the output of the layer the model's
+ * spec names as its feature hook (`features`, models/spec.ts; for a model createModel did not build, the input of
+ * its last layer), computed through the model's graph (ResNet-18's Adds included), in inference mode, in batches. Wider than `maxDim`, they are reduced by a seeded Gaussian random
  * projection (Johnson-Lindenstrauss: distances and the top directions survive up to a small distortion), so a
  * width-20000 network's 6000 x 20000 activations never sit in memory at once.
  */
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, numSamples } from '../data/dataset.js';
+import { featureOutput } from '../models/registry.js';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -14,10 +16,11 @@ export function penultimateFeatures(
   data: Dataset,
   opts: { maxDim?: number; seed?: number; batchSize?: number } = {},
 ): { features: Float32Array; dim: number; width: number } {
-  const layers = model.layers;
-  check(layers.length >= 2, 'defence: the model has no penultimate layer');
-  const shape = layers[layers.length - 2]!.outputShape as number[];
-  const width = shape.slice(1).reduce((a, b) => a * (b ?? 1), 1);
+  const hook = featureOutput(model);
+  // The same layers, with the feature layer's output as the graph's output (weights shared; never disposed here).
+  const probe = tf.model({ inputs: model.inputs, outputs: hook });
+  const width = hook.shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
+  check(width >= 1, 'defence: the penultimate representation has no fixed size');
   const maxDim = opts.maxDim ?? 256;
   const dim = Math.min(width, maxDim);
   const n = numSamples(data);
@@ -36,8 +39,7 @@ export function penultimateFeatures(
     for (let s = 0; s < n; s += bs) {
       const size = Math.min(bs, n - s);
       const f = tf.tidy(() => {
-        let h: tf.Tensor = tf.slice(x, s, size);
-        for (const l of layers.slice(0, -1)) h = l.apply(h, { training: false }) as tf.Tensor;
+        const h = probe.apply(tf.slice(x, s, size), { training: false }) as tf.Tensor;
         const flat = h.reshape([size, width]) as tf.Tensor2D;
         return proj ? tf.matMul(flat, proj) : flat;
       });

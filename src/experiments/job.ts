@@ -7,7 +7,6 @@ import type * as tf from '@tensorflow/tfjs';
 import { type AscentCheckpoint, removeAscentState } from '../attacks/ascent-state.js';
 import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/index.js';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
-import { loadSurrogate, saveSurrogate, trainSurrogate } from '../attacks/surrogate.js';
 import { initBackend } from '../backend/index.js';
 import type { AttackRef } from '../config/schema.js';
 import { hasValidation } from '../config/schema.js';
@@ -26,6 +25,7 @@ import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defe
 import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
 import { evaluate, fit, namedMetrics, type TrainingProtocol } from '../train/index.js';
+import { loadSurrogate, saveSurrogate, trainSurrogate } from '../train/surrogate.js';
 import { check } from '../util/errors.js';
 import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
@@ -354,6 +354,7 @@ async function fitModel(
     seed: run.seed,
     // The original normalises CIFAR-10 inside its classifier (ART preprocessing, cifar_ntk.py line 205).
     ...(c.normalize && { normalize: datasetNormalization(c.dataset) }),
+    ...(c.modelParams && { params: c.modelParams }),
   });
   try {
     const maxEpochs = c.training.maxEpochs;

@@ -13,6 +13,7 @@ import {
   regimeLabel,
 } from '../config/schema.js';
 import { findDefence, parseDefenceParams } from '../defences/index.js';
+import { parseModelParams } from '../models/index.js';
 import { PoisonlabError } from '../util/errors.js';
 
 /** The label of a registry attack's runs: its label, or its registry name (an alias resolves to the name). */
@@ -58,6 +59,13 @@ export function checkRegistryRefs(c: ExperimentConfig, source = 'config'): Exper
       issues.push(`defences.${i}.params: ${(e as Error).message}`);
     }
   });
+  try {
+    parseModelParams(c.model, c.modelParams ?? {});
+  } catch (e) {
+    issues.push(
+      `${c.modelParams ? 'modelParams' : 'model'}: ${(e as Error).message} (see 'poisonlab models')`,
+    );
+  }
   const dLabels = (c.defences ?? []).map(defenceLabel);
   if (new Set(dLabels).size !== dLabels.length)
     issues.push('defences: a defence is listed twice (give it a label)');

@@ -28,16 +28,7 @@ export function readNpz(
   path: string,
   opts: ZipReadOptions = {},
 ): { arrays: Record<string, NdArray>; meta?: unknown } {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw (
-      fileSystemError(e, { path, expected: 'a .npz file' }) ??
-      new PoisonlabError(`${path}: cannot read .npz file (${String(e)})`)
-    );
-  }
-  const zip = new ZipReader(bytes, path, opts);
+  const zip = new ZipReader(readNpzBytes(path), path, opts);
   const arrays: Record<string, NdArray> = {};
   let meta: unknown;
   for (const file of zip.entries.keys()) {
@@ -70,4 +61,28 @@ export function readNpz(
     }
   }
   return meta === undefined ? { arrays } : { arrays, meta };
+}
+
+function readNpzBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw (
+      fileSystemError(e, { path, expected: 'a .npz file' }) ??
+      new PoisonlabError(`${path}: cannot read .npz file (${String(e)})`)
+    );
+  }
+}
+
+/** The JSON `meta` entry of an `.npz` (see writeNpz) without inflating its arrays; undefined when it has none. */
+export function readNpzMeta(path: string): unknown {
+  const zip = new ZipReader(readNpzBytes(path), path);
+  if (!zip.entries.has('meta.npy')) return undefined;
+  const value = decodeNpy(zip.read('meta.npy'), `${path}:meta.npy`);
+  if (value.kind !== 'string') return undefined;
+  try {
+    return JSON.parse(value.text);
+  } catch {
+    throw new PoisonlabError(`${path}: entry 'meta' is not valid JSON`);
+  }
 }

@@ -4,6 +4,7 @@ import { asConvBias, asDenseBias } from './fused-layers.js';
 import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
 import { SeededDropout } from './seeded-dropout.js';
 import { checkImageShape, outSize } from './shapes.js';
+import { defineModel, noParams, torchDefaultInit } from './spec.js';
 
 /**
  * The CIFAR-10 AlexNet variant of the original (its CIFAR surrogate), NHWC, outputs logits:
@@ -63,3 +64,38 @@ export function alexNetParams(inputShape: readonly number[], numClasses: number)
     4097 * numClasses
   );
 }
+
+const ALEXNET_MODULES: Record<string, string> = {
+  conv1: 'features.0',
+  conv2: 'features.3',
+  conv3: 'features.6',
+  conv4: 'features.8',
+  conv5: 'features.10',
+  fc1: 'classifier.1',
+  fc2: 'classifier.4',
+  fc3: 'classifier.6',
+};
+
+/**
+ * The spec: fixed size; PyTorch names are the original's (alexnet.py: features.0/3/6/8/10 for the convolutions,
+ * classifier.1/4/6 for the linears); the penultimate features are fc2's (after its relu).
+ */
+export const alexNet = defineModel({
+  name: 'alexnet',
+  aliases: [],
+  description: 'CIFAR-10 AlexNet variant (the CIFAR surrogate), dropout 0.5, fixed size',
+  params: noParams,
+  inputShape: [32, 32, 3],
+  weights: (o) => alexNetParams(o.inputShape, o.numClasses),
+  build: (o) => buildAlexNet(o.inputShape, o.numClasses, o.seed, o.normalize),
+  init: torchDefaultInit,
+  features: () => 'fc2',
+  torch: {
+    source: 'alexnet.py `AlexNet` of the original study',
+    module: (layer) => ALEXNET_MODULES[layer] ?? layer,
+    guess(shapes) {
+      if (!shapes.has('features.0.weight') || !shapes.has('classifier.6.weight')) return undefined;
+      return { model: 'alexnet', numClasses: shapes.get('classifier.6.weight')![0]! };
+    },
+  },
+});

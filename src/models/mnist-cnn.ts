@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { asConvBias, asDenseBias } from './fused-layers.js';
 import { firstLayerShape, type InputNormalizationSpec, inputLayers } from './normalize.js';
 import { checkImageShape, lenetSide } from './shapes.js';
+import { defineModel, noParams, torchDefaultInit } from './spec.js';
 
 /**
  * The paper's MNIST network of width m (NHWC, outputs logits):
@@ -44,3 +45,31 @@ export function mnistCnnParams(width: number, inputShape: readonly number[], num
   const flat = lenetSide(inputShape[0]!) * lenetSide(inputShape[1]!) * 20;
   return 260 + 5020 + (flat + 1) * width + (width + 1) * numClasses;
 }
+
+/**
+ * The spec: m is fc1's units; PyTorch names are the original's (mnist_ntk.py `model_ntk`: conv1, conv2, fc1, fc2),
+ * fc1 reading the flattened (c, h, w) map; the penultimate features are fc1's (after its relu).
+ */
+export const mnistCnn = defineModel({
+  name: 'mnist-cnn',
+  aliases: [],
+  description:
+    'paper MNIST CNN: conv(1->10,5x5) pool relu, conv(10->20,5x5) pool relu, dense 320->m relu, dense m->10',
+  params: noParams,
+  width: { default: 100, layers: () => ['fc1'] },
+  inputShape: [28, 28, 1],
+  weights: (o) => mnistCnnParams(o.width, o.inputShape, o.numClasses),
+  build: (o) => buildMnistCnn(o.width, o.inputShape, o.numClasses, o.normalize),
+  init: torchDefaultInit,
+  features: () => 'fc1',
+  torch: {
+    source: 'mnist_ntk.py `model_ntk` of the original study',
+    guess(shapes) {
+      const dim = (k: string, i: number) => shapes.get(k)?.[i];
+      const has = (k: string) => shapes.has(k);
+      if (!['conv1', 'conv2', 'fc1', 'fc2'].every((m) => has(`${m}.weight`)) || has('fc3.weight'))
+        return undefined;
+      return { model: 'mnist-cnn', width: dim('fc1.weight', 0)!, numClasses: dim('fc2.weight', 0)! };
+    },
+  },
+});

@@ -1,18 +1,18 @@
+/**
+ * createModel and what the rest of poisonlab asks about models, all read from the specs of ./catalog.ts
+ * (see ./spec.ts): no function here knows a model by name.
+ */
 import type * as tf from '@tensorflow/tfjs';
 import { checkTrainingMemory } from '../backend/memory.js';
 import { check, PoisonlabError } from '../util/errors.js';
-import { alexNetParams, buildAlexNet } from './alexnet.js';
-import { buildCifarCnn, cifarCnnParams } from './cifar-cnn.js';
-import { initTorchDefaults } from './init.js';
-import { buildMnistCnn, mnistCnnParams } from './mnist-cnn.js';
+import { zodIssues } from '../util/registry.js';
+import { models } from './catalog.js';
 import { checkNormalization, type InputNormalizationSpec } from './normalize.js';
-import { buildResNet18, resNet18Weights } from './resnet18.js';
-import { buildToyNtk, toyNtkParams } from './toy-ntk.js';
-import { buildTwoLayer, twoLayerParams } from './two-layer.js';
+import { type FastStep, isChoice, type ModelBuild, type ModelSpec } from './spec.js';
 
 /** Options of createModel. */
 export interface ModelOptions {
-  /** Width m of the width-scaled models (mnist-cnn, cifar-cnn, cnn, twolayer, toy-ntk); ignored by the others. */
+  /** Width m of the width-scaled models (`poisonlab models` says which); ignored by the others. */
   width?: number;
   /** Shape of one sample, e.g. [28, 28, 1] (NHWC images) or [2] (vectors). */
   inputShape: number[];
@@ -24,6 +24,8 @@ export interface ModelOptions {
    * absent: the model takes raw [0, 1] pixels. Image models only; no weights, so state_dicts are unchanged.
    */
   normalize?: InputNormalizationSpec;
+  /** The model's own parameters (e.g. mlp's depth), checked by its spec's schema; absent: its defaults. */
+  params?: Record<string, unknown>;
 }
 
 /** What createModel recorded about a model it built (for checkpoints). */
@@ -32,129 +34,136 @@ export interface ModelInfo {
   name: string;
   /** The concrete architecture, e.g. 'mnist-cnn' when 'cnn' was asked for. */
   resolved: string;
+  /** The options it was built with: width resolved, and `params` parsed (only for specs that have any). */
   options: ModelOptions;
 }
 
-interface ModelSpec {
-  name: string;
-  description: string;
-  defaultWidth?: number;
-  inputShape?: number[];
-  /** Values the model's weights hold (checked against memory before building). */
-  weights(width: number, o: ModelOptions): number;
-  build(width: number, o: ModelOptions): tf.LayersModel;
-}
-
-const SPECS: ModelSpec[] = [
-  {
-    name: 'mnist-cnn',
-    description:
-      'paper MNIST CNN: conv(1->10,5x5) pool relu, conv(10->20,5x5) pool relu, dense 320->m relu, dense m->10',
-    defaultWidth: 100,
-    inputShape: [28, 28, 1],
-    weights: (m, o) => mnistCnnParams(m, o.inputShape, o.numClasses),
-    build: (m, o) => buildMnistCnn(m, o.inputShape, o.numClasses, o.normalize),
-  },
-  {
-    name: 'cifar-cnn',
-    description:
-      'paper CIFAR-10 CNN: conv(3->6,5x5) relu pool, conv(6->16,5x5) relu pool, dense 400->120->m->10',
-    defaultWidth: 100,
-    inputShape: [32, 32, 3],
-    weights: (m, o) => cifarCnnParams(m, o.inputShape, o.numClasses),
-    build: (m, o) => buildCifarCnn(m, o.inputShape, o.numClasses, o.normalize),
-  },
-  {
-    name: 'cnn',
-    description: 'mnist-cnn for 1-channel images, cifar-cnn for 3-channel images (the paper’s width-m nets)',
-    defaultWidth: 100,
-    weights: (m, o) => specFor(resolveName('cnn', o.inputShape)).weights(m, o),
-    build: (m, o) => specFor(resolveName('cnn', o.inputShape)).build(m, o),
-  },
-  {
-    name: 'alexnet',
-    description: 'CIFAR-10 AlexNet variant (the CIFAR surrogate), dropout 0.5, fixed size',
-    inputShape: [32, 32, 3],
-    weights: (_m, o) => alexNetParams(o.inputShape, o.numClasses),
-    build: (_m, o) => buildAlexNet(o.inputShape, o.numClasses, o.seed, o.normalize),
-  },
-  {
-    name: 'resnet18',
-    description: 'CIFAR ResNet-18: 3x3 stride-1 stem, BasicBlocks [2,2,2,2], 64..512 channels, batch norm',
-    inputShape: [32, 32, 3],
-    weights: (_m, o) => resNet18Weights(o.numClasses),
-    build: (_m, o) => buildResNet18(o.inputShape, o.numClasses, o.normalize),
-  },
-  {
-    name: 'twolayer',
-    description: "theory's net f(x) = (1/sqrt(m)) sum_s a_s relu(w_s.x), a_s fixed in {-1,+1}, one logit",
-    defaultWidth: 1000,
-    weights: (m, o) => twoLayerParams(m, o.inputShape),
-    build: (m, o) => buildTwoLayer(m, o.inputShape, o.seed),
-  },
-  {
-    name: 'toy-ntk',
-    description:
-      "the original toy's net: f_k(x) = sum_s a_ks relu(w_s.x), a_ks fixed in {-1,+1}, no 1/sqrt(m), K logits",
-    defaultWidth: 200,
-    weights: (m, o) => toyNtkParams(m, o.inputShape, o.numClasses),
-    build: (m, o) => buildToyNtk(m, o.inputShape, o.numClasses, o.seed),
-  },
-];
-
-const WIDTH_SCALED = new Set(['mnist-cnn', 'cifar-cnn', 'cnn', 'twolayer', 'toy-ntk']);
-/** Models that draw their own initial weights in build (every other one gets PyTorch's defaults). */
-const SELF_INITIALISED = new Set(['twolayer', 'toy-ntk']);
 const info = new WeakMap<tf.LayersModel, ModelInfo>();
 
-function specFor(name: string): ModelSpec {
-  const spec = SPECS.find((s) => s.name === name);
-  if (!spec)
-    throw new PoisonlabError(
-      `model '${name}': unknown, expected one of ${SPECS.map((s) => s.name).join(', ')}`,
-    );
-  return spec;
+function entryFor(name: string) {
+  const entry = models.find(name);
+  if (!entry)
+    throw new PoisonlabError(`model '${name}': unknown, expected one of ${modelNames().join(', ')}`);
+  return entry;
+}
+
+/** The registered model names, in registration order (for help texts and messages). */
+export function modelNames(): string[] {
+  return models.list().map((e) => e.name);
 }
 
 /** The concrete architecture for a registry name: 'cnn' becomes mnist-cnn (1 channel) or cifar-cnn (3 channels). */
 export function resolveName(name: string, inputShape: readonly number[]): string {
-  if (name !== 'cnn') return name;
-  const channels = inputShape.length === 3 ? inputShape[2] : undefined;
-  if (channels === 1) return 'mnist-cnn';
-  if (channels === 3) return 'cifar-cnn';
-  throw new PoisonlabError(
-    `model cnn: expected an image input shape [H, W, 1] or [H, W, 3], got [${inputShape}]`,
-  );
+  const entry = entryFor(name);
+  return isChoice(entry) ? entry.choose(inputShape) : entry.name;
 }
 
-/** The models createModel knows, for `--help` and listings. */
-export function listModels(): {
+/** The spec of a concrete model (a name that stands for several is an error: resolve it first). */
+export function modelSpec(name: string): ModelSpec {
+  const entry = entryFor(name);
+  check(
+    !isChoice(entry),
+    `model ${name}: stands for one of ${isChoice(entry) ? entry.choices.join(', ') : ''}, expected one of them`,
+  );
+  return entry as ModelSpec;
+}
+
+/** The names a `name` may stand for: itself, or the choices of a name like 'cnn'. */
+export function modelChoices(name: string): readonly string[] {
+  const entry = entryFor(name);
+  return isChoice(entry) ? entry.choices : [entry.name];
+}
+
+/** Whether model `name` scales with a width m (a width asked of the others is ignored). */
+export function isWidthScaled(name: string): boolean {
+  return entryFor(name).width !== undefined;
+}
+
+/** The models with PyTorch names (import from and export to `.pth` / `.safetensors`). */
+export function torchModelNames(): string[] {
+  return models
+    .list()
+    .filter((e) => !isChoice(e) && e.torch !== undefined)
+    .map((e) => e.name);
+}
+
+/** One line per model for `poisonlab models` and `--help`. */
+export interface ModelListing {
   name: string;
   description: string;
   defaultWidth?: number;
   inputShape?: number[];
-}[] {
-  return SPECS.map(({ name, description, defaultWidth, inputShape }) => ({
-    name,
-    description,
-    ...(defaultWidth === undefined ? {} : { defaultWidth }),
-    ...(inputShape === undefined ? {} : { inputShape: [...inputShape] }),
-  }));
+  /** The layers whose units are m, at the default parameters (width-scaled specs). */
+  widthLayers?: string[];
+  /** The spec's own parameters, with their defaults (`poisonlab train --model-param key=value`). */
+  paramDefaults?: Record<string, unknown>;
+  /** Whether it reads and writes PyTorch state_dicts. */
+  torch: boolean;
+  fastStep?: FastStep;
+}
+
+/** The models createModel knows, for `--help` and listings. */
+export function listModels(): ModelListing[] {
+  return models.list().map((e) => {
+    const defaults = e.params.parse({});
+    const spec = isChoice(e) ? undefined : e;
+    return {
+      name: e.name,
+      description: e.description,
+      ...(e.width && { defaultWidth: e.width.default }),
+      ...(spec?.inputShape && { inputShape: [...spec.inputShape] }),
+      ...(spec?.width && { widthLayers: spec.width.layers(defaults) }),
+      ...(Object.keys(defaults).length > 0 && { paramDefaults: defaults }),
+      torch: spec?.torch !== undefined,
+      ...(spec?.fastStep && { fastStep: spec.fastStep }),
+    };
+  });
+}
+
+/**
+ * A model name and its own parameters checked against the registry, defaults filled in; an unknown name or bad
+ * parameters are a one-line error naming the model (for configs, checked before a sweep starts).
+ */
+export function parseModelParams(name: string, raw: Record<string, unknown> = {}): Record<string, unknown> {
+  const entry = entryFor(name);
+  const res = entry.params.safeParse(raw);
+  if (!res.success) throw new PoisonlabError(`model ${entry.name}: ${zodIssues(res.error)}`);
+  return res.data as Record<string, unknown>;
+}
+
+/** The spec's own parameters of a request, validated; a one-line error naming the model. */
+function parseParams(spec: ModelSpec, raw: Record<string, unknown> | undefined): Record<string, unknown> {
+  const res = spec.params.safeParse(raw ?? {});
+  if (!res.success) throw new PoisonlabError(`model ${spec.name}: ${zodIssues(res.error)}`);
+  return res.data as Record<string, unknown>;
+}
+
+/** The request as a spec's functions see it (width resolved, params parsed). */
+function buildOptions(spec: ModelSpec, width: number, opts: ModelOptions): ModelBuild {
+  return {
+    width,
+    inputShape: opts.inputShape,
+    numClasses: opts.numClasses,
+    seed: opts.seed,
+    ...(opts.normalize !== undefined && { normalize: opts.normalize }),
+    params: parseParams(spec, opts.params),
+  };
 }
 
 /** Parameters of a model before it is built (batch-norm running statistics included): for memory checks. */
 export function estimateWeights(name: string, opts: ModelOptions): number {
-  const spec = specFor(name);
-  return spec.weights(opts.width ?? spec.defaultWidth ?? 0, opts);
+  const spec = modelSpec(resolveName(name, opts.inputShape));
+  const width = opts.width ?? entryFor(name).width?.default ?? 0;
+  return spec.weights(buildOptions(spec, width, opts));
 }
 
 /**
- * Build a model by registry name with PyTorch's default initialisation, seeded. Outputs are logits
- * (K for the CNNs and toy-ntk, one for twolayer). Throws a one-line PoisonlabError for an unknown name, a width
- * that is not a positive integer, a wrong input shape, or a model too large for the 4 GiB wasm heap.
+ * Build a model by registry name, initialised by its spec, seeded. Outputs are logits (one for twolayer, K
+ * for the others). Throws a one-line PoisonlabError for an unknown name, a width that is not a positive integer,
+ * bad parameters, a wrong input shape, or a model too large for the 4 GiB wasm heap.
  */
 export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
-  const spec = specFor(name);
+  const entry = entryFor(name);
   const { inputShape, numClasses, seed } = opts;
   check(
     Array.isArray(inputShape) &&
@@ -167,38 +176,70 @@ export function createModel(name: string, opts: ModelOptions): tf.LayersModel {
     `model ${name}: numClasses must be a positive integer, got ${numClasses}`,
   );
   check(Number.isInteger(seed), `model ${name}: seed must be an integer, got ${seed}`);
-  const width = opts.width ?? spec.defaultWidth ?? 0;
-  if (WIDTH_SCALED.has(name)) {
+  const width = opts.width ?? entry.width?.default ?? 0;
+  if (entry.width) {
     check(
       Number.isInteger(width) && width >= 1,
       `model ${name}: width must be a positive integer, got ${opts.width}`,
     );
   }
-  if (name === 'twolayer') {
-    check(numClasses === 2, `model twolayer: expected a binary task (2 classes), got ${numClasses} classes`);
-  }
-  const resolved = resolveName(name, inputShape);
-  if (opts.normalize !== undefined) {
+  const resolved = isChoice(entry) ? entry.choose(inputShape) : entry.name;
+  const spec = modelSpec(resolved);
+  if (spec.classes !== undefined) {
+    const k = spec.classes;
     check(
-      resolved !== 'twolayer',
-      `model twolayer: input normalisation is for image models (the theory's net takes raw vectors)`,
+      numClasses === k,
+      `model ${name}: expected ${k === 2 ? 'a binary task (2 classes)' : `${k} classes`}, got ${numClasses} classes`,
     );
-    checkNormalization(opts.normalize, inputShape, `model ${name}`);
   }
-  const what = `model ${name} (width ${width})`;
-  const weights = spec.weights(width, opts);
+  const o = buildOptions(spec, width, opts);
+  spec.check?.(o);
+  if (opts.normalize !== undefined) checkNormalization(opts.normalize, inputShape, `model ${name}`);
   // On wasm, what is already on the heap (live tensors) counts too.
-  checkTrainingMemory(what, weights);
-  const model = spec.build(width, opts);
-  // twolayer and toy-ntk draw their own W and a; every other model gets PyTorch's conv/dense defaults.
-  if (!SELF_INITIALISED.has(resolved)) initTorchDefaults(model, seed);
-  info.set(model, { name, resolved, options: { ...opts, inputShape: [...inputShape], width } });
+  checkTrainingMemory(`model ${name} (width ${width})`, spec.weights(o));
+  const model = spec.build(o);
+  spec.init(model, o);
+  const hasParams = Object.keys(o.params).length > 0;
+  info.set(model, {
+    name,
+    resolved,
+    options: { ...opts, inputShape: [...inputShape], width, ...(hasParams && { params: o.params }) },
+  });
   return model;
 }
 
 /** What createModel recorded about `model` (undefined for models built elsewhere). */
 export function modelInfo(model: tf.LayersModel): ModelInfo | undefined {
   return info.get(model);
+}
+
+/** The spec `model` was built from (undefined for models createModel did not build). */
+export function specOf(model: tf.LayersModel): ModelSpec | undefined {
+  const i = info.get(model);
+  return i ? modelSpec(i.resolved) : undefined;
+}
+
+/** The fast training path `model`'s spec declares, if any. */
+export function fastStepOf(model: tf.LayersModel): FastStep | undefined {
+  return specOf(model)?.fastStep;
+}
+
+/**
+ * The symbolic tensor of `model`'s penultimate representation: its spec's feature layer's output; for a model
+ * createModel did not build, the input of its last layer (correct for any graph, sequential or not).
+ */
+export function featureOutput(model: tf.LayersModel): tf.SymbolicTensor {
+  const i = info.get(model);
+  if (i) {
+    const spec = modelSpec(i.resolved);
+    const params = spec.params.parse(i.options.params ?? {});
+    return model.getLayer(spec.features(params)).output as tf.SymbolicTensor;
+  }
+  const last = model.layers[model.layers.length - 1];
+  check(last && model.layers.length >= 2, 'model: it has no penultimate layer');
+  const input = last.input;
+  check(!Array.isArray(input), `model: its last layer ${last.name} has several inputs, expected one`);
+  return input as tf.SymbolicTensor;
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputNormalization, type InputNormalizationSpec } from './normalize.js';
 import { checkImageShape } from './shapes.js';
+import { defineModel, noParams, torchDefaultInit } from './spec.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -78,3 +79,36 @@ export function resNet18Weights(numClasses: number): number {
   const bnChannels = 64 + 2 * (64 * 2 + 128 * 2 + 256 * 2 + 512 * 2) + 128 + 256 + 512;
   return withoutHead + 512 * numClasses + numClasses + 2 * bnChannels;
 }
+
+/**
+ * The spec: fixed size; PyTorch names are torchvision-style (resnet.py: conv1, bn1, layer{1-4}.{0,1}.{conv1,
+ * bn1,conv2,bn2}, layer{2-4}.0.downsample.{0,1}, fc; the CIFAR variant's `shortcut.` and `linear.` also read).
+ * The weights fit, but the original's resnet.py keeps ImageNet's 3x3 max pool after the stem, which this CIFAR
+ * ResNet-18 (like the common CIFAR variant) has not, so the same weights compute a different function. The
+ * penultimate features are the global average pool's 512 values (a graph with Adds: not a chain of layers).
+ */
+export const resNet18 = defineModel({
+  name: 'resnet18',
+  aliases: [],
+  description: 'CIFAR ResNet-18: 3x3 stride-1 stem, BasicBlocks [2,2,2,2], 64..512 channels, batch norm',
+  params: noParams,
+  inputShape: [32, 32, 3],
+  weights: (o) => resNet18Weights(o.numClasses),
+  build: (o) => buildResNet18(o.inputShape, o.numClasses, o.normalize),
+  init: torchDefaultInit,
+  features: () => 'avgpool',
+  torch: {
+    source: 'resnet.py `ResNet18` of the original study',
+    module: (layer) =>
+      layer
+        .replace(/^(layer\d)_(\d)_scbn$/, '$1.$2.downsample.1')
+        .replace(/^(layer\d)_(\d)_sc$/, '$1.$2.downsample.0')
+        .replace(/^(layer\d)_(\d)_/, '$1.$2.'),
+    canonicalKey: (key) => key.replace(/\.shortcut\./, '.downsample.').replace(/^linear\./, 'fc.'),
+    guess(shapes) {
+      if (!shapes.has('layer1.0.conv1.weight')) return undefined;
+      const head = shapes.get('fc.weight') ?? shapes.get('linear.weight');
+      return head ? { model: 'resnet18', numClasses: head[0]! } : undefined;
+    },
+  },
+});

@@ -9,20 +9,17 @@
  * | dense kernel right after a flatten of an `[H, W, C]` map | rows in (h, w, c) order | columns in (c, h, w) order |
  * | biases, batch-norm scale / shift / running statistics | `[n]` | `[n]` |
  *
- * The PyTorch names are the original study's modules (yunjuanwang/robust_learning_for_data_poisoning_attack):
- *
- * - `mnist-cnn` (mnist_ntk.py `model_ntk`): conv1, conv2, fc1, fc2;
- * - `cifar-cnn` (cifar_ntk.py `model_ntk`): conv_1, conv_2, fc_1, fc_2, fc_3 (conv1 ... fc3 also read);
- * - `alexnet` (alexnet.py): features.0/3/6/8/10 (the convolutions), classifier.1/4/6 (the linears);
- * - `resnet18` (resnet.py): conv1, bn1, layer{1-4}.{0,1}.{conv1,bn1,conv2,bn2}, layer{2-4}.0.downsample.{0,1},
- *   fc (the CIFAR variant's `shortcut.` and `linear.` also read). The weights fit, but the original's
- *   resnet.py keeps ImageNet's 3x3 max pool after the stem, which poisonlab's CIFAR ResNet-18 (like the
- *   common CIFAR variant) has not, so the same weights compute a different function;
- * - `twolayer` (the theory's net, not in the original code): fc1 (`W`, `[m, d]`, no bias) and fc2
- *   (the fixed signs `a`, `[1, m]`, no bias); the PyTorch module must compute fc2(relu(fc1(x))) / sqrt(m).
+ * The layouts follow from the layer kinds, here, for every model. The names are each model's own: its spec's
+ * `torch` (`module`, `canonicalKey`, `guess`; see spec.ts) in the model's file, e.g. mnist-cnn's are the
+ * original study's (mnist_ntk.py `model_ntk`: conv1, conv2, fc1, fc2).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors.js';
+import { models } from './catalog.js';
+import { modelSpec, torchModelNames } from './registry.js';
+import { isChoice, type TorchModelGuess } from './spec.js';
+
+export type { TorchModelGuess } from './spec.js';
 
 /** How one weight's layout differs between poisonlab and PyTorch. */
 export type TorchLayout =
@@ -47,49 +44,16 @@ export interface TorchParam {
   layout: TorchLayout;
 }
 
-/** The models with a PyTorch counterpart. */
-export const TORCH_MODELS = ['mnist-cnn', 'cifar-cnn', 'alexnet', 'resnet18', 'twolayer'] as const;
-
-const ALEXNET_MODULES: Record<string, string> = {
-  conv1: 'features.0',
-  conv2: 'features.3',
-  conv3: 'features.6',
-  conv4: 'features.8',
-  conv5: 'features.10',
-  fc1: 'classifier.1',
-  fc2: 'classifier.4',
-  fc3: 'classifier.6',
-};
-
-/** The PyTorch module name of a tfjs layer of model `resolved`. */
-function moduleName(resolved: string, layer: string): string {
-  switch (resolved) {
-    case 'cifar-cnn':
-      return layer.replace(/^(conv|fc)(\d)$/, '$1_$2');
-    case 'alexnet':
-      return ALEXNET_MODULES[layer] ?? layer;
-    case 'resnet18':
-      return layer
-        .replace(/^(layer\d)_(\d)_scbn$/, '$1.$2.downsample.1')
-        .replace(/^(layer\d)_(\d)_sc$/, '$1.$2.downsample.0')
-        .replace(/^(layer\d)_(\d)_/, '$1.$2.');
-    case 'twolayer':
-      return layer === 'hidden' ? 'fc1' : layer === 'output' ? 'fc2' : layer;
-    default:
-      return layer;
-  }
+/** The PyTorch names of model `resolved`; a one-line error when it has none. */
+function torchNames(resolved: string) {
+  const names = modelSpec(resolved).torch;
+  check(names, `model ${resolved}: no PyTorch counterpart (expected one of ${torchModelNames().join(', ')})`);
+  return names;
 }
 
-/** Accepted spellings of PyTorch keys other than the original's, mapped to them (see the module comment). */
+/** Accepted spellings of PyTorch keys other than the model's own, mapped to them (its spec's `canonicalKey`). */
 export function canonicalTorchKey(resolved: string, key: string): string {
-  switch (resolved) {
-    case 'cifar-cnn':
-      return key.replace(/^(conv|fc)(\d)\./, '$1_$2.');
-    case 'resnet18':
-      return key.replace(/\.shortcut\./, '.downsample.').replace(/^linear\./, 'fc.');
-    default:
-      return key;
-  }
+  return torchNames(resolved).canonicalKey?.(key) ?? key;
 }
 
 const BN_WEIGHTS: Record<string, string> = {
@@ -105,10 +69,8 @@ const BN_WEIGHTS: Record<string, string> = {
  * batch norm's weight, bias, running_mean, running_var, num_batches_tracked).
  */
 export function torchParams(model: tf.LayersModel, resolved: string): TorchParam[] {
-  check(
-    (TORCH_MODELS as readonly string[]).includes(resolved),
-    `model ${resolved}: no PyTorch counterpart (expected one of ${TORCH_MODELS.join(', ')})`,
-  );
+  const names = torchNames(resolved);
+  const moduleName = (layer: string) => names.module?.(layer) ?? layer;
   const out: TorchParam[] = [];
   let flattened: number[] | undefined; // input shape of the flatten layer feeding the next dense layer
   for (const layer of model.layers) {
@@ -118,7 +80,7 @@ export function torchParams(model: tf.LayersModel, resolved: string): TorchParam
       continue;
     }
     if (/Dropout/.test(cls)) continue;
-    const mod = moduleName(resolved, layer.name);
+    const mod = moduleName(layer.name);
     const weights = layer.weights;
     if (cls === 'Conv2D') {
       for (const w of weights) {
@@ -220,49 +182,15 @@ function permute(p: TorchParam, data: Float32Array, toTorch: boolean): Float32Ar
   return out;
 }
 
-/** What the shapes of a PyTorch state_dict say about the model that wrote it. */
-export interface TorchModelGuess {
-  /** The poisonlab model, e.g. 'mnist-cnn'. */
-  model: string;
-  /** Width m of width-scaled models. */
-  width?: number;
-  numClasses: number;
-  /** The input shape when the shapes fix it (twolayer: [d]); otherwise the model's usual one is assumed. */
-  inputShape?: number[];
-}
-
 /**
- * Recognise which poisonlab model a PyTorch state_dict (keys -> shapes, keys already canonical for no
- * model in particular) holds, from its keys and shapes; undefined when no model fits unambiguously.
+ * Recognise which poisonlab model a PyTorch state_dict (keys -> shapes, keys as written) holds, from its keys
+ * and shapes: the first spec, in registration order, whose `torch.guess` knows it; undefined when none does.
  */
 export function guessTorchModel(shapes: ReadonlyMap<string, readonly number[]>): TorchModelGuess | undefined {
-  const has = (k: string) => shapes.has(k);
-  const dim = (k: string, i: number) => shapes.get(k)?.[i];
-  const keys = [...shapes.keys()];
-  if (has('features.0.weight') && has('classifier.6.weight'))
-    return { model: 'alexnet', numClasses: dim('classifier.6.weight', 0)! };
-  if (has('layer1.0.conv1.weight') && (has('fc.weight') || has('linear.weight')))
-    return { model: 'resnet18', numClasses: (dim('fc.weight', 0) ?? dim('linear.weight', 0))! };
-  const cifar = has('conv_1.weight') ? '_' : has('conv1.weight') && has('fc3.weight') ? '' : undefined;
-  if (cifar !== undefined && has(`fc${cifar}2.weight`) && has(`fc${cifar}3.weight`))
-    return {
-      model: 'cifar-cnn',
-      width: dim(`fc${cifar}2.weight`, 0)!,
-      numClasses: dim(`fc${cifar}3.weight`, 0)!,
-    };
-  if (has('conv1.weight') && has('conv2.weight') && has('fc1.weight') && has('fc2.weight'))
-    return { model: 'mnist-cnn', width: dim('fc1.weight', 0)!, numClasses: dim('fc2.weight', 0)! };
-  if (
-    keys.length === 2 &&
-    shapes.get('fc1.weight')?.length === 2 &&
-    shapes.get('fc2.weight')?.length === 2 &&
-    dim('fc2.weight', 0) === 1
-  )
-    return {
-      model: 'twolayer',
-      width: dim('fc1.weight', 0)!,
-      numClasses: 2,
-      inputShape: [dim('fc1.weight', 1)!],
-    };
+  for (const e of models.list()) {
+    if (isChoice(e)) continue;
+    const guess = e.torch?.guess?.(shapes);
+    if (guess) return guess;
+  }
   return undefined;
 }

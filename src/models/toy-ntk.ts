@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { torchUniformBound, uniformValues } from './init.js';
+import { defineModel, initialisedInBuild, noParams } from './spec.js';
 
 /**
  * The original toy's network (`model_ntk` in toy_gaussian_ntk.py, deleted from the authors' repository;
@@ -61,3 +62,21 @@ export function buildToyNtk(
 export function toyNtkParams(width: number, inputShape: readonly number[], numClasses: number): number {
   return inputShape.reduce((a, b) => a * b, 1) * width + width * numClasses;
 }
+
+/**
+ * The spec: m is `hidden`'s units; draws its own W and signs in build; no PyTorch export (the original module is
+ * gone); the penultimate features are relu(W x); fast step 'toy-ntk'.
+ */
+export const toyNtk = defineModel({
+  name: 'toy-ntk',
+  aliases: [],
+  description:
+    "the original toy's net: f_k(x) = sum_s a_ks relu(w_s.x), a_ks fixed in {-1,+1}, no 1/sqrt(m), K logits",
+  params: noParams,
+  width: { default: 200, layers: () => ['hidden'] },
+  weights: (o) => toyNtkParams(o.width, o.inputShape, o.numClasses),
+  build: (o) => buildToyNtk(o.width, o.inputShape, o.numClasses, o.seed),
+  init: initialisedInBuild,
+  features: () => 'hidden',
+  fastStep: 'toy-ntk',
+});

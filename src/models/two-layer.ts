@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { asDenseBias } from './fused-layers.js';
+import { defineModel, initialisedInBuild, noParams } from './spec.js';
 
 /**
  * The theory's two-layer ReLU network of width m with one output logit:
@@ -92,3 +93,39 @@ function plainHead(output: tf.layers.Layer, scale: tf.layers.Layer): void {
 export function twoLayerParams(width: number, inputShape: readonly number[]): number {
   return inputShape.reduce((a, b) => a * b, 1) * width + width;
 }
+
+/**
+ * The spec: m is `hidden`'s units; draws its own W and a in build; PyTorch names (the theory's net, not in the
+ * original code): fc1 (`W`, [m, d], no bias) and fc2 (the fixed signs `a`, [1, m], no bias), the PyTorch
+ * module computing fc2(relu(fc1(x))) / sqrt(m); the penultimate features are relu(W x); fast step 'two-layer'.
+ */
+export const twoLayer = defineModel({
+  name: 'twolayer',
+  aliases: [],
+  description: "theory's net f(x) = (1/sqrt(m)) sum_s a_s relu(w_s.x), a_s fixed in {-1,+1}, one logit",
+  params: noParams,
+  width: { default: 1000, layers: () => ['hidden'] },
+  weights: (o) => twoLayerParams(o.width, o.inputShape),
+  classes: 2,
+  check(o) {
+    check(
+      o.normalize === undefined,
+      "model twolayer: input normalisation is for image models (the theory's net takes raw vectors)",
+    );
+  },
+  build: (o) => buildTwoLayer(o.width, o.inputShape, o.seed),
+  init: initialisedInBuild,
+  features: () => 'hidden',
+  torch: {
+    source:
+      "the theory's two-layer net (not in the original code): fc1 = W, fc2 = a, f = fc2(relu(fc1(x))) / sqrt(m)",
+    module: (layer) => (layer === 'hidden' ? 'fc1' : layer === 'output' ? 'fc2' : layer),
+    guess(shapes) {
+      const w = shapes.get('fc1.weight');
+      const a = shapes.get('fc2.weight');
+      if (shapes.size !== 2 || w?.length !== 2 || a?.length !== 2 || a[0] !== 1) return undefined;
+      return { model: 'twolayer', width: w[0]!, numClasses: 2, inputShape: [w[1]!] };
+    },
+  },
+  fastStep: 'two-layer',
+});

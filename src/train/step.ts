@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { modelInfo } from '../models/registry.js';
+import { fastStepOf } from '../models/registry.js';
 import { batchLoss } from './losses.js';
 import type { Sgd } from './sgd.js';
 import { twoLayerFusedStep } from './two-layer-batch.js';
@@ -9,18 +9,19 @@ export type { MinibatchStep, StepResult } from './types.js';
 
 /**
  * How `train` runs a model's SGD steps, picked once per training run (chooseStepStrategy):
- * - 'two-layer-online': the theory's two-layer net, logistic loss, batch size 1: whole epochs in plain
+ * - 'two-layer-online': a spec with `fastStep: 'two-layer'` (the theory's two-layer net), logistic loss, batch size 1: whole epochs in plain
  *   JS (two-layer-fast.ts), without tfjs's per-op overhead;
  * - 'two-layer-fused': the same net and loss with plain SGD on the wasm backend: each step is two matrix
  *   products and one pass on the heap (two-layer-batch.ts);
- * - 'toy-ntk-online': the original toy's net (toy-ntk), BCE on one-hot labels, plain SGD, batch size 1: whole
+ * - 'toy-ntk-online': a spec with `fastStep: 'toy-ntk'` (the original toy's net), BCE on one-hot labels, plain SGD, batch size 1: whole
  *   epochs in plain JS (toy-ntk-online.ts), whose validation pass is cheap enough to run after every step;
  * - 'generic': forward, tape, gradients and the optimiser's update (sgdStep).
  */
 export type StepStrategy = 'two-layer-online' | 'two-layer-fused' | 'toy-ntk-online' | 'generic';
 
 /**
- * The step strategy for `model` (from what createModel recorded about it), the loss, the optimiser and the batch
+ * The step strategy for `model`, from the fast step its spec declares (`fastStep`, models/spec.ts; a model
+ * createModel did not build has none), the loss, the optimiser and the batch
  * size. `perStepValidation` (keepBest every step) rules out 'two-layer-online', which cannot validate mid-epoch.
  */
 export function chooseStepStrategy(
@@ -30,10 +31,10 @@ export function chooseStepStrategy(
   batchSize: number,
   perStepValidation = false,
 ): StepStrategy {
-  const resolved = modelInfo(model)?.resolved;
-  if (resolved === 'toy-ntk' && kind === 'bce-onehot' && batchSize === 1)
+  const fast = fastStepOf(model);
+  if (fast === 'toy-ntk' && kind === 'bce-onehot' && batchSize === 1)
     return optimizer.plainLearningRate() !== null ? 'toy-ntk-online' : 'generic';
-  if (resolved !== 'twolayer' || kind !== 'logistic') return 'generic';
+  if (fast !== 'two-layer' || kind !== 'logistic') return 'generic';
   if (batchSize === 1) return perStepValidation ? 'generic' : 'two-layer-online';
   return optimizer.plainLearningRate() !== null && tf.getBackend() === 'wasm' ? 'two-layer-fused' : 'generic';
 }

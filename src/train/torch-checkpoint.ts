@@ -12,12 +12,19 @@ import { readPth } from '../io/pth.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { float32Tensor, int64Tensor, type RawTensor, toFloat32 } from '../io/tensor.js';
 import type { InputNormalizationSpec } from '../models/normalize.js';
-import { createModel, listModels, modelInfo, resolveName } from '../models/registry.js';
+import {
+  createModel,
+  isWidthScaled,
+  modelChoices,
+  modelInfo,
+  modelSpec,
+  resolveName,
+  torchModelNames,
+} from '../models/registry.js';
 import {
   canonicalTorchKey,
   fromTorchLayout,
   guessTorchModel,
-  TORCH_MODELS,
   torchParams,
   toTorchLayout,
 } from '../models/torch-names.js';
@@ -82,6 +89,8 @@ export interface ModelHints {
   /** One sample's shape (NHWC images), e.g. the dataset's. */
   inputShape?: readonly number[];
   numClasses?: number;
+  /** The model's own parameters (its spec's schema, e.g. mlp's depth); absent: the file's word or shapes, else defaults. */
+  params?: Record<string, unknown>;
   /** Seed of the parts a file does not set (AlexNet's dropout masks); default 0. */
   seed?: number;
   /**
@@ -102,8 +111,6 @@ export interface LoadedModel {
   /** The poisonlab metadata the file carries: an .npz checkpoint's meta, or a poisonlab-written safetensors' `poisonlab.meta`. */
   meta?: Record<string, unknown>;
 }
-
-const WIDTH_SCALED = new Set(['mnist-cnn', 'cifar-cnn', 'twolayer']);
 
 /** PyTorch tensors read from a .pth or .safetensors file. */
 export interface TorchWeights {
@@ -169,6 +176,14 @@ function declaredModel(
     );
     out.normalize = n as InputNormalizationSpec | null;
   }
+  if (metadata['poisonlab.params'] !== undefined) {
+    const params = json('poisonlab.params');
+    check(
+      typeof params === 'object' && params !== null && !Array.isArray(params),
+      `${what}: metadata 'poisonlab.params' is not a JSON object (expected what poisonlab writes)`,
+    );
+    out.params = params as Record<string, unknown>;
+  }
   if (metadata['poisonlab.meta'] !== undefined) {
     const meta = json('poisonlab.meta');
     check(
@@ -210,36 +225,50 @@ export function modelFromStateDict(
 
   const asked = hints.model ?? declared.model;
   let name: string;
-  if (asked === 'cnn') {
+  let choices: readonly string[] = [];
+  if (asked !== undefined) {
+    try {
+      choices = modelChoices(asked);
+    } catch {
+      choices = [asked]; // unknown: refused below as a model without a PyTorch mapping
+    }
+  }
+  if (choices.length > 1) {
+    // a name that stands for several ('cnn'): the input shape decides, else the file's shapes, else the first
     const shape = hints.inputShape ?? declared.inputShape;
     try {
-      name = shape ? resolveName('cnn', shape) : guess?.model === 'cifar-cnn' ? 'cifar-cnn' : 'mnist-cnn';
+      name = shape
+        ? resolveName(asked!, shape)
+        : guess && choices.includes(guess.model)
+          ? guess.model
+          : choices[0]!;
     } catch (e) {
       throw e instanceof PoisonlabError ? new PoisonlabError(`${what}: ${e.message}`) : e;
     }
   } else if (asked !== undefined) {
-    name = asked;
+    name = choices[0]!;
   } else {
     check(
       guess,
       `${what}: cannot tell which model this state_dict holds (keys ${listKeys(keys)}); ` +
-        `expected --model <one of ${TORCH_MODELS.join(', ')}>`,
+        `expected --model <one of ${torchModelNames().join(', ')}>`,
     );
     name = guess.model;
   }
   check(
-    (TORCH_MODELS as readonly string[]).includes(name),
-    `${what}: model '${name}' has no PyTorch mapping (expected one of ${TORCH_MODELS.join(', ')})`,
+    torchModelNames().includes(name),
+    `${what}: model '${name}' has no PyTorch mapping (expected one of ${torchModelNames().join(', ')})`,
   );
   const fits = guess?.model === name;
-  const width = WIDTH_SCALED.has(name)
+  const width = isWidthScaled(name)
     ? (hints.width ?? declared.width ?? (fits ? guess.width : undefined))
     : undefined;
+  const params = hints.params ?? declared.params ?? (fits ? guess.params : undefined);
   const inputShape = [
     ...(hints.inputShape ??
       declared.inputShape ??
       (fits ? guess.inputShape : undefined) ??
-      listModels().find((m) => m.name === name)?.inputShape ??
+      modelSpec(name).inputShape ??
       []),
   ];
   check(inputShape.length > 0, `${what}: the input shape of ${name} is unknown (expected --input-shape)`);
@@ -254,6 +283,7 @@ export function modelFromStateDict(
       numClasses,
       seed: hints.seed ?? 0,
       ...(normalize && { normalize }),
+      ...(params && { params }),
     });
   } catch (e) {
     if (e instanceof PoisonlabError) throw new PoisonlabError(`${what}: ${e.message}`);
@@ -340,7 +370,7 @@ export function loadModelFile(path: string, hints: ModelHints = {}): LoadedModel
   const { model, meta } = loadCheckpoint(path);
   const info = modelInfo(model)!;
   const name = info.resolved;
-  const width = WIDTH_SCALED.has(name) ? info.options.width : undefined;
+  const width = isWidthScaled(name) ? info.options.width : undefined;
   const problems: string[] = [];
   if (hints.model !== undefined) {
     const asked = resolveName(hints.model, info.options.inputShape);
@@ -393,7 +423,8 @@ export function saveTorchSafetensors(path: string, model: tf.LayersModel, meta?:
     'poisonlab.inputShape': JSON.stringify(info.options.inputShape),
     'poisonlab.numClasses': String(info.options.numClasses),
   };
-  if (WIDTH_SCALED.has(info.resolved)) metadata['poisonlab.width'] = String(info.options.width);
+  if (isWidthScaled(info.resolved)) metadata['poisonlab.width'] = String(info.options.width);
+  if (info.options.params) metadata['poisonlab.params'] = JSON.stringify(info.options.params);
   metadata['poisonlab.normalize'] = info.options.normalize ? JSON.stringify(info.options.normalize) : 'none';
   if (meta !== undefined) metadata['poisonlab.meta'] = JSON.stringify(meta);
   const tensors = torchStateDict(model);

@@ -93,3 +93,24 @@ test('the backdoor preset validates: three backdoors, three defences, a surrogat
   assert.equal(needsSurrogate(planRuns(c)), true);
   assert.deepEqual(c.widths, [10, 100, 1000, 20000]);
 });
+
+test("a config's model and its own parameters are the model registry's to check", () => {
+  const c = parseSweepConfig({
+    ...base,
+    attacks: [{ name: 'badnets' }],
+    model: 'mlp',
+    modelParams: { depth: 2 },
+  });
+  assert.deepEqual(c.modelParams, { depth: 2 });
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ model: 'vgg' }, /^cfg: model: model 'vgg': unknown, expected one of .*mlp/],
+    [{ model: 'mlp', modelParams: { depth: 0 } }, /^cfg: modelParams: model mlp: depth: /],
+    [{ model: 'mnist-cnn', modelParams: { depth: 2 } }, /modelParams: model mnist-cnn: /],
+  ];
+  for (const [over, re] of bad)
+    assert.throws(
+      () => parseSweepConfig({ ...base, attacks: [{ name: 'badnets' }], ...over }, 'cfg'),
+      (e: Error) => e instanceof PoisonlabError && re.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(over),
+    );
+});

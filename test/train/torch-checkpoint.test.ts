@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadSurrogate, saveSurrogate } from '../../src/attacks/surrogate.js';
 import { initBackend } from '../../src/backend/index.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/index.js';
@@ -13,6 +12,7 @@ import { float32Tensor, type RawTensor, toFloat32 } from '../../src/io/tensor.js
 import { createModel, modelInfo } from '../../src/models/index.js';
 import { guessTorchModel } from '../../src/models/torch-names.js';
 import { evaluate, predictLogits, saveCheckpoint } from '../../src/train/index.js';
+import { loadSurrogate, saveSurrogate } from '../../src/train/surrogate.js';
 import {
   loadModelFile,
   loadTorchModel,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/index.js';
 import { writeSafetensors } from '../../io/safetensors.js';
-import { modelInfo } from '../../models/index.js';
+import { modelInfo, torchModelNames } from '../../models/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
 import {
   type LoadedModel,
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .argument('<out>', 'where to write: .npz (poisonlab checkpoint) or .safetensors (PyTorch state_dict)')
     .option(
       '--model <name>',
-      'the model a .pth/.safetensors holds: mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer (default: what its shapes say)',
+      `the model a .pth/.safetensors holds: ${torchModelNames().join(', ')} (default: what its shapes say)`,
     )
     .option('--width <m>', 'its width, likewise', parseNumberOption('--width', { min: 1, integer: true }))
     .option(
@@ -110,6 +110,7 @@ async function runConvert(input: string, output: string, f: ConvertFlags): Promi
       if (loaded.width !== undefined) metadata['poisonlab.width'] = String(loaded.width);
       metadata['poisonlab.inputShape'] = JSON.stringify(options.inputShape);
       metadata['poisonlab.numClasses'] = String(options.numClasses);
+      if (options.params) metadata['poisonlab.params'] = JSON.stringify(options.params);
       loaded.model.dispose();
     }
     writeSafetensors(output, weights.tensors, metadata);

@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import { doctorReport } from '../../backend/doctor.js';
-import { estimateWeights, listModels } from '../../models/index.js';
+import { estimateWeights, listModels, type ModelListing } from '../../models/index.js';
 import { parseNumberOption, printJson } from '../output.js';
 
-/** Default input shape and width used to count a model's parameters in `poisonlab models`. */
-function countFor(
-  m: { name: string; defaultWidth?: number; inputShape?: number[] },
-  width?: number,
-): number | null {
-  const inputShape = m.inputShape ?? (m.name === 'twolayer' ? [784] : [28, 28, 1]);
+/** Count a model's parameters for `poisonlab models`: at its own input shape, else on MNIST's images. */
+function countFor(m: ModelListing, width?: number): number | null {
+  const inputShape = m.inputShape ?? [28, 28, 1];
   try {
     const w = width ?? m.defaultWidth;
     return estimateWeights(m.name, {
@@ -40,7 +37,14 @@ export function register(program: Command): void {
         const width = f.width ?? r.defaultWidth;
         const params =
           r.params === null ? '' : `${r.params.toLocaleString()} params${width ? ` at width ${width}` : ''}`;
-        console.log(`${r.name.padEnd(10)} ${params.padEnd(32)} ${shape.padEnd(10)} ${r.description}`);
+        const extra = [
+          ...(r.widthLayers ? [`m: ${r.widthLayers.join(', ')}`] : []),
+          ...(r.paramDefaults ? Object.entries(r.paramDefaults).map(([k, v]) => `${k}=${v}`) : []),
+          ...(r.torch ? ['PyTorch names'] : []),
+          ...(r.fastStep ? [`fast step ${r.fastStep}`] : []),
+        ];
+        const tail = extra.length > 0 ? ` (${extra.join('; ')})` : '';
+        console.log(`${r.name.padEnd(10)} ${params.padEnd(32)} ${shape.padEnd(10)} ${r.description}${tail}`);
       }
     });
 

@@ -9,11 +9,11 @@ import {
   getAttackEntry,
   parseSettings,
 } from '../../attacks/index.js';
-import { loadSurrogate, type SurrogateMeta } from '../../attacks/surrogate.js';
 import { initBackend } from '../../backend/index.js';
 import { numSamples } from '../../data/dataset.js';
 import { loadDataset } from '../../data/index.js';
 import { writePoisonFile } from '../../data/poison-file.js';
+import { loadSurrogate, type SurrogateMeta } from '../../train/surrogate.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-paths.js';
 import { note, parseNumberOption, printJson, say } from '../output.js';
@@ -149,7 +149,8 @@ async function runPoison(f: PoisonFlags): Promise<void> {
   checkOutputFile(f.out, '--out');
   if (f.checkpoint !== undefined) checkOutputFile(f.checkpoint, '--checkpoint');
   // The paper's regimes keep their flags (and per-dataset defaults); --set overrides any parameter.
-  const defaults = attackDefaults(f.dataset);
+  // Only a missing --budget or --step asks the dataset's defaults (a dataset without them: one line asking for both).
+  const defaults = () => attackDefaults(f.dataset, '--budget and --step');
   let legacy: Record<string, unknown> = {};
   if (regime === 'C') {
     check(
@@ -159,9 +160,9 @@ async function runPoison(f: PoisonFlags): Promise<void> {
     legacy = { ...(f.beta !== undefined && { beta: f.beta }) };
   } else if (regime) {
     legacy = {
-      budget: f.budget ?? (regime === 'A' ? defaults.C : defaults.B),
+      budget: f.budget ?? (regime === 'A' ? defaults().C : defaults().B),
       epochs: f.epochs,
-      step: f.step ?? defaults.step,
+      step: f.step ?? defaults().step,
       batchSize: f.batchSize,
       projectEvery: f.projectEvery,
       reduction: f.reduction,

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { saveSurrogate, surrogateDefaults, trainSurrogate } from '../../attacks/surrogate.js';
 import {
   getSurrogateRecipe,
   recipeHash,
@@ -15,6 +14,7 @@ import { datasetNormalization } from '../../data/defaults.js';
 import { loadDataset } from '../../data/index.js';
 import { describeDataSource } from '../../data/load.js';
 import { readNpz } from '../../io/npz.js';
+import { saveSurrogate, surrogateDefaults, trainSurrogate } from '../../train/surrogate.js';
 import type { EpochMetrics } from '../../train/types.js';
 import { check } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-paths.js';
@@ -186,15 +186,20 @@ async function runRecipe(f: SurrogateFlags, cmd: Command): Promise<void> {
 async function runSurrogateTrain(f: SurrogateFlags): Promise<void> {
   check(f.out, 'surrogate train: --out <file> is required (where to save the surrogate)');
   checkOutputFile(f.out, '--out');
+  // The dataset's defaults fill a missing --model or --lr; a dataset without them is refused before any work.
+  const defaults =
+    f.model === undefined || f.lr === undefined
+      ? surrogateDefaults(f.dataset, '--model and --lr')
+      : undefined;
   const backend = await initBackend({ quiet: f.json });
   const data = await loadDataset(f.dataset, {
     ...(f.limit !== undefined && { limit: f.limit }),
     ...(f.testLimit !== undefined && { testLimit: f.testLimit }),
   });
-  const defaults = surrogateDefaults(f.dataset);
+  const shownWidth = f.width ?? (f.model ? undefined : defaults?.width);
   note(
     f.json,
-    `surrogate ${f.model ?? defaults.model}${(f.width ?? (f.model ? undefined : defaults.width)) ? ` width ${f.width ?? defaults.width}` : ''}` +
+    `surrogate ${f.model ?? defaults?.model}${shownWidth ? ` width ${shownWidth}` : ''}` +
       ` on ${f.dataset}: train ${numSamples(data.train)}, test ${numSamples(data.test)}; backend ${backend.backend}`,
   );
   const progress = createProgress({ json: f.json });

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { numClasses, numSamples, sampleSize } from '../../data/dataset.js';
-import { type DatasetDefaults, datasetDefaults } from '../../data/defaults.js';
+import {
+  DATASET_DEFAULTS,
+  type DatasetDefaults,
+  datasetDefaults,
+  findDatasetFamily,
+} from '../../data/defaults.js';
 import { type TheoryBounds, type TheoryInput, type TheoryRegime, theoryBounds } from '../../theory/bounds.js';
 import type { MarginEstimate } from '../../theory/margin.js';
 import { check } from '../../util/errors.js';
@@ -92,8 +97,14 @@ interface MarginFlags {
 }
 
 /** The paper's default budgets for a dataset: regime A's C, regime B's B, regime C's beta. */
-export function defaultBudgets(dataset: string): DatasetDefaults['theory'] {
-  return datasetDefaults(dataset).theory;
+export function defaultBudgets(dataset: string, expected?: string): DatasetDefaults['theory'] {
+  return datasetDefaults(dataset, expected).theory;
+}
+
+/** The dataset's budgets when it has defaults, else undefined (only regime A's optional C is asked then). */
+function findDefaultBudgets(dataset: string): DatasetDefaults['theory'] | undefined {
+  const family = findDatasetFamily(dataset);
+  return family ? DATASET_DEFAULTS[family].theory : undefined;
 }
 
 function regimeOf(s: string): TheoryRegime {
@@ -222,6 +233,11 @@ export function register(program: Command): void {
         import('../../theory/margin.js'),
       ]);
       const backend = await initBackend({ quiet: f.json });
+      // The dataset's budgets fill missing --budget-b / --beta (and --budget-a); none known: refused before any work.
+      const defaults =
+        f.budgetB === undefined || f.beta === undefined
+          ? defaultBudgets(f.dataset, '--budget-b and --beta (and --budget-a for regime A)')
+          : findDefaultBudgets(f.dataset);
       const { train } = await loadDataset(f.dataset, {
         ...(f.limit !== undefined && { limit: f.limit }),
         ...(f.classes !== undefined && { classes: f.classes }),
@@ -253,8 +269,7 @@ export function register(program: Command): void {
         progress.stop();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const defaults = defaultBudgets(f.dataset);
-      const budgetA = f.budgetA ?? defaults.budgetA;
+      const budgetA = f.budgetA ?? defaults?.budgetA;
       const common = {
         n,
         d,
@@ -265,8 +280,8 @@ export function register(program: Command): void {
       };
       const inputs: TheoryInput[] = [
         { regime: 'A', ...common, ...(budgetA !== undefined && { budget: budgetA }) },
-        { regime: 'B', ...common, budget: f.budgetB ?? defaults.budgetB },
-        { regime: 'C', ...common, beta: f.beta ?? defaults.beta },
+        { regime: 'B', ...common, budget: f.budgetB ?? defaults!.budgetB },
+        { regime: 'C', ...common, beta: f.beta ?? defaults!.beta },
       ];
       check(
         est.gamma > 0,

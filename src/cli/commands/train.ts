@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { parseSettings } from '../../attacks/index.js';
 import { initBackend } from '../../backend/index.js';
 import { numClasses, numSamples } from '../../data/dataset.js';
 import { datasetNormalization } from '../../data/defaults.js';
 import { loadDataset } from '../../data/index.js';
-import { countParams, createModel } from '../../models/index.js';
+import { countParams, createModel, modelNames } from '../../models/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
 import { fit } from '../../train/index.js';
 import { loadModelFile } from '../../train/torch-checkpoint.js';
@@ -16,6 +17,7 @@ interface TrainFlags {
   dataset: string;
   model?: string;
   width?: number;
+  modelParam?: string[];
   init?: string;
   epochs: number;
   lr: number;
@@ -55,7 +57,12 @@ export function register(program: Command): void {
     )
     .option(
       '--model <name>',
-      'network: cnn, mnist-cnn, cifar-cnn, alexnet, resnet18, twolayer (default: cnn, or what --init holds)',
+      `network: ${modelNames().join(', ')} (default: cnn, or what --init holds; \`poisonlab models\` lists them)`,
+    )
+    .option(
+      '--model-param <key=value>',
+      "a parameter of the model's own (repeatable), e.g. --model-param depth=3 (`poisonlab models` lists them)",
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
     )
     .option(
       '--width <m>',
@@ -138,6 +145,7 @@ async function runTrain(f: TrainFlags): Promise<void> {
     numClasses: numClasses(data.train),
     seed: f.seed,
     ...(f.normalize && { normalize: datasetNormalization(f.dataset) }),
+    ...(f.modelParam && { params: parseSettings(f.modelParam, '--model-param') }),
   };
   // --init: the model (and its width) is what the file holds; --model / --width, when given, must agree.
   const init = f.init

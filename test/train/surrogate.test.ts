@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createRegisteredAttack } from '../../src/attacks/index.js';
-import { loadSurrogate, saveSurrogate, trainSurrogate } from '../../src/attacks/surrogate.js';
 import { initBackend } from '../../src/backend/index.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { loadSurrogate, saveSurrogate, trainSurrogate } from '../../src/train/surrogate.js';
 import { PoisonlabError } from '../../src/util/errors.js';
-import { mnistSlice } from './fixtures.js';
+import { mnistSlice } from '../attacks/fixtures.js';
 
 // The project's backend: the CNN's convolution gradients are far too slow on tfjs's plain cpu backend.
 await initBackend({ quiet: true });

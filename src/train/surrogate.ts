@@ -1,6 +1,7 @@
 /**
- * The frozen, pre-trained surrogate network whose gradients drive the regime A and B attacks
- * (the original: MNIST the width-100 CNN, CIFAR-10 AlexNet). Trained with the project's one protocol, `fit()`
+ * The frozen, pre-trained surrogate network whose gradients drive the regime A and B attacks (the original:
+ * MNIST the width-100 CNN, CIFAR-10 AlexNet). It is trained here, in train, and an attack receives it trained
+ * (`AttackContext.surrogate`): src/attacks trains nothing. Trained with the project's one protocol, `fit()`
  * and stored as a checkpoint whose metadata says what it was trained on, so that it is never used
  * on data of another shape or class count; or imported from a PyTorch state_dict (.pth, .safetensors,
  * e.g. the original's own MNIST surrogate), whose metadata is filled from the model and the data it
@@ -11,12 +12,12 @@ import { type Dataset, type DatasetSplit, numClasses, sampleSize } from '../data
 import { type DatasetDefaults, datasetDefaults } from '../data/defaults.js';
 import { createModel, modelInfo } from '../models/index.js';
 import type { InputNormalizationSpec } from '../models/normalize.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
-import { evaluate } from '../train/evaluate.js';
-import { fit } from '../train/fit.js';
-import { type LoadedModel, loadModelFile, weightsFormat } from '../train/torch-checkpoint.js';
-import type { EpochMetrics, TrainResult } from '../train/types.js';
 import { check, checkNumber } from '../util/errors.js';
+import { saveCheckpoint } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import { fit } from './fit.js';
+import { type LoadedModel, loadModelFile, weightsFormat } from './torch-checkpoint.js';
+import type { EpochMetrics, TrainResult } from './types.js';
 
 /**
  * What a surrogate checkpoint records besides its weights. The training fields are null for a surrogate
@@ -67,8 +68,8 @@ export interface SurrogateHints {
 }
 
 /** The original's surrogate per dataset: MNIST the width-100 CNN (lr 0.1), CIFAR-10 AlexNet (lr 0.01). */
-export function surrogateDefaults(datasetSpec: string): DatasetDefaults['surrogate'] {
-  return datasetDefaults(datasetSpec).surrogate;
+export function surrogateDefaults(datasetSpec: string, expected?: string): DatasetDefaults['surrogate'] {
+  return datasetDefaults(datasetSpec, expected).surrogate;
 }
 
 export interface SurrogateOptions {
@@ -100,11 +101,12 @@ export async function trainSurrogate(
   data: DatasetSplit,
   opts: SurrogateOptions,
 ): Promise<{ model: tf.LayersModel; meta: TrainedSurrogateMeta; result: TrainResult }> {
-  const defaults = surrogateDefaults(opts.dataset);
-  const name = opts.model ?? defaults.model;
-  const width = opts.width ?? (opts.model === undefined ? defaults.width : undefined);
+  // Only a missing model or rate asks the dataset's defaults (a dataset without them: one line asking for both).
+  const defaults = () => surrogateDefaults(opts.dataset, 'the surrogate model and learning rate');
+  const name = opts.model ?? defaults().model;
+  const width = opts.width ?? (opts.model === undefined ? defaults().width : undefined);
   const epochs = checkNumber(opts.epochs ?? 10, 'surrogate epochs', { min: 1, integer: true });
-  const lr = checkNumber(opts.lr ?? defaults.lr, 'surrogate learning rate', { min: 0 });
+  const lr = checkNumber(opts.lr ?? defaults().lr, 'surrogate learning rate', { min: 0 });
   const batchSize = checkNumber(opts.batchSize ?? 128, 'surrogate batch size', { min: 1, integer: true });
   const seed = checkNumber(opts.seed ?? 0, 'surrogate seed', { min: 0, integer: true });
   const model = createModel(name, {
