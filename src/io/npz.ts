@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { zipSync } from 'fflate';
 import { writeFileAtomic } from '../util/atomic.js';
-import { fileSystemError, PoisonlabError } from '../util/errors.js';
+import { PoisonlabError } from '../util/errors.js';
 import { decodeNpy, encodeNpy, encodeNpyString, type NdArray, npyHeaderSize } from './npy.js';
+import { readFileBytes } from './read-bytes.js';
 import { ZipReader, type ZipReadOptions } from './zip.js';
 
 export type { NdArray } from './npy.js';
@@ -64,14 +64,7 @@ export function readNpz(
 }
 
 function readNpzBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw (
-      fileSystemError(e, { path, expected: 'a .npz file' }) ??
-      new PoisonlabError(`${path}: cannot read .npz file (${String(e)})`)
-    );
-  }
+  return readFileBytes(path, 'a .npz file');
 }
 
 /** The JSON `meta` entry of an `.npz` (see writeNpz) without inflating its arrays; undefined when it has none. */

@@ -15,8 +15,7 @@
  * a one-line error naming the file. Strides and storage offsets are honoured, so views and transposed
  * (non-contiguous) tensors come out as the values PyTorch would show.
  */
-import { readFileSync } from 'node:fs';
-import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
+import { check, PoisonlabError } from '../util/errors.js';
 import {
   type DictKey,
   PyDict,
@@ -29,6 +28,7 @@ import {
   type UnpicklePolicy,
   unpickle,
 } from './pickle.js';
+import { readFileBytes } from './read-bytes.js';
 import { DTYPE_SIZE, type DType, numel, type RawTensor } from './tensor.js';
 import { ZipReader } from './zip.js';
 
@@ -199,18 +199,7 @@ function stateDictPolicy(legacy: boolean): { policy: UnpicklePolicy; storages: M
 
 /** Read a PyTorch checkpoint file (zip or legacy format) holding a state_dict. Errors name the file. */
 export function readPth(path: string): TorchStateDict {
-  let bytes: Uint8Array;
-  try {
-    const buf = readFileSync(path);
-    // a plain Uint8Array view (a Buffer's slice() would not copy)
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    throw (
-      fileSystemError(e, { path, expected: 'a PyTorch checkpoint file' }) ??
-      new PoisonlabError(`${path}: cannot read PyTorch checkpoint (${String(e)}; expected a readable file)`)
-    );
-  }
-  return parsePth(bytes, path);
+  return parsePth(readFileBytes(path, 'a PyTorch checkpoint file'), path);
 }
 
 /** Parse the bytes of a PyTorch checkpoint; `what` names it in errors. */

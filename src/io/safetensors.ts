@@ -7,9 +7,9 @@
  * known dtypes, integer shapes, offsets whose length is exactly the tensor's bytes, and buffers that
  * tile the data with no gap, overlap or trailing byte.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
-import { check, fileSystemError, PoisonlabError } from '../util/errors.js';
+import { check, PoisonlabError } from '../util/errors.js';
+import { readFileBytes } from './read-bytes.js';
 import { DTYPE_SIZE, isDType, numel, type RawTensor } from './tensor.js';
 
 /** The largest header the reference implementation accepts (100 MB). */
@@ -23,18 +23,7 @@ export interface Safetensors {
 
 /** Read a .safetensors file. Every malformed header, offset or length is a one-line error naming the file. */
 export function readSafetensors(path: string): Safetensors {
-  let bytes: Uint8Array;
-  try {
-    const buf = readFileSync(path);
-    // a plain Uint8Array view (a Buffer's slice() would not copy)
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    throw (
-      fileSystemError(e, { path, expected: 'a .safetensors file' }) ??
-      new PoisonlabError(`${path}: cannot read .safetensors file (${String(e)}; expected a readable file)`)
-    );
-  }
-  return parseSafetensors(bytes, path);
+  return parseSafetensors(readFileBytes(path, 'a .safetensors file'), path);
 }
 
 /** Parse the bytes of a .safetensors file; `what` names it in errors. */
