@@ -4,6 +4,7 @@ import './catalog.js';
 export { activationClustering } from './activation-clustering.js';
 export { bitDepth, squeezeBits } from './bit-depth.js';
 export { penultimateFeatures } from './features.js';
+export { grayscaleSqueeze, imageShortcutSqueezing, jpegSqueeze } from './iss.js';
 export {
   createDefence,
   type Defence,
