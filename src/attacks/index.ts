@@ -48,6 +48,7 @@ export {
   parseAttackParams,
   parseSettings,
   registerAttack,
+  type Targets,
   type Trigger,
 } from './registry.js';
 export { shift, shiftAttack, shiftDirections } from './shift-attack.js';

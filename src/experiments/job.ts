@@ -164,7 +164,14 @@ async function runPoison(
     }),
     everySeconds: CHECKPOINT_EVERY_SECONDS,
   };
-  const { dataset, deltaNorm, report, poisonMask } = await runAttack(p, ctx, clean, onProgress, checkpoint);
+  const { dataset, deltaNorm, report, poisonMask } = await runAttack(
+    p,
+    ctx,
+    clean,
+    data.test,
+    onProgress,
+    checkpoint,
+  );
   const path = sweepPaths(ctx.out).poison(p.key);
   // The file of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
   writePoisonFile(
@@ -209,6 +216,7 @@ async function runAttack(
   p: PoisonSpec,
   ctx: TaskContext,
   clean: Dataset,
+  test: Dataset,
   onProgress: TaskProgress,
   checkpoint: AscentCheckpoint,
 ) {
@@ -217,6 +225,8 @@ async function runAttack(
   const surrogate = needs ? getSurrogate(ctx, clean) : undefined;
   return attack.poison(clean, {
     ...(surrogate && { surrogate }),
+    // a targeted attack picks its targets from the clean test set (Attack.targets)
+    test,
     onProgress: (done, total) => onProgress(done, total),
     checkpoint,
   });
@@ -309,7 +319,13 @@ async function runTrain(
     const bestVal = result.final.valAccuracy;
     const metrics: Record<string, number | null> = {
       testAccuracy: ev.accuracy,
-      ...namedMetrics(model, data.test, attack?.trigger, defence?.transformInputs),
+      ...namedMetrics(
+        model,
+        data.test,
+        attack?.trigger,
+        defence?.transformInputs,
+        attack?.targets?.(data.test),
+      ),
     };
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     if (defence) {
