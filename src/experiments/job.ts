@@ -26,6 +26,7 @@ import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defe
 import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
 import { evaluate, fit, namedMetrics, type TrainingProtocol } from '../train/index.js';
+import type { BatchPerturbation } from '../train/types.js';
 import { check } from '../util/errors.js';
 import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
@@ -311,7 +312,11 @@ async function runTrain(
     full = defence.dataset;
   }
   const test = defence?.transformInputs ? defence.transformInputs(data.test) : data.test;
-  const { model, result } = await fitModel(run, ctx, full, progress, { test, ...(onEpoch && { onEpoch }) });
+  const { model, result } = await fitModel(run, ctx, full, progress, {
+    test,
+    ...(onEpoch && { onEpoch }),
+    ...(defence?.perturbTrainingBatch && { perturbBatch: defence.perturbTrainingBatch }),
+  });
   try {
     // Clean test accuracy of the best-validation weights (train restored them).
     const ev = evaluate(model, test, ctx.config.training.loss ? { loss: ctx.config.training.loss } : {});
@@ -359,7 +364,7 @@ async function fitModel(
   ctx: TaskContext,
   full: Dataset,
   onProgress: TaskProgress,
-  opts: { test?: Dataset; onEpoch?: TaskEpoch; phase?: 'probe' } = {},
+  opts: { test?: Dataset; onEpoch?: TaskEpoch; phase?: 'probe'; perturbBatch?: BatchPerturbation } = {},
 ) {
   const c = ctx.config;
   const key = opts.phase ? `${run.key}/${opts.phase}` : run.key;
@@ -397,6 +402,7 @@ async function fitModel(
         opts.onEpoch?.(epochRecord(m));
       },
       onBatch: (done, total) => onProgress(epoch * total + done, maxEpochs * total),
+      ...(opts.perturbBatch && { perturbBatch: opts.perturbBatch }),
     });
     if (!opts.phase) resumedAfter = result.resumedAfter;
     return { model, result };
