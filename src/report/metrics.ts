@@ -8,7 +8,10 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
 import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
 
-/** The metrics plotted by default: the backdoor and defence ones that the runs hold. */
+/**
+ * The metrics plotted by default: the backdoor and defence ones that some run holds a value of (a transforming
+ * defence's precision and recall are null in every run: nothing to plot).
+ */
 export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
   const have = new Set(metricNames(runs));
   return [
@@ -17,7 +20,7 @@ export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
     'defencePrecision',
     'defenceRecall',
     'defenceEffectivenessRating',
-  ].filter((m) => have.has(m));
+  ].filter((m) => have.has(m) && aggregate(runs, m).length > 0);
 }
 
 const TITLES: Record<string, string> = {
