@@ -4,16 +4,17 @@
  * Each class k (and each channel) has its own 2-D AR process on a `window` x `window` causal window: pixel (r, c)
  * with r, c >= window - 1 is the weighted sum of the window's other window^2 - 1 values (up and to the left of it);
  * the first window - 1 rows and columns are i.i.d. standard normal starts. The process runs on an (H + crop) x
- * (W + crop) grid and its first `crop` rows and columns are cut off (the paper's generator takes a crop of 4), so
+ * (W + crop) grid and its first `crop` rows and columns are cut off (4, as we read the paper's generator), so
  * that the class-independent starts are not part of the noise. Every image of class k gets its own
- * draw of the starts, so its noise is new but follows the class's filter, which a network separates easily (a
- * matching AR filter zeroes it, a filter of another class does not). The perturbation is then scaled to the
+ * draw of the starts, so its noise is new but follows the class's filter, which a linear filter separates (a
+ * matching AR filter zeroes it, a filter of another class does not; whether a network learns that: docs/attacks.md). The perturbation is then scaled to the
  * budget: l2 norm eps (the paper's CIFAR-10 default, eps = 1 over 3,072 values) or l_inf norm eps, and x + delta
  * is clipped to [0, 1] (which can only shrink it).
  *
- * The coefficients: window^2 - 1 standard normal draws divided by their sum, so that they sum to 1 as in the paper,
+ * The coefficients: window^2 - 1 standard normal draws divided by their sum, so that they sum to 1 (our reading of
+ * the paper's filters; not checked against its code),
  * redrawn (seeded) until the largest is at most MAX_COEF in size and a test run of the process on the image size
- * stays within STABLE_BOUND times its starts (the paper too keeps only processes that do not blow up); after
+ * stays within STABLE_BOUND times its starts (as we read it, the paper too keeps only processes that do not blow up); after
  * MAX_TRIES failed draws the coefficients are divided by the sum of their magnitudes instead (always stable).
  */
 import { z } from 'zod';
@@ -121,7 +122,7 @@ const params = z
       .min(0)
       .max(16)
       .default(4)
-      .describe('rows and columns generated before the image and cut off (the paper: 4)'),
+      .describe('rows and columns generated before the image and cut off (4, our reading of the paper)'),
     seed: z.number().int().min(0).default(0).describe("seed of the filters and of every image's starts"),
   })
   .strict();
