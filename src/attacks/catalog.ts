@@ -3,6 +3,10 @@
  * `defineAttack`, holding its parameters, defaults and implementation), add one line below, and a test. Nothing
  * else reads attack names.
  */
+import { adversarialPoisoning } from './availability/adversarial-poisoning.js';
+import { autoregressive } from './availability/autoregressive.js';
+import { errorMinimizing } from './availability/error-minimizing.js';
+import { onePixelShortcut } from './availability/one-pixel-shortcut.js';
 import { badnets } from './backdoor/badnets.js';
 import { blended } from './backdoor/blended.js';
 import { labelConsistent } from './backdoor/label-consistent.js';
@@ -21,3 +25,7 @@ registerAttack(shift);
 registerAttack(badnets);
 registerAttack(blended);
 registerAttack(labelConsistent);
+registerAttack(onePixelShortcut);
+registerAttack(autoregressive);
+registerAttack(errorMinimizing);
+registerAttack(adversarialPoisoning);

@@ -6,6 +6,14 @@ import './catalog.js';
 import { type DatasetDefaults, datasetDefaults } from '../data/defaults.js';
 import { type Attack, createRegisteredAttack } from './registry.js';
 
+export { adversarialPoisoning } from './availability/adversarial-poisoning.js';
+export { arFilters, autoregressive, runArProcess } from './availability/autoregressive.js';
+export { errorMinimizing } from './availability/error-minimizing.js';
+export {
+  onePixelShortcut,
+  type ShortcutPixel,
+  searchShortcutPixels,
+} from './availability/one-pixel-shortcut.js';
 export { noisePattern } from './backdoor/blended.js';
 export { patchOrigin } from './backdoor/trigger.js';
 export { changedMask } from './catalog.js';
@@ -40,6 +48,7 @@ export {
   parseAttackParams,
   parseSettings,
   registerAttack,
+  type Targets,
   type Trigger,
 } from './registry.js';
 export { shift, shiftAttack, shiftDirections } from './shift-attack.js';

@@ -30,6 +30,18 @@ export interface AttackContext {
   onProgress?: (done: number, total: number) => void;
   /** Where a long attack saves its state and resumes from (the gradient attacks; others ignore it). */
   checkpoint?: AscentCheckpoint;
+  /** The clean test set, from which a targeted attack picks its targets (`Attack.targets`); others ignore it. */
+  test?: Dataset;
+}
+
+/**
+ * A targeted attack's targets: test images and the class each should be classified as. `Attack.targets(test)` is a
+ * deterministic function of the test set and the attack's parameters, so that the poison (made with ctx.test) and
+ * the evaluation (which calls it again) agree on them without storing them.
+ */
+export interface Targets {
+  images: Dataset;
+  intended: Int32Array;
 }
 
 /** A backdoor's test-time trigger: `apply` stamps it on every sample; `target` is the class it should cause. */
@@ -52,6 +64,8 @@ export interface Attack {
   readonly params: Readonly<Record<string, unknown>>;
   /** Backdoors: the trigger that test images get when the attack-success rate is measured. */
   readonly trigger?: Trigger;
+  /** Targeted attacks: the targets chosen from `test` (see Targets); the evaluation's `targetSuccessRate`. */
+  targets?(test: Dataset): Targets;
   poison(data: Dataset, ctx?: AttackContext): Promise<AttackOutcome>;
 }
 

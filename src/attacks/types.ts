@@ -18,6 +18,8 @@ export interface AttackReport {
   /** sum_i ||delta_i||_2 and max_i ||delta_i||_2 of the perturbations (0 for C). */
   deltaNormSum: number;
   deltaNormMax: number;
+  /** max_i ||delta_i||_inf (the l_inf attacks of issue 21; absent in the others' reports). */
+  deltaLinfMax?: number;
   /**
    * Fraction of the budget spent (A and B): sum_i ||delta_i|| / (C sqrt(n)) for A, mean_i ||delta_i|| / B for B.
    * With the original's mean-reduced loss and step 0.1 the l2,1 budget may never bind; this says so.

@@ -1,9 +1,13 @@
 /** The built-in defences, registered once: adding one is its file, one line here and its test. */
 import { activationClustering } from './activation-clustering.js';
+import { adversarialTraining } from './adversarial-training.js';
 import { bitDepth } from './bit-depth.js';
+import { imageShortcutSqueezing } from './iss.js';
 import { registerDefence } from './registry.js';
 import { spectralSignatures } from './spectral-signatures.js';
 
 registerDefence(spectralSignatures);
 registerDefence(activationClustering);
 registerDefence(bitDepth);
+registerDefence(imageShortcutSqueezing);
+registerDefence(adversarialTraining);

@@ -2,8 +2,10 @@
 import './catalog.js';
 
 export { activationClustering } from './activation-clustering.js';
+export { adversarialTraining, pgdBatch } from './adversarial-training.js';
 export { bitDepth, squeezeBits } from './bit-depth.js';
 export { penultimateFeatures } from './features.js';
+export { grayscaleSqueeze, imageShortcutSqueezing, jpegSqueeze } from './iss.js';
 export {
   createDefence,
   type Defence,

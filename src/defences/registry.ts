@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { type Dataset, numClasses } from '../data/dataset.js';
+import type { BatchPerturbation } from '../train/types.js';
 import { check } from '../util/errors.js';
 import { Registry, type RegistryEntry } from '../util/registry.js';
 import { byClass, centredRows } from './linalg.js';
@@ -40,6 +41,8 @@ export interface DefenceOutcome {
   report: DefenceReport;
   /** Input-transforming defences: the same transform for test inputs (evaluation applies it). */
   transformInputs?: (data: Dataset) => Dataset;
+  /** Training-time defences (adversarial training): each minibatch's inputs as the SGD step sees them. */
+  perturbTrainingBatch?: BatchPerturbation;
 }
 
 export interface Defence {

@@ -26,6 +26,7 @@ import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
 import { evaluate, fit, namedMetrics, type TrainingProtocol } from '../train/index.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../train/surrogate.js';
+import type { BatchPerturbation } from '../train/types.js';
 import { check } from '../util/errors.js';
 import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
@@ -164,7 +165,14 @@ async function runPoison(
     }),
     everySeconds: CHECKPOINT_EVERY_SECONDS,
   };
-  const { dataset, deltaNorm, report, poisonMask } = await runAttack(p, ctx, clean, onProgress, checkpoint);
+  const { dataset, deltaNorm, report, poisonMask } = await runAttack(
+    p,
+    ctx,
+    clean,
+    data.test,
+    onProgress,
+    checkpoint,
+  );
   const path = sweepPaths(ctx.out).poison(p.key);
   // The file of `poisonlab poison`, so that `poisonlab train --dataset <this file>` reads it too.
   writePoisonFile(
@@ -209,6 +217,7 @@ async function runAttack(
   p: PoisonSpec,
   ctx: TaskContext,
   clean: Dataset,
+  test: Dataset,
   onProgress: TaskProgress,
   checkpoint: AscentCheckpoint,
 ) {
@@ -217,6 +226,8 @@ async function runAttack(
   const surrogate = needs ? getSurrogate(ctx, clean) : undefined;
   return attack.poison(clean, {
     ...(surrogate && { surrogate }),
+    // a targeted attack picks its targets from the clean test set (Attack.targets)
+    test,
     onProgress: (done, total) => onProgress(done, total),
     checkpoint,
   });
@@ -301,7 +312,11 @@ async function runTrain(
     full = defence.dataset;
   }
   const test = defence?.transformInputs ? defence.transformInputs(data.test) : data.test;
-  const { model, result } = await fitModel(run, ctx, full, progress, { test, ...(onEpoch && { onEpoch }) });
+  const { model, result } = await fitModel(run, ctx, full, progress, {
+    test,
+    ...(onEpoch && { onEpoch }),
+    ...(defence?.perturbTrainingBatch && { perturbBatch: defence.perturbTrainingBatch }),
+  });
   try {
     // Clean test accuracy of the best-validation weights (train restored them).
     const ev = evaluate(model, test, ctx.config.training.loss ? { loss: ctx.config.training.loss } : {});
@@ -309,7 +324,13 @@ async function runTrain(
     const bestVal = result.final.valAccuracy;
     const metrics: Record<string, number | null> = {
       testAccuracy: ev.accuracy,
-      ...namedMetrics(model, data.test, attack?.trigger, defence?.transformInputs),
+      ...namedMetrics(
+        model,
+        data.test,
+        attack?.trigger,
+        defence?.transformInputs,
+        attack?.targets?.(data.test),
+      ),
     };
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     if (defence) {
@@ -343,7 +364,7 @@ async function fitModel(
   ctx: TaskContext,
   full: Dataset,
   onProgress: TaskProgress,
-  opts: { test?: Dataset; onEpoch?: TaskEpoch; phase?: 'probe' } = {},
+  opts: { test?: Dataset; onEpoch?: TaskEpoch; phase?: 'probe'; perturbBatch?: BatchPerturbation } = {},
 ) {
   const c = ctx.config;
   const key = opts.phase ? `${run.key}/${opts.phase}` : run.key;
@@ -382,6 +403,7 @@ async function fitModel(
         opts.onEpoch?.(epochRecord(m));
       },
       onBatch: (done, total) => onProgress(epoch * total + done, maxEpochs * total),
+      ...(opts.perturbBatch && { perturbBatch: opts.perturbBatch }),
     });
     if (!opts.phase) resumedAfter = result.resumedAfter;
     return { model, result };

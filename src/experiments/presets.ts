@@ -1,5 +1,6 @@
 import type { ExperimentConfig } from '../config/schema.js';
 import { PoisonlabError } from '../util/errors.js';
+import { AVAILABILITY_PRESETS } from './availability-presets.js';
 import { BACKDOOR_PRESETS } from './backdoor-presets.js';
 import { THEORY_PRESETS } from './theory-presets.js';
 import { parseSweepConfig } from './validate.js';
@@ -192,6 +193,7 @@ const PRESETS: Record<string, unknown> = {
   'laptop-cifar10': laptopCifar10,
   ...THEORY_PRESETS,
   ...BACKDOOR_PRESETS,
+  ...AVAILABILITY_PRESETS,
 };
 
 /** Register a further preset (e.g. a theory toy sweep); it is validated when used. */

@@ -11,6 +11,7 @@ import {
   SweepStore,
   sweepPaths,
   type TheoryOverlay,
+  withDefenceEffectiveness,
 } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
@@ -157,11 +158,13 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     more.theory = join(dir, 'theory.json');
     writeFileAtomic(more.theory, `${JSON.stringify(theory, null, 2)}\n`);
   }
-  const plotted = [...new Set([...defaultMetricPlots(ucurveRuns), ...(opts.metrics ?? [])])];
+  // defended backdoor runs get BackdoorBench's DER against their undefended twins (derived, not stored)
+  const rated = withDefenceEffectiveness(ucurveRuns);
+  const plotted = [...new Set([...defaultMetricPlots(rated), ...(opts.metrics ?? [])])];
   if (plotted.length > 0) {
     more.metrics = {};
     for (const m of plotted) {
-      const { svg, png } = await writeMetricPlot(dir, ucurveRuns, m, config.name);
+      const { svg, png } = await writeMetricPlot(dir, rated, m, config.name);
       more.metrics[m] = { svg, png };
     }
   }

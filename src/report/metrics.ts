@@ -8,12 +8,19 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
 import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
 
-/** The metrics plotted by default: the backdoor and defence ones that the runs hold. */
+/**
+ * The metrics plotted by default: the backdoor and defence ones that some run holds a value of (a transforming
+ * defence's precision and recall are null in every run: nothing to plot).
+ */
 export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
   const have = new Set(metricNames(runs));
-  return ['attackSuccessRate', 'robustAccuracy', 'defencePrecision', 'defenceRecall'].filter((m) =>
-    have.has(m),
-  );
+  return [
+    'attackSuccessRate',
+    'robustAccuracy',
+    'defencePrecision',
+    'defenceRecall',
+    'defenceEffectivenessRating',
+  ].filter((m) => have.has(m) && aggregate(runs, m).length > 0);
 }
 
 const TITLES: Record<string, string> = {
@@ -22,6 +29,8 @@ const TITLES: Record<string, string> = {
   defencePrecision: 'defence precision (poisoned among removed)',
   defenceRecall: 'defence recall (removed among poisoned)',
   defenceRemoved: 'samples removed by the defence',
+  defenceEffectivenessRating:
+    "BackdoorBench's DER: [max(0, dASR) - max(0, dAcc) + 1] / 2 against the undefended twin",
 };
 
 /** Plot `metric` against width, one line per arm: `metric-<name>.svg` and `.png` in `dir`. */

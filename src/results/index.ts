@@ -10,6 +10,7 @@ export {
   metricNames,
   metricOf,
 } from './aggregate.js';
+export { DER_METRIC, defenceEffectivenessRating, withDefenceEffectiveness } from './der.js';
 export { sweepPaths } from './paths.js';
 export {
   type EpochRecord,

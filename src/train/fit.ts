@@ -36,6 +36,8 @@ export interface FitRun {
   checkpoint?: TrainOptions['checkpoint'];
   onEpoch?: (metrics: EpochMetrics) => void;
   onBatch?: (done: number, total: number) => void;
+  /** Adversarial training: each minibatch's inputs as the step sees them (TrainOptions.perturbBatch). */
+  perturbBatch?: TrainOptions['perturbBatch'];
   /** Told the sizes of the split before the first epoch (for a command's opening line). */
   onSplit?: (sizes: { train: number; val: number }) => void;
 }
@@ -70,5 +72,6 @@ export async function fit(
     ...(run.checkpoint && { checkpoint: run.checkpoint }),
     ...(run.onEpoch && { onEpoch: run.onEpoch }),
     ...(run.onBatch && { onBatch: run.onBatch }),
+    ...(run.perturbBatch && { perturbBatch: run.perturbBatch }),
   });
 }

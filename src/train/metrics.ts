@@ -12,6 +12,16 @@ export interface TestTrigger {
   apply(data: Dataset): Dataset;
 }
 
+/**
+ * A targeted attack's targets, as evaluation needs them: the chosen (test) images, each with the class the attack
+ * wants it to be classified as. Their metric is `targetSuccessRate`, the fraction classified so; over repetitions
+ * (other targets) the report gives its mean and spread.
+ */
+export interface TestTargets {
+  images: Dataset;
+  intended: Int32Array;
+}
+
 /** Predicted class per row of logits (one logit: > 0 is class 1). */
 export function predictedClasses(logits: Float32Array, n: number): Int32Array {
   const k = logits.length / Math.max(1, n);
@@ -30,7 +40,8 @@ export function predictedClasses(logits: Float32Array, n: number): Int32Array {
 /**
  * Per-class clean test accuracy (`classAccuracy.<c>`) and, with a trigger, over the test images NOT of the target
  * class with the trigger stamped: `attackSuccessRate`, the fraction classified as the target, and
- * `robustAccuracy`, the fraction still classified as their true class. `transform` is an input-transforming
+ * `robustAccuracy`, the fraction still classified as their true class. With a targeted attack's `targets`:
+ * `targetSuccessRate` (targets classified as intended) and `targetCount`. `transform` is an input-transforming
  * defence's preprocessing: it sees every input the model sees, so it runs after the trigger is stamped.
  */
 export function namedMetrics(
@@ -38,6 +49,7 @@ export function namedMetrics(
   rawTest: Dataset,
   trigger: TestTrigger | undefined,
   transform: (d: Dataset) => Dataset = (d) => d,
+  targets?: TestTargets,
 ): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   const test = transform(rawTest);
@@ -64,6 +76,16 @@ export function namedMetrics(
     });
     out['attackSuccessRate'] = keep.length > 0 ? toTarget / keep.length : null;
     out['robustAccuracy'] = keep.length > 0 ? toTrue / keep.length : null;
+  }
+  if (targets) {
+    const m = numSamples(targets.images);
+    const tp = predictedClasses(predictLogits(model, transform(targets.images)), m);
+    let hit = 0;
+    tp.forEach((c, j) => {
+      if (c === targets.intended[j]) hit++;
+    });
+    out['targetSuccessRate'] = m > 0 ? hit / m : null;
+    out['targetCount'] = m;
   }
   return out;
 }

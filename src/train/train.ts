@@ -115,7 +115,9 @@ export async function trainWithStrategy(
     // A schedule changes the rate between epochs: the generic step reads it from the optimiser on every update.
     const chosen =
       strategy ??
-      (opts.lrDecay ? 'generic' : chooseStepStrategy(model, kind, optimizer, opts.batchSize, perStep));
+      (opts.lrDecay || opts.perturbBatch
+        ? 'generic'
+        : chooseStepStrategy(model, kind, optimizer, opts.batchSize, perStep));
     check(
       !(perStep && chosen === 'two-layer-online'),
       'keepBest every step: the two-layer online path cannot validate mid-epoch, expected another step strategy',
@@ -146,6 +148,7 @@ export async function trainWithStrategy(
           seed: opts.seed,
           fast,
           ...(opts.keepBest && { keepBest: opts.keepBest }),
+          ...(opts.perturbBatch && { adversarial: true }),
           n: [train.n, val?.n ?? 0, test?.n ?? 0],
           weights: model.weights.map((w) => w.shape),
         })
@@ -202,7 +205,7 @@ export async function trainWithStrategy(
       const order = rng.permutation(train.n);
       const running = stepper
         ? stepper.epoch(order, opts.onBatch, afterStep)
-        : runEpoch(step, train, order, opts, afterStep);
+        : runEpoch(model, step, train, order, opts, afterStep);
       const trainDone = performance.now();
       trainSeconds += (trainDone - epochStart) / 1000;
       samples += train.n;
@@ -323,6 +326,7 @@ function keptStepMetrics(
 
 /** One epoch of minibatch SGD over `order` (`afterStep` after each update); returns the running means. */
 function runEpoch(
+  model: tf.LayersModel,
   step: MinibatchStep,
   train: DeviceData,
   order: Int32Array,
@@ -335,8 +339,9 @@ function runEpoch(
     const size = Math.min(opts.batchSize, train.n - start);
     const idx = tf.tensor1d(order.subarray(start, start + size), 'int32');
     const next = tf.tidy(() => {
-      const xb = tf.gather(train.x, idx);
+      const raw = tf.gather(train.x, idx);
       const yb = tf.gather(train.y, idx);
+      const xb = opts.perturbBatch ? opts.perturbBatch(model, raw, yb) : raw;
       const { loss, correct } = step(xb, yb);
       return [tf.add(lossSum, tf.mul(loss, size)), tf.add(correctSum, correct)];
     });

@@ -41,6 +41,11 @@ export interface TrainOptions {
   keepBest?: KeepBest;
   /** Seed of the minibatch order. */
   seed: number;
+  /**
+   * Adversarial training: each minibatch's inputs are replaced by `perturbBatch(model, xb, yb)` (returned as a new
+   * tensor) before the SGD step. Forces the generic step strategy. Absent: the inputs as they are.
+   */
+  perturbBatch?: BatchPerturbation;
   /** Called after every epoch with its metrics. */
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Called after every minibatch (samples done in this epoch, samples per epoch). */
@@ -105,6 +110,9 @@ export interface StepResult {
   /** Number of correctly classified samples of the batch, before the update. */
   correct: tf.Scalar;
 }
+
+/** Inputs of a minibatch turned into what the SGD step sees (adversarial training), a new tensor. */
+export type BatchPerturbation = (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) => tf.Tensor;
 
 /** One minibatch SGD step of a fixed model and optimiser: `xb` a batch of inputs, `yb` its class indices (int32). */
 export type MinibatchStep = (xb: tf.Tensor, yb: tf.Tensor) => StepResult;

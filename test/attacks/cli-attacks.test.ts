@@ -26,6 +26,10 @@ test('poisonlab attacks and defences list every entry with its parameters', () =
       'badnets',
       'blended',
       'label-consistent',
+      'one-pixel-shortcut',
+      'autoregressive',
+      'error-minimizing',
+      'adversarial-poisoning',
     ],
   );
   assert.ok(attacks.find((x) => x.name === 'blended')!.params.some((p) => p.name === 'alpha'));
@@ -34,7 +38,30 @@ test('poisonlab attacks and defences list every entry with its parameters', () =
   assert.match(text.stdout, /^ {4}rate = 0\.1 +number in \(0, 1\] +poison rate/m);
   const d = cli('defences', '--json');
   assert.equal(d.status, 0, d.stderr);
-  assert.equal((JSON.parse(d.stdout) as { defences: unknown[] }).defences.length, 3);
+  assert.equal((JSON.parse(d.stdout) as { defences: unknown[] }).defences.length, 5);
+});
+
+test('poisonlab poison --attack ops: an attack without a seed takes none from --seed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'poisonlab-cli-ops-'));
+  const r = cli('poison', '--attack', 'ops', '--limit', '100', '--out', join(dir, 'ops.npz'), '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { attack: string; labelsFlipped: number; deltaNormMax: number };
+  assert.equal(report.attack, 'one-pixel-shortcut');
+  assert.equal(report.labelsFlipped, 0);
+  assert.equal(report.deltaNormMax, 1);
+  const bad = cli(
+    'poison',
+    '--attack',
+    'ops',
+    '--set',
+    'seed=3',
+    '--limit',
+    '100',
+    '--out',
+    join(dir, 'x.npz'),
+  );
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^poisonlab: attack one-pixel-shortcut: .*"seed"\n$/);
 });
 
 test('poisonlab poison --attack badnets --set ... writes the poison and its mask; --regime C still works', () => {

@@ -40,10 +40,10 @@ function fixture(poisoned: number[], shift = 8) {
 
 const POISONED = Array.from({ length: 20 }, (_, k) => 200 + 7 * k);
 
-test('the defence registry lists the three defences; unknown names and bad params are one-line errors', () => {
+test('the defence registry lists the built-in defences; unknown names and bad params are one-line errors', () => {
   assert.deepEqual(
     listDefences().map((d) => d.name),
-    ['spectral-signatures', 'activation-clustering', 'bit-depth'],
+    ['spectral-signatures', 'activation-clustering', 'bit-depth', 'iss', 'adversarial-training'],
   );
   assert.equal(getDefenceEntry('ss').name, 'spectral-signatures');
   assert.throws(() => getDefenceEntry('x'), /unknown defence 'x', expected one of/);

@@ -46,3 +46,23 @@ test('predicted classes: argmax of K logits, or logit > 0 for one', () => {
   assert.deepEqual([...predictedClasses(Float32Array.of(0.1, 0.9, 0.5, 0.2, 0.1, 0.7), 2)], [1, 2]);
   assert.deepEqual([...predictedClasses(Float32Array.of(-1, 2, 0), 3)], [0, 1, 0]);
 });
+
+test("a targeted attack's targets: the fraction classified as intended, through the input transform", () => {
+  const data = samples([0, 1], [0, 1]);
+  const images = samples([2, 1, 0, 2], [0, 1, 0, 1]);
+  const m = namedMetrics(identity, data, undefined, undefined, {
+    images,
+    intended: Int32Array.from([2, 2, 1, 2]),
+  });
+  assert.equal(m['targetSuccessRate'], 0.5);
+  assert.equal(m['targetCount'], 4);
+  assert.equal(m['attackSuccessRate'], undefined);
+  // a transform that maps every input to class 1
+  const toOne = (d: Dataset) => samples(Array(d.y.length).fill(1), [...d.y]);
+  const t = namedMetrics(identity, data, undefined, toOne, {
+    images,
+    intended: Int32Array.from([1, 1, 0, 2]),
+  });
+  assert.equal(t['targetSuccessRate'], 0.5);
+  assert.equal(namedMetrics(identity, data, undefined)['targetSuccessRate'], undefined);
+});

@@ -173,7 +173,9 @@ async function runPoison(f: PoisonFlags): Promise<void> {
       `--budget/--beta: only for regimes A, B, C; use --set key=value for ${entry.name}`,
     );
   }
-  const params = { ...legacy, seed: f.seed, ...parseSettings(f.set) };
+  // --seed goes to the attacks that have one (OPS and TAP have no randomness), as in a sweep
+  const seeded = 'seed' in entry.params.shape ? { seed: f.seed } : {};
+  const params = { ...legacy, ...seeded, ...parseSettings(f.set) };
   const attack = createRegisteredAttack(entry.name, params);
   if (entry.needs.surrogate)
     check(
@@ -206,6 +208,7 @@ async function runPoison(f: PoisonFlags): Promise<void> {
         progress.update(done);
       },
       checkpoint,
+      test: data.test,
     });
   } finally {
     progress.stop();
