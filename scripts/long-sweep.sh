@@ -46,7 +46,9 @@ for c in "${CONFIGS[@]}" paper-mnist-pair; do
   if [[ -f "$ARCHIVE/$c/runs.sqlite" ]]; then mkdir -p "$RUNS/$c"; poisonlab merge "$RUNS/$c" "$ARCHIVE/$c"; fi
 done
 start() {
-  OPENBLAS_NUM_THREADS=1 nohup nice -n 19 node "$FROZEN/dist/src/cli/main.js" sweep --config "$FROZEN/configs/$1.yaml" \
+  # POISONLAB_GEMM=own: the project's own sgemm whether or not libopenblas-dev is installed (CI installs it), so
+  # that a run resumed from its checkpoint, or rerun on another machine, sums its products in the same order
+  POISONLAB_GEMM=own OPENBLAS_NUM_THREADS=1 nohup nice -n 19 node "$FROZEN/dist/src/cli/main.js" sweep --config "$FROZEN/configs/$1.yaml" \
     --out "$RUNS/$1" --workers 2 ${SELECT:+--runs "$SELECT"} >> "$RUNS/$1.log" 2>&1 &
   echo "started $1 (log $RUNS/$1.log)"
 }
