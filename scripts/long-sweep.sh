@@ -11,6 +11,7 @@
 #   scripts/long-sweep.sh status     # what is done, running, and how far each attack is
 #   scripts/long-sweep.sh save       # copy the finished runs into docs/sweeps/ (then commit them)
 #   SELECT='B-B*/w10/*' scripts/long-sweep.sh   # only the runs (and so the poisons) that fit this working period
+#   PAIR=1 scripts/long-sweep.sh                # also the figure's m = 1e5 pair (only where the machine is kept)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="${RUNS:-/work/runs}"
@@ -53,9 +54,11 @@ start() {
   echo "started $1 (log $RUNS/$1.log)"
 }
 for c in "${CONFIGS[@]}"; do start "$c"; done
-# The figure's pair trains on the screen's poisons: started only once they exist, so that none is made twice.
+# The figure's pair trains on the screen's poisons: started only once they exist, so that none is made twice, and
+# only with PAIR=1: one m = 1e5 run is ~9.5 CPU-hours (docs/reproduction.md 6.3), more than a 3-hour working
+# period, and its checkpoint does not outlive a fresh machine; on a machine kept between periods it can go on.
 screen="$RUNS/paper-mnist-screen/poisons"
-if [[ -f "$screen/A-C500-shared.npz" && -f "$screen/B-B1-shared.npz" ]]; then
+if [[ "${PAIR:-0}" == 1 && -f "$screen/A-C500-shared.npz" && -f "$screen/B-B1-shared.npz" ]]; then
   mkdir -p "$RUNS/paper-mnist-pair"
   [[ -e "$RUNS/paper-mnist-pair/poisons" ]] || ln -s "$screen" "$RUNS/paper-mnist-pair/poisons"
   start paper-mnist-pair
