@@ -7,6 +7,7 @@
  *
  *   node --import tsx scripts/targeted-check.ts ATTACK '{"eps":0.1}' [--targets 8] [--limit 2000] [--test 1000]
  *     [--width 100] [--epochs 10] [--lr 0.1] [--batch 32] [--surrogate-epochs 5] [--surrogate-width 100]
+ *     [--fine-tune]  (the victim starts from the surrogate's weights instead of from scratch: the easier setting)
  */
 
 import * as tf from '@tensorflow/tfjs';
@@ -34,22 +35,37 @@ const lr = opt('--lr', 0.1);
 const batchSize = opt('--batch', 32);
 const surrogateEpochs = opt('--surrogate-epochs', 5);
 const surrogateWidth = opt('--surrogate-width', 100);
+const fineTune = args.includes('--fine-tune');
 
 await initBackend({ quiet: true });
 const data = await loadDataset('mnist', { limit, testLimit });
 
-/** Train from scratch on `train` (seed `seed`) and return the predicted class of every image of `probe`. */
-async function trainAndPredict(train: Dataset, probe: Dataset, seed: number): Promise<Int32Array> {
-  const model = createModel('mnist-cnn', { width, inputShape: [28, 28, 1], numClasses: 10, seed });
+/**
+ * Train on `train` (seed `seed`; from scratch, or from the surrogate's weights with --fine-tune) and return the
+ * predicted class of the first image of `probe` and its softmax probability of class `intended`.
+ */
+async function trainAndPredict(
+  train: Dataset,
+  probe: Dataset,
+  seed: number,
+  intended: number,
+): Promise<{ predicted: number; probability: number }> {
+  const model = createModel('mnist-cnn', {
+    width: fineTune ? surrogateWidth : width,
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    seed,
+  });
+  if (fineTune) model.setWeights(surrogate.getWeights());
   await fit(model, train, { lr, batchSize, maxEpochs: epochs }, { seed });
   const n = probe.y.length;
-  const pred = tf.tidy(() =>
-    tf.argMax(model.predict(tf.tensor(probe.x, [n, ...probe.sampleShape])) as tf.Tensor, 1),
+  const p = tf.tidy(() =>
+    tf.softmax(model.predict(tf.tensor(probe.x, [n, ...probe.sampleShape])) as tf.Tensor),
   );
-  const out = Int32Array.from(pred.dataSync());
-  pred.dispose();
+  const row = Array.from((p.dataSync() as Float32Array).subarray(0, 10));
+  p.dispose();
   model.dispose();
-  return out;
+  return { predicted: row.indexOf(Math.max(...row)), probability: row[intended]! };
 }
 
 const s0 = performance.now();
@@ -67,6 +83,7 @@ const surrogateSeconds = (performance.now() - s0) / 1000;
 let hits = 0;
 let cleanHits = 0;
 let attackSeconds = 0;
+let logRatio = 0;
 for (let t = 0; t < targets; t++) {
   const attack = createAttack(attackName, { ...attackParams, seed: t });
   const chosen = attack.targets!(data.test);
@@ -74,9 +91,12 @@ for (let t = 0; t < targets; t++) {
   const outcome = await attack.poison(data.train, { surrogate, test: data.test });
   const seconds = (performance.now() - a0) / 1000;
   attackSeconds += seconds;
-  const poisoned = (await trainAndPredict(outcome.dataset, chosen.images, t))[0]!;
-  const clean = (await trainAndPredict(data.train, chosen.images, t))[0]!;
   const intended = chosen.intended[0]!;
+  const p = await trainAndPredict(outcome.dataset, chosen.images, t, intended);
+  const c = await trainAndPredict(data.train, chosen.images, t, intended);
+  const poisoned = p.predicted;
+  const clean = c.predicted;
+  logRatio += Math.log(Math.max(p.probability, 1e-30) / Math.max(c.probability, 1e-30));
   if (poisoned === intended) hits++;
   if (clean === intended) cleanHits++;
   console.log(
@@ -86,6 +106,8 @@ for (let t = 0; t < targets; t++) {
       adversarialClass: intended,
       cleanPrediction: clean,
       poisonedPrediction: poisoned,
+      cleanAdversarialProbability: Number(c.probability.toPrecision(3)),
+      poisonedAdversarialProbability: Number(p.probability.toPrecision(3)),
       success: poisoned === intended,
       report: outcome.report.params,
       deltaLinfMax: outcome.report.deltaLinfMax,
@@ -103,10 +125,13 @@ console.log(
     successRate: rate,
     standardError: Math.sqrt((rate * (1 - rate)) / targets),
     cleanBaselineRate: cleanHits / targets,
+    // geometric mean over targets of p_poisoned(adversarial class) / p_clean(adversarial class): > 1 moves towards it
+    adversarialProbabilityRatio: Number(Math.exp(logRatio / targets).toPrecision(3)),
     limit,
     testLimit,
-    width,
+    width: fineTune ? surrogateWidth : width,
     epochs,
+    fineTune,
     surrogateSeconds: Number(surrogateSeconds.toFixed(1)),
     meanAttackSeconds: Number((attackSeconds / targets).toFixed(1)),
   }),

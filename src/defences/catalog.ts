@@ -5,9 +5,11 @@ import { bitDepth } from './bit-depth.js';
 import { imageShortcutSqueezing } from './iss.js';
 import { registerDefence } from './registry.js';
 import { spectralSignatures } from './spectral-signatures.js';
+import { strip } from './strip.js';
 
 registerDefence(spectralSignatures);
 registerDefence(activationClustering);
 registerDefence(bitDepth);
 registerDefence(imageShortcutSqueezing);
 registerDefence(adversarialTraining);
+registerDefence(strip);

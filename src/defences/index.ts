@@ -22,3 +22,4 @@ export {
   removalScores,
 } from './registry.js';
 export { spectralSignatures } from './spectral-signatures.js';
+export { strip, stripEntropies } from './strip.js';

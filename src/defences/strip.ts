@@ -1,0 +1,138 @@
+/**
+ * STRIP (Gao, Xu, Wang, Chen, Ranasinghe & Nepal, "STRIP: A Defence Against Trojan Attacks on Deep Neural
+ * Networks", ACSAC 2019): a test-time detector of trojaned inputs. Each input is superimposed on `overlays` clean
+ * images (a linear blend, 0.5 each) and the trained network's mean prediction entropy over the blends is taken:
+ * a trigger keeps forcing its target class whatever it is blended with, so a trojaned input has a low entropy, a
+ * clean one a high entropy. An input is flagged when its entropy is below the threshold, the `frr` quantile of the
+ * entropies of `calibration` training images (the paper: the false-rejection rate the defender accepts, there 1 %,
+ * from a small set of inputs the defender holds; here training images, poisons included, since the defender has
+ * no other). Overlay images are drawn from the training set, seeded.
+ *
+ * It changes nothing before training: the evaluation calls `inspectTrained` with the trained network, the clean
+ * test set and the attack's trigger, and stores `stripDetectionRate` (triggered test images not of the target
+ * class that are flagged), `stripFalsePositiveRate` (clean test images flagged) and `stripThreshold`.
+ * The paper uses N = 100 overlays; the default here is 20 (a fifth of the cost; the entropy is a mean over them).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { type Dataset, numSamples, sampleSize, subset } from '../data/dataset.js';
+import { check } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { defineDefence, emptyReport, type TestTrigger } from './registry.js';
+
+const params = z
+  .object({
+    overlays: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe('clean images each input is blended with (the paper: 100)'),
+    frr: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.01)
+      .describe('false-rejection rate that sets the entropy threshold, a fraction (the paper: 0.01)'),
+    calibration: z
+      .number()
+      .int()
+      .min(10)
+      .default(500)
+      .describe('training images whose entropies set the threshold'),
+    seed: z.number().int().min(0).default(0).describe('chooses the calibration and overlay images'),
+  })
+  .strict();
+
+/**
+ * Mean over `overlays` blends of each input of `inputs` with images of `pool` (0.5 each) of the prediction's
+ * entropy in bits; the blends' partners are drawn from `pool` by `rng`.
+ */
+export function stripEntropies(
+  model: tf.LayersModel,
+  inputs: Dataset,
+  pool: Dataset,
+  overlays: number,
+  rng: Rng,
+): Float64Array {
+  const n = numSamples(inputs);
+  const m = numSamples(pool);
+  const d = sampleSize(inputs);
+  check(m > 0, 'strip: no images to blend with');
+  const out = new Float64Array(n);
+  const per = Math.max(1, Math.floor(512 / overlays));
+  for (let s = 0; s < n; s += per) {
+    const size = Math.min(per, n - s);
+    const blend = new Float32Array(size * overlays * d);
+    for (let i = 0; i < size; i++)
+      for (let o = 0; o < overlays; o++) {
+        const partner = rng.int(m);
+        const row = (i * overlays + o) * d;
+        for (let q = 0; q < d; q++)
+          blend[row + q] = 0.5 * inputs.x[(s + i) * d + q]! + 0.5 * pool.x[partner * d + q]!;
+      }
+    const h = tf.tidy(() => {
+      const logits = model.predict(tf.tensor(blend, [size * overlays, ...inputs.sampleShape])) as tf.Tensor;
+      const logp = tf.logSoftmax(logits);
+      const ent = tf.div(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)), Math.LN2);
+      return tf.mean(tf.reshape(ent, [size, overlays]), 1);
+    });
+    out.set(h.dataSync() as Float32Array, s);
+    h.dispose();
+  }
+  return out;
+}
+
+/** The q quantile of `values` (the lower of the two neighbours; values unsorted). */
+function quantile(values: Float64Array, q: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length)))]!;
+}
+
+export const strip = defineDefence({
+  name: 'strip',
+  aliases: ['strip-detector'],
+  description:
+    'test-time: flags inputs whose predictions stay confident when blended with clean images (low entropy; Gao et al. 2019)',
+  needs: { features: false },
+  params,
+  create(p) {
+    return {
+      name: 'strip',
+      params: p,
+      needs: { features: false },
+      async apply({ data }) {
+        const started = performance.now();
+        const n = numSamples(data);
+        check(n > 0, 'strip: the training set is empty');
+        return {
+          dataset: data,
+          report: emptyReport('strip', p, n, started),
+          inspectTrained(model: tf.LayersModel, clean: Dataset, trigger?: TestTrigger) {
+            const rng = new Rng(p.seed);
+            const order = rng.permutation(n);
+            const calib = subset(
+              data,
+              Array.from(order.subarray(0, Math.min(p.calibration, n))),
+              'calibration',
+            );
+            const threshold = quantile(stripEntropies(model, calib, data, p.overlays, rng), p.frr);
+            const flagged = (e: Float64Array) =>
+              e.length > 0 ? e.filter((v) => v < threshold).length / e.length : null;
+            const out: Record<string, number | null> = {
+              stripThreshold: threshold,
+              stripFalsePositiveRate: flagged(stripEntropies(model, clean, data, p.overlays, rng)),
+            };
+            if (trigger) {
+              const keep: number[] = [];
+              for (let i = 0; i < numSamples(clean); i++) if (clean.y[i] !== trigger.target) keep.push(i);
+              const triggered = trigger.apply(subset(clean, keep, `${clean.name} (not ${trigger.target})`));
+              out['stripDetectionRate'] = flagged(stripEntropies(model, triggered, data, p.overlays, rng));
+            }
+            return out;
+          },
+        };
+      },
+    };
+  },
+});
