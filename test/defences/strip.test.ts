@@ -29,7 +29,7 @@ test('strip on a badnets backdoor: training set untouched, rates in [0, 1], dete
   const poisoned = await attack.poison(train);
   const model = await trainTinySurrogate(poisoned.dataset, 4);
   try {
-    const d = createDefence('strip', { overlays: 4, calibration: 100, frr: 0.1 });
+    const d = createDefence('strip', { overlays: 4, calibration: 40, frr: 0.1 });
     const out = await d.apply({ data: poisoned.dataset, poisonMask: poisoned.poisonMask });
     assert.equal(out.dataset, poisoned.dataset, 'nothing removed or changed before training');
     assert.deepEqual(out.report.removed, []);
@@ -42,6 +42,9 @@ test('strip on a badnets backdoor: training set untouched, rates in [0, 1], dete
     // entropies are mean bits over 10 classes: in [0, log2 10]
     const e = stripEntropies(model, clean, train, 3, new Rng(0));
     assert.ok(e.every((v) => v >= -1e-6 && v <= Math.log2(10) + 1e-6));
+    // the held-out images must leave some to score: one line otherwise
+    const tooMany = await createDefence('strip', { calibration: 100 }).apply({ data: train });
+    assert.throws(() => tooMany.inspectTrained!(model, clean), /expected more than calibration 100/);
   } finally {
     model.dispose();
   }

@@ -13,7 +13,7 @@ test('targeted-mnist-quick: gradient matching and Bullseye Polytope across width
   );
   assert.deepEqual(c.widths, [10, 100, 1000, 20000]);
   assert.equal(c.limit, 2000);
-  assert.equal(c.repetitions, 10);
+  assert.equal(c.repetitions, 20);
   for (const a of c.attacks!) assert.equal((a.params as { budget: number }).budget, 0.01);
 });
 
