@@ -1,7 +1,8 @@
 /**
  * STRIP (Gao, Xu, Wang, Chen, Ranasinghe & Nepal, "STRIP: A Defence Against Trojan Attacks on Deep Neural
  * Networks", ACSAC 2019): a test-time detector of trojaned inputs. Each input is superimposed on `overlays` clean
- * images (a linear blend, 0.5 each) and the trained network's mean prediction entropy over the blends is taken:
+ * images (`blend: 'sum'`, the default: x + x' clipped to [0, 1], the authors' released code's addWeighted with
+ * weights 1 and 1; `'mean'`: 0.5 each, as TrojanZoo) and the trained network's mean prediction entropy over the blends is taken:
  * a trigger keeps forcing its target class whatever it is blended with, so a trojaned input has a low entropy, a
  * clean one a high entropy. An input is flagged when its entropy is below the threshold, the `frr` quantile of the
  * entropies of the defender's clean inputs (the paper: the false-rejection rate the defender accepts, there 1 %,
@@ -24,6 +25,10 @@ import { defineDefence, emptyReport, type TestTrigger } from './registry.js';
 
 const params = z
   .object({
+    blend: z
+      .enum(['sum', 'mean'])
+      .default('sum')
+      .describe("superimposition: 'sum' x + x' clipped to [0, 1] (the authors' code) or 'mean' (x + x') / 2"),
     overlays: z
       .number()
       .int()
@@ -49,7 +54,7 @@ const params = z
   .strict();
 
 /**
- * Mean over `overlays` blends of each input of `inputs` with images of `pool` (0.5 each) of the prediction's
+ * Mean over `overlays` superimpositions of each input of `inputs` on images of `pool` (`blend`) of the prediction's
  * entropy in bits; the blends' partners are drawn from `pool` by `rng`.
  */
 export function stripEntropies(
@@ -58,6 +63,7 @@ export function stripEntropies(
   pool: Dataset,
   overlays: number,
   rng: Rng,
+  blend: 'sum' | 'mean' = 'sum',
 ): Float64Array {
   const n = numSamples(inputs);
   const m = numSamples(pool);
@@ -67,16 +73,18 @@ export function stripEntropies(
   const per = Math.max(1, Math.floor(512 / overlays));
   for (let s = 0; s < n; s += per) {
     const size = Math.min(per, n - s);
-    const blend = new Float32Array(size * overlays * d);
+    const blended = new Float32Array(size * overlays * d);
     for (let i = 0; i < size; i++)
       for (let o = 0; o < overlays; o++) {
         const partner = rng.int(m);
         const row = (i * overlays + o) * d;
-        for (let q = 0; q < d; q++)
-          blend[row + q] = 0.5 * inputs.x[(s + i) * d + q]! + 0.5 * pool.x[partner * d + q]!;
+        for (let q = 0; q < d; q++) {
+          const v = inputs.x[(s + i) * d + q]! + pool.x[partner * d + q]!;
+          blended[row + q] = blend === 'sum' ? Math.min(v, 1) : 0.5 * v;
+        }
       }
     const h = tf.tidy(() => {
-      const logits = model.predict(tf.tensor(blend, [size * overlays, ...inputs.sampleShape])) as tf.Tensor;
+      const logits = model.predict(tf.tensor(blended, [size * overlays, ...inputs.sampleShape])) as tf.Tensor;
       const logp = tf.logSoftmax(logits);
       const ent = tf.div(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)), Math.LN2);
       return tf.mean(tf.reshape(ent, [size, overlays]), 1);
@@ -125,18 +133,20 @@ export const strip = defineDefence({
             const rest: number[] = [];
             for (let i = p.calibration; i < m; i++) rest.push(i);
             const scored = subset(clean, rest, `${clean.name} (scored)`);
-            const threshold = quantile(stripEntropies(model, held, held, p.overlays, rng), p.frr);
+            const threshold = quantile(stripEntropies(model, held, held, p.overlays, rng, p.blend), p.frr);
             const flagged = (e: Float64Array) =>
               e.length > 0 ? e.filter((v) => v < threshold).length / e.length : null;
             const out: Record<string, number | null> = {
               stripThreshold: threshold,
-              stripFalsePositiveRate: flagged(stripEntropies(model, scored, held, p.overlays, rng)),
+              stripFalsePositiveRate: flagged(stripEntropies(model, scored, held, p.overlays, rng, p.blend)),
             };
             if (trigger) {
               const keep: number[] = [];
               for (let i = 0; i < numSamples(scored); i++) if (scored.y[i] !== trigger.target) keep.push(i);
               const triggered = trigger.apply(subset(scored, keep, `${scored.name} (not ${trigger.target})`));
-              out['stripDetectionRate'] = flagged(stripEntropies(model, triggered, held, p.overlays, rng));
+              out['stripDetectionRate'] = flagged(
+                stripEntropies(model, triggered, held, p.overlays, rng, p.blend),
+              );
             }
             return out;
           },
