@@ -24,7 +24,7 @@ test('the report plots and tables the target success rate with its standard erro
     [100, [1, 1, 0]],
     [1000, [0, 0, 0]],
   ] as const)
-    hits.forEach((h, repetition) =>
+    hits.forEach((h, repetition) => {
       runs.push({
         label: 'gm',
         width,
@@ -32,8 +32,8 @@ test('the report plots and tables the target success rate with its standard erro
         fold: 0,
         testAccuracy: 0.9,
         metrics: { testAccuracy: 0.9, targetSuccessRate: h, targetCount: 1 },
-      } as unknown as RunRecord),
-    );
+      } as unknown as RunRecord);
+    });
   assert.deepEqual(defaultMetricPlots(runs), ['targetSuccessRate']);
   const md = metricsMarkdown(runs);
   assert.match(md, /## Target success rate/);
