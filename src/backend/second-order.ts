@@ -14,8 +14,10 @@
  *   almost everywhere;
  * - the project's `PoisonlabReluGrad` (dy where x > 0): d/d(dy) = G where x > 0, and 0 w.r.t. x.
  *
- * The project's fused loss gradient has no second-order gradient either: a second-order caller uses
- * attacks/objective.ts's `referencePerSampleLoss` (tfjs ops). Registering is idempotent and adds gradients only to
+ * Not covered here: the project's fused loss gradient (PoisonlabLossGrad), tfjs's logSumExp (its Max gradient has an
+ * Equal, which has none) and tfjs's Exp (its saved output's tape node precedes the op's, so a second-order tape loses
+ * the path through it). A second-order caller writes its loss with an exp whose gradient recomputes exp(x) from x
+ * (attacks/targeted/gradient-matching.ts, `twiceDifferentiableCE`). Registering is idempotent and adds gradients only to
  * kernels that had none, so no first-order computation changes.
  */
 import * as tf from '@tensorflow/tfjs';
