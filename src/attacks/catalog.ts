@@ -15,6 +15,8 @@ import { labelFlip } from './label-flip.js';
 import { perSamplePerturbation } from './per-sample-perturbation.js';
 import { registerAttack } from './registry.js';
 import { shift } from './shift-attack.js';
+import { bullseyePolytope } from './targeted/bullseye-polytope.js';
+import { gradientMatching } from './targeted/gradient-matching.js';
 
 export { changedMask } from './changed-mask.js';
 
@@ -29,3 +31,5 @@ registerAttack(onePixelShortcut);
 registerAttack(autoregressive);
 registerAttack(errorMinimizing);
 registerAttack(adversarialPoisoning);
+registerAttack(gradientMatching);
+registerAttack(bullseyePolytope);

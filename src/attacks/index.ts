@@ -52,6 +52,9 @@ export {
   type Trigger,
 } from './registry.js';
 export { shift, shiftAttack, shiftDirections } from './shift-attack.js';
+export { bullseyePolytope } from './targeted/bullseye-polytope.js';
+export { chooseTargets, targetsOf } from './targeted/common.js';
+export { alignmentLoss, gradientMatching, twiceDifferentiableCE } from './targeted/gradient-matching.js';
 export type { AttackReport, PoisonResult, Regime } from './types.js';
 
 /** The original's attack settings per dataset (500 epochs, batch 128 in both). */

@@ -6,6 +6,7 @@ export { adversarialTraining, pgdBatch } from './adversarial-training.js';
 export { bitDepth, squeezeBits } from './bit-depth.js';
 export { penultimateFeatures } from './features.js';
 export { grayscaleSqueeze, imageShortcutSqueezing, jpegSqueeze } from './iss.js';
+export { anomalyIndices, neuralCleanse, reverseTrigger } from './neural-cleanse.js';
 export {
   createDefence,
   type Defence,
@@ -22,3 +23,4 @@ export {
   removalScores,
 } from './registry.js';
 export { spectralSignatures } from './spectral-signatures.js';
+export { strip, stripEntropies } from './strip.js';

@@ -3,6 +3,7 @@
  * representations of a network trained on it) and returns a filtered set plus a report of the removed indices
  * and, where the poison mask is known, the removal's precision and recall. Entries live in ./catalog.ts.
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import { type Dataset, numClasses } from '../data/dataset.js';
 import type { BatchPerturbation } from '../train/types.js';
@@ -43,6 +44,40 @@ export interface DefenceOutcome {
   transformInputs?: (data: Dataset) => Dataset;
   /** Training-time defences (adversarial training): each minibatch's inputs as the SGD step sees them. */
   perturbTrainingBatch?: BatchPerturbation;
+  /**
+   * Test-time defences (STRIP): given the network trained on `dataset`, the clean test set and the attack's trigger
+   * (backdoors), their own named metrics, which the evaluation adds to the run's.
+   */
+  inspectTrained?: (
+    model: tf.LayersModel,
+    clean: Dataset,
+    trigger?: TestTrigger,
+  ) => Record<string, number | null>;
+}
+
+/** A backdoor's test-time trigger as a defence sees it (the attack registry's Trigger, structurally). */
+export interface TestTrigger {
+  readonly target: number;
+  apply(data: Dataset): Dataset;
+}
+
+/** The report of a defence that removes and transforms nothing before training (test-time defences). */
+export function emptyReport(
+  name: string,
+  params: Record<string, unknown>,
+  n: number,
+  started: number,
+): DefenceReport {
+  return {
+    defence: name,
+    params: { ...params },
+    n,
+    removed: [],
+    precision: null,
+    recall: null,
+    transformed: 0,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 export interface Defence {

@@ -338,6 +338,9 @@ async function runTrain(
       metrics['defencePrecision'] = defence.report.precision;
       metrics['defenceRecall'] = defence.report.recall;
       metrics['defenceTransformed'] = defence.report.transformed;
+      // test-time defences (STRIP) inspect the trained network on the clean and the triggered test images
+      if (defence.inspectTrained)
+        Object.assign(metrics, defence.inspectTrained(model, data.test, attack?.trigger));
     }
     return {
       testAccuracy: ev.accuracy,

@@ -2,6 +2,7 @@ import type { ExperimentConfig } from '../config/schema.js';
 import { PoisonlabError } from '../util/errors.js';
 import { AVAILABILITY_PRESETS } from './availability-presets.js';
 import { BACKDOOR_PRESETS } from './backdoor-presets.js';
+import { TARGETED_PRESETS } from './targeted-presets.js';
 import { THEORY_PRESETS } from './theory-presets.js';
 import { parseSweepConfig } from './validate.js';
 
@@ -194,6 +195,7 @@ const PRESETS: Record<string, unknown> = {
   ...THEORY_PRESETS,
   ...BACKDOOR_PRESETS,
   ...AVAILABILITY_PRESETS,
+  ...TARGETED_PRESETS,
 };
 
 /** Register a further preset (e.g. a theory toy sweep); it is validated when used. */

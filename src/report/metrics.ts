@@ -7,6 +7,7 @@ import { aggregate, type CellStats, compareLabels, metricNames, type RunRecord }
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
 import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
+import { describeInteriorMaximum, interiorMaximum } from './verdict.js';
 
 /**
  * The metrics plotted by default: the backdoor and defence ones that some run holds a value of (a transforming
@@ -17,6 +18,10 @@ export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
   return [
     'attackSuccessRate',
     'robustAccuracy',
+    'targetSuccessRate',
+    'stripDetectionRate',
+    'stripFalsePositiveRate',
+    'ncTargetFound',
     'defencePrecision',
     'defenceRecall',
     'defenceEffectivenessRating',
@@ -26,6 +31,10 @@ export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
 const TITLES: Record<string, string> = {
   attackSuccessRate: 'attack-success rate (triggered non-target test images -> target)',
   robustAccuracy: 'robust accuracy (triggered non-target test images -> their true class)',
+  targetSuccessRate: 'target success rate (targets classified as the adversarial class)',
+  stripDetectionRate: "STRIP's detection rate (triggered non-target test images flagged)",
+  stripFalsePositiveRate: "STRIP's false-positive rate (clean test images flagged)",
+  ncTargetFound: "Neural Cleanse flags the backdoor's target class (1) or not (0)",
   defencePrecision: 'defence precision (poisoned among removed)',
   defenceRecall: 'defence recall (removed among poisoned)',
   defenceRemoved: 'samples removed by the defence',
@@ -80,7 +89,7 @@ function table(cells: readonly CellStats[], fmt: (c: CellStats) => string, first
   ].join('\n');
 }
 
-/** Markdown sections for the backdoor metrics (empty when the runs hold none). */
+/** Markdown sections for the backdoor and targeted metrics (empty when the runs hold none). */
 export function metricsMarkdown(runs: readonly RunRecord[]): string {
   const out: string[] = [];
   const asr = aggregate(runs, 'attackSuccessRate');
@@ -92,6 +101,28 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
       'mean ± std (runs). `+<defence>` rows trained on the set the defence left.',
       '',
       table(asr, (c) => `${pct(c.mean)} ± ${pct(c.std)} (${c.n})`),
+      '',
+    );
+  }
+  const tsr = aggregate(runs, 'targetSuccessRate');
+  if (tsr.length > 0) {
+    const se = (c: CellStats) => (c.n > 1 ? c.std / Math.sqrt(c.n) : 0);
+    const labels = [...new Set(tsr.map((c) => c.label))].sort(compareLabels);
+    out.push(
+      '## Target success rate',
+      '',
+      "Fraction of the targeted attacks' target test images classified as their adversarial class, in percent:",
+      'mean ± standard error (runs; each repetition has its own targets, so the spread is over targets).',
+      '',
+      table(tsr, (c) => `${pct(c.mean)} ± ${pct(se(c))} (${c.n})`),
+      '',
+      'Width verdict per arm, on the success rate (the accuracy rule: an interior maximum needs the best width',
+      '>= 2 standard errors above both the narrowest and the widest, with at least 3 repetitions):',
+      '',
+      ...labels.flatMap((l) => {
+        const v = interiorMaximum(l, tsr);
+        return v ? [`- ${describeInteriorMaximum(v)}`] : [];
+      }),
       '',
     );
   }

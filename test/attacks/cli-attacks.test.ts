@@ -30,6 +30,8 @@ test('poisonlab attacks and defences list every entry with its parameters', () =
       'autoregressive',
       'error-minimizing',
       'adversarial-poisoning',
+      'gradient-matching',
+      'bullseye-polytope',
     ],
   );
   assert.ok(attacks.find((x) => x.name === 'blended')!.params.some((p) => p.name === 'alpha'));
@@ -38,7 +40,7 @@ test('poisonlab attacks and defences list every entry with its parameters', () =
   assert.match(text.stdout, /^ {4}rate = 0\.1 +number in \(0, 1\] +poison rate/m);
   const d = cli('defences', '--json');
   assert.equal(d.status, 0, d.stderr);
-  assert.equal((JSON.parse(d.stdout) as { defences: unknown[] }).defences.length, 5);
+  assert.equal((JSON.parse(d.stdout) as { defences: unknown[] }).defences.length, 7);
 });
 
 test('poisonlab poison --attack ops: an attack without a seed takes none from --seed', () => {

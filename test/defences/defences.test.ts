@@ -43,7 +43,15 @@ const POISONED = Array.from({ length: 20 }, (_, k) => 200 + 7 * k);
 test('the defence registry lists the built-in defences; unknown names and bad params are one-line errors', () => {
   assert.deepEqual(
     listDefences().map((d) => d.name),
-    ['spectral-signatures', 'activation-clustering', 'bit-depth', 'iss', 'adversarial-training'],
+    [
+      'spectral-signatures',
+      'activation-clustering',
+      'bit-depth',
+      'iss',
+      'adversarial-training',
+      'strip',
+      'neural-cleanse',
+    ],
   );
   assert.equal(getDefenceEntry('ss').name, 'spectral-signatures');
   assert.throws(() => getDefenceEntry('x'), /unknown defence 'x', expected one of/);
