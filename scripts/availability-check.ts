@@ -7,7 +7,7 @@
  *     [--width 100] [--epochs 10] [--lr 0.1] [--batch 32] [--seed 0] [--surrogate-epochs 3] [--defence NAME '{}']
  */
 import { createAttack, getAttackEntry } from '../src/attacks/index.js';
-import { trainSurrogate } from '../src/attacks/surrogate.js';
+import { trainSurrogate } from '../src/train/surrogate.js';
 import { initBackend } from '../src/backend/index.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/index.js';
