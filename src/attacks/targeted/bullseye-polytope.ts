@@ -15,24 +15,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { sampleSize } from '../../data/dataset.js';
 import { withRawInput } from '../../models/normalize.js';
 import { featureOutput } from '../../models/registry.js';
-import { check } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { availabilityOutcome, imageShape } from '../availability/common.js';
-import { checkSurrogateFits } from '../perturbation-attack.js';
+import { availabilityOutcome } from '../availability/common.js';
 import { type Attack, defineAttack } from '../registry.js';
-import {
-  choosePoisons,
-  chooseTargets,
-  needTest,
-  projectLinf,
-  randomStart,
-  rowsOf,
-  targetedParams,
-  targetsOf,
-} from './common.js';
+import { prepareTargeted, projectLinf, randomStart, targetedParams, targetsOf } from './common.js';
 
 const params = z
   .object({
@@ -67,20 +55,9 @@ export const bullseyePolytope = defineAttack({
       async poison(data, ctx) {
         const started = performance.now();
         const what = 'bullseye-polytope';
-        const shape = imageShape(data, what);
-        const model = checkSurrogateFits(ctx?.surrogate, data, what);
-        const test = needTest(ctx?.test, data, what);
-        check(
-          p.stepSize === undefined || p.stepSize <= p.eps,
-          `${what}: stepSize ${p.stepSize} exceeds eps ${p.eps}, expected stepSize <= eps`,
-        );
-        const { adversarial, indices } = chooseTargets(test, p.seed, p.targetCount, what);
-        const picked = choosePoisons(data, adversarial, p.budget, p.seed, what);
-        const d = sampleSize(data);
+        const { shape, model, adversarial, indices, picked, d, xp, xt } = prepareTargeted(data, ctx, p, what);
         const np = picked.length;
         const nt = indices.length;
-        const xp = rowsOf(data.x, picked, d);
-        const xt = rowsOf(test.x, indices, d);
         // poison j belongs to target j mod nt; `avg` [nt, np] averages each group's features
         const avgValues = new Float32Array(nt * np);
         const groupSize = new Array<number>(nt).fill(0);

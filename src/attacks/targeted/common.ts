@@ -9,11 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { type Dataset, numClasses, numSamples, subset } from '../../data/dataset.js';
+import { type Dataset, numClasses, numSamples, sampleSize, subset } from '../../data/dataset.js';
 import { check } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { linfEps } from '../availability/common.js';
-import type { Targets } from '../registry.js';
+import { imageShape, linfEps } from '../availability/common.js';
+import { checkSurrogateFits } from '../perturbation-attack.js';
+import type { AttackContext, Targets } from '../registry.js';
 
 /** The parameters both targeted poisons take. */
 export const targetedParams = {
@@ -112,6 +113,51 @@ export function randomStart(x: Float32Array, eps: number, rng: Rng): Float32Arra
 /** Into the l_inf ball and the pixel range: clip(x + clip(delta, -eps, eps), 0, 1) - x. */
 export function projectLinf(x: tf.Tensor, d: tf.Tensor, eps: number): tf.Tensor {
   return tf.tidy(() => tf.sub(tf.clipByValue(tf.add(x, tf.clipByValue(d, -eps, eps)), 0, 1), x));
+}
+
+/** What both targeted poisons start from, each checked once: the surrogate, the targets and the chosen poisons. */
+export interface TargetedSetup {
+  shape: readonly [number, number, number];
+  model: tf.LayersModel;
+  test: Dataset;
+  adversarial: number;
+  /** Target test images (indices into `test`) and the poisons (indices into the training set). */
+  indices: number[];
+  picked: number[];
+  /** Floats per image, and the rows of the poisons and the targets. */
+  d: number;
+  xp: Float32Array;
+  xt: Float32Array;
+}
+
+/** The common start of a targeted poison's `poison(data, ctx)`; errors name the attack (`what`). */
+export function prepareTargeted(
+  data: Dataset,
+  ctx: AttackContext | undefined,
+  p: { seed: number; targetCount: number; budget: number; eps: number; stepSize?: number | undefined },
+  what: string,
+): TargetedSetup {
+  const shape = imageShape(data, what);
+  const model = checkSurrogateFits(ctx?.surrogate, data, what);
+  const test = needTest(ctx?.test, data, what);
+  check(
+    p.stepSize === undefined || p.stepSize <= p.eps,
+    `${what}: stepSize ${p.stepSize} exceeds eps ${p.eps}, expected stepSize <= eps`,
+  );
+  const { adversarial, indices } = chooseTargets(test, p.seed, p.targetCount, what);
+  const picked = choosePoisons(data, adversarial, p.budget, p.seed, what);
+  const d = sampleSize(data);
+  return {
+    shape,
+    model,
+    test,
+    adversarial,
+    indices,
+    picked,
+    d,
+    xp: rowsOf(data.x, picked, d),
+    xt: rowsOf(test.x, indices, d),
+  };
 }
 
 /** Check that the poison got the clean test set it picks its targets from. */

@@ -20,23 +20,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { registerSecondOrderGradients } from '../../backend/second-order.js';
-import { numClasses, sampleSize } from '../../data/dataset.js';
+import { numClasses } from '../../data/dataset.js';
 import { check } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { availabilityOutcome, imageShape } from '../availability/common.js';
+import { availabilityOutcome } from '../availability/common.js';
 import { surrogateLogits } from '../objective.js';
-import { checkSurrogateFits } from '../perturbation-attack.js';
 import { type Attack, defineAttack } from '../registry.js';
-import {
-  choosePoisons,
-  chooseTargets,
-  needTest,
-  projectLinf,
-  randomStart,
-  rowsOf,
-  targetedParams,
-  targetsOf,
-} from './common.js';
+import { prepareTargeted, projectLinf, randomStart, targetedParams, targetsOf } from './common.js';
 
 const params = z
   .object({
@@ -123,25 +113,14 @@ export const gradientMatching = defineAttack({
       async poison(data, ctx) {
         const started = performance.now();
         const what = 'gradient-matching';
-        const shape = imageShape(data, what);
-        const model = checkSurrogateFits(ctx?.surrogate, data, what);
-        const test = needTest(ctx?.test, data, what);
+        const { shape, model, adversarial, indices, picked, d, xp, xt } = prepareTargeted(data, ctx, p, what);
         const k = numClasses(data);
         check(
           model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1] === k,
           `${what}: the surrogate has one output logit, expected ${k} (the adversarial CE needs one per class)`,
         );
-        check(
-          p.stepSize === undefined || p.stepSize <= p.eps,
-          `${what}: stepSize ${p.stepSize} exceeds eps ${p.eps}, expected stepSize <= eps`,
-        );
         registerSecondOrderGradients();
-        const { adversarial, indices } = chooseTargets(test, p.seed, p.targetCount, what);
-        const picked = choosePoisons(data, adversarial, p.budget, p.seed, what);
-        const d = sampleSize(data);
         const np = picked.length;
-        const xp = rowsOf(data.x, picked, d);
-        const xt = rowsOf(test.x, indices, d);
         const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
         const target = tf.tidy(() =>
           parameterGradient(
