@@ -18,10 +18,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { type Dataset, numClasses, numSamples, sampleSize } from '../data/dataset.js';
+import { numClasses, numSamples, sampleSize } from '../data/dataset.js';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { defineDefence, emptyReport, type TestTrigger } from './registry.js';
+import { defineDefence, inspectionDefence } from './registry.js';
 
 const params = z
   .object({
@@ -116,48 +116,36 @@ export const neuralCleanse = defineDefence({
   needs: { features: false },
   params,
   create(p) {
-    return {
-      name: 'neural-cleanse',
-      params: p,
-      needs: { features: false },
-      async apply({ data }) {
-        const started = performance.now();
-        return {
-          dataset: data,
-          report: emptyReport('neural-cleanse', p, numSamples(data), started),
-          inspectTrained(model: tf.LayersModel, clean: Dataset, trigger?: TestTrigger) {
-            const s = clean.sampleShape;
-            check(s.length === 3, `neural-cleanse: samples of shape [${s}], expected images [H, W, C]`);
-            const n = Math.min(p.images, numSamples(clean));
-            check(n > 0, 'neural-cleanse: no clean images to reverse triggers on');
-            const k = numClasses(clean);
-            const x = tf.tensor4d(clean.x.subarray(0, n * sampleSize(clean)), [n, s[0]!, s[1]!, s[2]!]);
-            const rng = new Rng(p.seed);
-            const norms: number[] = [];
-            let success = 0;
-            try {
-              for (let c = 0; c < k; c++) {
-                const r = reverseTrigger(model, x, c, p, rng);
-                norms.push(r.maskL1);
-                success += r.success / k;
-              }
-            } finally {
-              x.dispose();
-            }
-            const index = anomalyIndices(norms);
-            const min = norms.indexOf(Math.min(...norms));
-            const flagged = index[min]! > 2 ? min : null;
-            return {
-              ncAnomalyIndex: index[min]!,
-              ncFlaggedClass: flagged,
-              ...(trigger && { ncTargetFound: flagged === trigger.target ? 1 : 0 }),
-              ncMinMaskL1: norms[min]!,
-              ncMedianMaskL1: median(norms),
-              ncReversedSuccess: success,
-            };
-          },
-        };
-      },
-    };
+    return inspectionDefence('neural-cleanse', p, (model, clean, trigger) => {
+      const s = clean.sampleShape;
+      check(s.length === 3, `neural-cleanse: samples of shape [${s}], expected images [H, W, C]`);
+      const n = Math.min(p.images, numSamples(clean));
+      check(n > 0, 'neural-cleanse: no clean images to reverse triggers on');
+      const k = numClasses(clean);
+      const x = tf.tensor4d(clean.x.subarray(0, n * sampleSize(clean)), [n, s[0]!, s[1]!, s[2]!]);
+      const rng = new Rng(p.seed);
+      const norms: number[] = [];
+      let success = 0;
+      try {
+        for (let c = 0; c < k; c++) {
+          const r = reverseTrigger(model, x, c, p, rng);
+          norms.push(r.maskL1);
+          success += r.success / k;
+        }
+      } finally {
+        x.dispose();
+      }
+      const index = anomalyIndices(norms);
+      const min = norms.indexOf(Math.min(...norms));
+      const flagged = index[min]! > 2 ? min : null;
+      return {
+        ncAnomalyIndex: index[min]!,
+        ncFlaggedClass: flagged,
+        ...(trigger && { ncTargetFound: flagged === trigger.target ? 1 : 0 }),
+        ncMinMaskL1: norms[min]!,
+        ncMedianMaskL1: median(norms),
+        ncReversedSuccess: success,
+      };
+    });
   },
 });

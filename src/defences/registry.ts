@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
-import { type Dataset, numClasses } from '../data/dataset.js';
+import { type Dataset, numClasses, numSamples } from '../data/dataset.js';
 import type { BatchPerturbation } from '../train/types.js';
 import { check } from '../util/errors.js';
 import { Registry, type RegistryEntry } from '../util/registry.js';
@@ -61,22 +61,32 @@ export interface TestTrigger {
   apply(data: Dataset): Dataset;
 }
 
-/** The report of a defence that removes and transforms nothing before training (test-time defences). */
-export function emptyReport(
+/**
+ * A defence that removes and transforms nothing before training and inspects the trained network instead (STRIP,
+ * Neural Cleanse): the training set passes unchanged, with an empty report, and `inspect` gives the run its metrics.
+ */
+export function inspectionDefence(
   name: string,
   params: Record<string, unknown>,
-  n: number,
-  started: number,
-): DefenceReport {
+  inspect: NonNullable<DefenceOutcome['inspectTrained']>,
+): Defence {
   return {
-    defence: name,
-    params: { ...params },
-    n,
-    removed: [],
-    precision: null,
-    recall: null,
-    transformed: 0,
-    seconds: (performance.now() - started) / 1000,
+    name,
+    params,
+    needs: { features: false },
+    async apply({ data }) {
+      const report: DefenceReport = {
+        defence: name,
+        params: { ...params },
+        n: numSamples(data),
+        removed: [],
+        precision: null,
+        recall: null,
+        transformed: 0,
+        seconds: 0,
+      };
+      return { dataset: data, report, inspectTrained: inspect };
+    },
   };
 }
 

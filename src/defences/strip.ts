@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { type Dataset, numSamples, sampleSize, subset } from '../data/dataset.js';
 import { check } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { defineDefence, emptyReport, type TestTrigger } from './registry.js';
+import { defineDefence, inspectionDefence } from './registry.js';
 
 const params = z
   .object({
@@ -109,49 +109,35 @@ export const strip = defineDefence({
   needs: { features: false },
   params,
   create(p) {
-    return {
-      name: 'strip',
-      params: p,
-      needs: { features: false },
-      async apply({ data }) {
-        const started = performance.now();
-        return {
-          dataset: data,
-          report: emptyReport('strip', p, numSamples(data), started),
-          inspectTrained(model: tf.LayersModel, clean: Dataset, trigger?: TestTrigger) {
-            const m = numSamples(clean);
-            check(
-              m > p.calibration,
-              `strip: ${m} clean test images, expected more than calibration ${p.calibration} (the rest is scored)`,
-            );
-            const rng = new Rng(p.seed);
-            const held = subset(
-              clean,
-              Array.from({ length: p.calibration }, (_, i) => i),
-              'strip held-out',
-            );
-            const rest: number[] = [];
-            for (let i = p.calibration; i < m; i++) rest.push(i);
-            const scored = subset(clean, rest, `${clean.name} (scored)`);
-            const threshold = quantile(stripEntropies(model, held, held, p.overlays, rng, p.blend), p.frr);
-            const flagged = (e: Float64Array) =>
-              e.length > 0 ? e.filter((v) => v < threshold).length / e.length : null;
-            const out: Record<string, number | null> = {
-              stripThreshold: threshold,
-              stripFalsePositiveRate: flagged(stripEntropies(model, scored, held, p.overlays, rng, p.blend)),
-            };
-            if (trigger) {
-              const keep: number[] = [];
-              for (let i = 0; i < numSamples(scored); i++) if (scored.y[i] !== trigger.target) keep.push(i);
-              const triggered = trigger.apply(subset(scored, keep, `${scored.name} (not ${trigger.target})`));
-              out['stripDetectionRate'] = flagged(
-                stripEntropies(model, triggered, held, p.overlays, rng, p.blend),
-              );
-            }
-            return out;
-          },
-        };
-      },
-    };
+    return inspectionDefence('strip', p, (model, clean, trigger) => {
+      const m = numSamples(clean);
+      check(
+        m > p.calibration,
+        `strip: ${m} clean test images, expected more than calibration ${p.calibration} (the rest is scored)`,
+      );
+      const rng = new Rng(p.seed);
+      const held = subset(
+        clean,
+        Array.from({ length: p.calibration }, (_, i) => i),
+        'strip held-out',
+      );
+      const rest: number[] = [];
+      for (let i = p.calibration; i < m; i++) rest.push(i);
+      const scored = subset(clean, rest, `${clean.name} (scored)`);
+      const threshold = quantile(stripEntropies(model, held, held, p.overlays, rng, p.blend), p.frr);
+      const flagged = (e: Float64Array) =>
+        e.length > 0 ? e.filter((v) => v < threshold).length / e.length : null;
+      const out: Record<string, number | null> = {
+        stripThreshold: threshold,
+        stripFalsePositiveRate: flagged(stripEntropies(model, scored, held, p.overlays, rng, p.blend)),
+      };
+      if (trigger) {
+        const keep: number[] = [];
+        for (let i = 0; i < numSamples(scored); i++) if (scored.y[i] !== trigger.target) keep.push(i);
+        const triggered = trigger.apply(subset(scored, keep, `${scored.name} (not ${trigger.target})`));
+        out['stripDetectionRate'] = flagged(stripEntropies(model, triggered, held, p.overlays, rng, p.blend));
+      }
+      return out;
+    });
   },
 });
