@@ -7,13 +7,13 @@
  *     [--width 100] [--epochs 10] [--lr 0.1] [--batch 32] [--seed 0] [--surrogate-epochs 3] [--defence NAME '{}']
  */
 import { createAttack, getAttackEntry } from '../src/attacks/index.js';
-import { trainSurrogate } from '../src/train/surrogate.js';
 import { initBackend } from '../src/backend/index.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/index.js';
 import { createDefence } from '../src/defences/index.js';
 import { createModel } from '../src/models/index.js';
 import { evaluate, fit } from '../src/train/index.js';
+import { trainSurrogate } from '../src/train/surrogate.js';
 
 const args = process.argv.slice(2);
 const attackName = args[0]!;
