@@ -18,14 +18,9 @@ import { loadDataset } from '../src/data/index.js';
 import { createModel } from '../src/models/index.js';
 import { fit } from '../src/train/index.js';
 import { trainSurrogate } from '../src/train/surrogate.js';
+import { checkArgs } from './check-args.js';
 
-const args = process.argv.slice(2);
-const attackName = args[0]!;
-const attackParams = JSON.parse(args[1] ?? '{}') as Record<string, unknown>;
-const opt = (flag: string, fallback: number): number => {
-  const i = args.indexOf(flag);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const { args, attackName, attackParams, opt } = checkArgs();
 const targets = opt('--targets', 8);
 const limit = opt('--limit', 2000);
 const testLimit = opt('--test', 1000);
