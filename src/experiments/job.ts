@@ -24,11 +24,11 @@ import { readPoisonFile, writePoisonFile } from '../data/poison-file.js';
 import { createDefence, type DefenceOutcome, penultimateFeatures } from '../defences/index.js';
 import { createModel } from '../models/index.js';
 import { epochRecord, type RunMetrics, sweepPaths } from '../results/index.js';
-import { evaluate, fit, namedMetrics, type TrainingProtocol } from '../train/index.js';
+import { evaluate, fit, namedMetrics, type TrainingProtocol, targetMetrics } from '../train/index.js';
 import { loadSurrogate, saveSurrogate, trainSurrogate } from '../train/surrogate.js';
 import type { BatchPerturbation } from '../train/types.js';
 import { check } from '../util/errors.js';
-import { foldSeed, type PoisonSpec, type RunSpec } from './plan.js';
+import { foldSeed, type PoisonSpec, poisonSeed, type RunSpec, targetedAttacks } from './plan.js';
 import type { SweepTask, TaskContext, TaskEpoch, TaskProgress, TaskResult } from './tasks.js';
 import { computeTheoryOverlay } from './theory-task.js';
 
@@ -284,7 +284,8 @@ async function runTrain(
   onEpoch?: TaskEpoch,
 ): Promise<RunMetrics> {
   const { data: poisoned, mask } = trainingSet(run, ctx, data.train);
-  const attack = run.attack && attackOf(run.attack, run.seed);
+  // the attack as its poison was made: a backdoor's trigger and a targeted attack's targets come from that seed
+  const attack = run.attack && attackOf(run.attack, run.poisonSeed ?? run.seed);
   let full = poisoned;
   let defence: DefenceOutcome | undefined;
   const total = run.defence ? 2 : 1;
@@ -333,6 +334,15 @@ async function runTrain(
       ),
     };
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
+    // A clean run scores the targets its repetition's targeted attacks chose: the same targets and the same
+    // initialisation without the poison, the reference of the report's margin gain (results/target-gain.ts).
+    if (!run.attack)
+      for (const t of targetedAttacks(ctx.config)) {
+        const targets = attackOf(t.attack, poisonSeed(ctx.config, run.repetition)).targets?.(data.test);
+        if (targets)
+          metrics[`targetMargin.${t.label}`] =
+            targetMetrics(model, targets, defence?.transformInputs).targetMargin ?? null;
+      }
     if (defence) {
       metrics['defenceRemoved'] = defence.report.removed.length;
       metrics['defencePrecision'] = defence.report.precision;

@@ -89,6 +89,11 @@ export interface RunSpec {
   seed: number;
   /** The poison this run trains on (undefined for clean runs). */
   poisonKey?: string;
+  /**
+   * The seed its poison was made with (poisonSeed): evaluation rebuilds the attack with it, so that a backdoor's
+   * trigger and a targeted attack's targets are the poison's, also where one shared poison serves every repetition.
+   */
+  poisonSeed?: number;
   /** Sample-size sweeps (config.sizes): the run trains on the first `size` training samples (poisoned). */
   size?: number;
 }
@@ -136,6 +141,7 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
               seed: config.seed + r,
               ...(arm.attackLabel && {
                 poisonKey: poisonKey(arm.attackLabel, poisonRepetition(config, r), size),
+                poisonSeed: poisonSeed(config, r),
               }),
               ...(size !== undefined && { size }),
             });
@@ -145,6 +151,23 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
     }
   }
   return runs;
+}
+
+/** The seed of repetition r's poison: the config's base seed for one shared poison, else the repetition's. */
+export function poisonSeed(config: ExperimentConfig, repetition: number): number {
+  return config.poison === 'shared' ? config.seed : config.seed + repetition;
+}
+
+/**
+ * The targeted attacks of a config, by label, with their params: a clean run evaluates their targets too
+ * (`targetMargin.<label>`), the reference against which the report measures each attack's pull on its targets.
+ */
+export function targetedAttacks(config: ExperimentConfig): { label: string; attack: AttackRef }[] {
+  return planArms(config).flatMap((a) =>
+    a.attack && !a.defence && getAttackEntry(a.attack.name).kind === 'targeted'
+      ? [{ label: a.label, attack: a.attack }]
+      : [],
+  );
 }
 
 /** The repetition whose poison a run trains on: its own, or null with one shared poison (`poison: shared`). */
@@ -175,7 +198,7 @@ export function planPoisons(config: ExperimentConfig, runs: readonly RunSpec[]):
       label: run.label.split('+')[0]!,
       repetition: run.repetition,
       // A shared poison is made once with the base seed, whichever repetition needs it first.
-      seed: config.poison === 'shared' ? config.seed : config.seed + run.repetition,
+      seed: poisonSeed(config, run.repetition),
       ...(run.size !== undefined && { size: run.size }),
     });
   }

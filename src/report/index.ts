@@ -12,6 +12,7 @@ import {
   sweepPaths,
   type TheoryOverlay,
   withDefenceEffectiveness,
+  withTargetMarginGain,
 } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
@@ -158,8 +159,9 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     more.theory = join(dir, 'theory.json');
     writeFileAtomic(more.theory, `${JSON.stringify(theory, null, 2)}\n`);
   }
-  // defended backdoor runs get BackdoorBench's DER against their undefended twins (derived, not stored)
-  const rated = withDefenceEffectiveness(ucurveRuns);
+  // derived, not stored: defended backdoor runs get BackdoorBench's DER against their undefended twins, targeted
+  // runs their margin gain over their clean twins
+  const rated = withTargetMarginGain(withDefenceEffectiveness(ucurveRuns));
   const plotted = [...new Set([...defaultMetricPlots(rated), ...(opts.metrics ?? [])])];
   if (plotted.length > 0) {
     more.metrics = {};
@@ -168,7 +170,7 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
       more.metrics[m] = { svg, png };
     }
   }
-  extraMarkdown += metricsMarkdown(ucurveRuns);
+  extraMarkdown += metricsMarkdown(rated);
   const poisons = summarizePoisons(poisonRecords);
   extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';
   const svg = await renderSvg(ucurveSpec(cells, title, extras));

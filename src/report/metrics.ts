@@ -7,7 +7,7 @@ import { aggregate, type CellStats, compareLabels, metricNames, type RunRecord }
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
 import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
-import { describeInteriorMaximum, interiorMaximum } from './verdict.js';
+import { widthTrend } from './trend.js';
 
 /**
  * The metrics plotted by default: the backdoor and defence ones that some run holds a value of (a transforming
@@ -19,6 +19,8 @@ export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
     'attackSuccessRate',
     'robustAccuracy',
     'targetSuccessRate',
+    'targetMargin',
+    'targetMarginGain',
     'stripDetectionRate',
     'stripFalsePositiveRate',
     'ncTargetFound',
@@ -32,6 +34,8 @@ const TITLES: Record<string, string> = {
   attackSuccessRate: 'attack-success rate (triggered non-target test images -> target)',
   robustAccuracy: 'robust accuracy (triggered non-target test images -> their true class)',
   targetSuccessRate: 'target success rate (targets classified as the adversarial class)',
+  targetMargin: "targets' adversarial margin, log p_adv - log max_(j != adv) p_j (nats)",
+  targetMarginGain: "the poison's pull: target margin minus the clean twin's (nats)",
   stripDetectionRate: "STRIP's detection rate (triggered non-target test images flagged)",
   stripFalsePositiveRate: "STRIP's false-positive rate (clean test images flagged)",
   ncTargetFound: "Neural Cleanse flags the backdoor's target class (1) or not (0)",
@@ -89,9 +93,33 @@ function table(cells: readonly CellStats[], fmt: (c: CellStats) => string, first
   ].join('\n');
 }
 
-/** Markdown sections for the backdoor and targeted metrics (empty when the runs hold none). */
+const nats = (v: number) => v.toFixed(2);
+const se = (c: CellStats) => (c.n > 1 ? c.std / Math.sqrt(c.n) : 0);
+
+/** The width trend (trend.ts) of every arm of one metric's cells, as markdown list items and a blank line. */
+function trendLines(cells: readonly CellStats[], format: (v: number) => string, unit: string): string[] {
+  const labels = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
+  return [
+    'Width trend per arm (two-standard-error rule, at least 3 runs per width to count):',
+    '',
+    ...labels.flatMap((l) => {
+      const t = widthTrend(l, cells, format, unit);
+      return t ? [`- ${t.line}`] : [];
+    }),
+    '',
+  ];
+}
+
+/**
+ * Markdown sections for the named metrics: clean test accuracy's width trend per arm (rise, fall or interior
+ * extremum; the summary's verdicts test only the paper's interior maximum), then the backdoor, targeted and defence
+ * tables where the runs hold their metrics.
+ */
 export function metricsMarkdown(runs: readonly RunRecord[]): string {
   const out: string[] = [];
+  const accuracy = aggregate(runs);
+  if (new Set(accuracy.map((c) => c.width)).size > 1)
+    out.push('## Width trend of clean test accuracy', '', ...trendLines(accuracy, pct, 'pts'));
   const asr = aggregate(runs, 'attackSuccessRate');
   if (asr.length > 0) {
     out.push(
@@ -102,12 +130,11 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
       '',
       table(asr, (c) => `${pct(c.mean)} ± ${pct(c.std)} (${c.n})`),
       '',
+      ...trendLines(asr, pct, 'pts'),
     );
   }
   const tsr = aggregate(runs, 'targetSuccessRate');
   if (tsr.length > 0) {
-    const se = (c: CellStats) => (c.n > 1 ? c.std / Math.sqrt(c.n) : 0);
-    const labels = [...new Set(tsr.map((c) => c.label))].sort(compareLabels);
     out.push(
       '## Target success rate',
       '',
@@ -116,15 +143,32 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
       '',
       table(tsr, (c) => `${pct(c.mean)} ± ${pct(se(c))} (${c.n})`),
       '',
-      'Width verdict per arm, on the success rate (the accuracy rule: an interior maximum needs the best width',
-      '>= 2 standard errors above both the narrowest and the widest, with at least 3 repetitions):',
-      '',
-      ...labels.flatMap((l) => {
-        const v = interiorMaximum(l, tsr);
-        return v ? [`- ${describeInteriorMaximum(v)}`] : [];
-      }),
-      '',
+      ...trendLines(tsr, pct, 'pts'),
     );
+  }
+  const margin = aggregate(runs, 'targetMargin');
+  if (margin.length > 0) {
+    const gain = aggregate(runs, 'targetMarginGain');
+    out.push(
+      '## Target margin',
+      '',
+      'The continuous version of target success: log p_adv - log max_(j != adv) p_j on each target, in nats',
+      '(> 0: classified as the adversarial class); mean ± standard error (runs).',
+      '',
+      table(margin, (c) => `${nats(c.mean)} ± ${nats(se(c))} (${c.n})`),
+      '',
+      ...trendLines(margin, nats, 'nats'),
+    );
+    if (gain.length > 0)
+      out.push(
+        "The poison's pull (`targetMarginGain`): each run's margin minus that of the clean run of the same width,",
+        'repetition and fold on the same targets (same initialisation and batch order, no poison); > 0: the',
+        'poison moved its targets towards the adversarial class. Mean ± standard error (runs):',
+        '',
+        table(gain, (c) => `${nats(c.mean)} ± ${nats(se(c))} (${c.n})`),
+        '',
+        ...trendLines(gain, nats, 'nats'),
+      );
   }
   const removed = aggregate(runs, 'defenceRemoved');
   if (removed.length > 0) {

@@ -33,3 +33,4 @@ export {
   runSizes,
 } from './samplesize.js';
 export { HEARTBEAT_MS, hostName, SweepStore } from './store.js';
+export { TARGET_GAIN_METRIC, withTargetMarginGain } from './target-gain.js';

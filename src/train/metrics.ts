@@ -14,8 +14,9 @@ export interface TestTrigger {
 
 /**
  * A targeted attack's targets, as evaluation needs them: the chosen (test) images, each with the class the attack
- * wants it to be classified as. Their metric is `targetSuccessRate`, the fraction classified so; over repetitions
- * (other targets) the report gives its mean and spread.
+ * wants it to be classified as. Their metrics are `targetSuccessRate`, the fraction classified so, and
+ * `targetMargin`, its continuous version (see targetMargin); over repetitions (other targets) the report gives
+ * their mean and spread.
  */
 export interface TestTargets {
   images: Dataset;
@@ -38,10 +39,55 @@ export function predictedClasses(logits: Float32Array, n: number): Int32Array {
 }
 
 /**
+ * The adversarial margin of targets, averaged over them: z_c - max_{j != c} z_j for the logits z of a target and its
+ * intended class c, i.e. log p_c - log max_{j != c} p_j under the softmax (natural log). Positive exactly when the
+ * target is classified as intended; unlike the success rate it also measures how far a failed attack moved the
+ * target (the loss Witches' Brew's victim-side evaluation and Carlini-Wagner use). One logit (binary): the logit
+ * signed towards the intended class.
+ */
+export function targetMargin(logits: Float32Array, intended: Int32Array): number | null {
+  const m = intended.length;
+  if (m === 0) return null;
+  const k = logits.length / m;
+  let sum = 0;
+  for (let i = 0; i < m; i++) {
+    const c = intended[i]!;
+    if (k === 1) {
+      sum += c === 1 ? logits[i]! : -logits[i]!;
+      continue;
+    }
+    let other = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < k; j++) if (j !== c) other = Math.max(other, logits[i * k + j]!);
+    sum += logits[i * k + c]! - other;
+  }
+  return sum / m;
+}
+
+/** `targetSuccessRate`, `targetMargin` and `targetCount` of a network on a targeted attack's targets. */
+export function targetMetrics(
+  model: tf.LayersModel,
+  targets: TestTargets,
+  transform: (d: Dataset) => Dataset = (d) => d,
+): Record<string, number | null> {
+  const m = numSamples(targets.images);
+  const logits = predictLogits(model, transform(targets.images));
+  const tp = predictedClasses(logits, m);
+  let hit = 0;
+  tp.forEach((c, j) => {
+    if (c === targets.intended[j]) hit++;
+  });
+  return {
+    targetSuccessRate: m > 0 ? hit / m : null,
+    targetMargin: targetMargin(logits, targets.intended),
+    targetCount: m,
+  };
+}
+
+/**
  * Per-class clean test accuracy (`classAccuracy.<c>`) and, with a trigger, over the test images NOT of the target
  * class with the trigger stamped: `attackSuccessRate`, the fraction classified as the target, and
  * `robustAccuracy`, the fraction still classified as their true class. With a targeted attack's `targets`:
- * `targetSuccessRate` (targets classified as intended) and `targetCount`. `transform` is an input-transforming
+ * targetMetrics. `transform` is an input-transforming
  * defence's preprocessing: it sees every input the model sees, so it runs after the trigger is stamped.
  */
 export function namedMetrics(
@@ -77,15 +123,6 @@ export function namedMetrics(
     out['attackSuccessRate'] = keep.length > 0 ? toTarget / keep.length : null;
     out['robustAccuracy'] = keep.length > 0 ? toTrue / keep.length : null;
   }
-  if (targets) {
-    const m = numSamples(targets.images);
-    const tp = predictedClasses(predictLogits(model, transform(targets.images)), m);
-    let hit = 0;
-    tp.forEach((c, j) => {
-      if (c === targets.intended[j]) hit++;
-    });
-    out['targetSuccessRate'] = m > 0 ? hit / m : null;
-    out['targetCount'] = m;
-  }
+  if (targets) Object.assign(out, targetMetrics(model, targets, transform));
   return out;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../src/data/dataset.js';
-import { namedMetrics, predictedClasses } from '../../src/train/metrics.js';
+import { namedMetrics, predictedClasses, targetMargin } from '../../src/train/metrics.js';
 
 await tf.setBackend('cpu');
 
@@ -65,4 +65,25 @@ test("a targeted attack's targets: the fraction classified as intended, through 
   });
   assert.equal(t['targetSuccessRate'], 0.5);
   assert.equal(namedMetrics(identity, data, undefined)['targetSuccessRate'], undefined);
+});
+
+test("the targets' margin: log p_adv - log max_(j != adv) p_j, averaged; positive exactly on success", () => {
+  // logits [1, 3, 2] towards class 2: 2 - 3 = -1; [0, 0, 5] towards 2: 5 - 0 = 5; mean 2
+  assert.equal(targetMargin(Float32Array.of(1, 3, 2, 0, 0, 5), Int32Array.of(2, 2)), 2);
+  // it is the log-ratio of the softmax probabilities
+  const z = [0.3, -1.2, 2.5];
+  const p = z.map((v) => Math.exp(v) / z.reduce((a, b) => a + Math.exp(b), 0));
+  assert.ok(Math.abs(targetMargin(Float32Array.from(z), Int32Array.of(1))! - Math.log(p[1]! / p[2]!)) < 1e-6);
+  // one logit: signed towards the intended class
+  assert.equal(targetMargin(Float32Array.of(1.5, 1.5), Int32Array.of(1, 0)), 0);
+  assert.equal(targetMargin(new Float32Array(0), new Int32Array(0)), null);
+  // through the network, with the success rate
+  const images = samples([2, 1], [0, 0]);
+  const m = namedMetrics(identity, samples([0], [0]), undefined, undefined, {
+    images,
+    intended: Int32Array.of(2, 2),
+  });
+  // inputs are one-hot: the hit has margin 1 - 0, the miss 0 - 1
+  assert.equal(m['targetSuccessRate'], 0.5);
+  assert.equal(m['targetMargin'], 0);
 });
