@@ -335,7 +335,7 @@ async function runTrain(
     };
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     // A clean run scores the targets its repetition's targeted attacks chose: the same targets and the same
-    // initialisation without the poison, the reference of the report's margin gain (results/target-gain.ts).
+    // initialisation without the poison, the reference of the report's margin gain (results/clean-twin.ts).
     if (!run.attack)
       for (const t of targetedAttacks(ctx.config)) {
         const targets = attackOf(t.attack, poisonSeed(ctx.config, run.repetition)).targets?.(data.test);

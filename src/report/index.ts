@@ -11,8 +11,8 @@ import {
   SweepStore,
   sweepPaths,
   type TheoryOverlay,
+  withCleanTwinMetrics,
   withDefenceEffectiveness,
-  withTargetMarginGain,
 } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
@@ -159,9 +159,9 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     more.theory = join(dir, 'theory.json');
     writeFileAtomic(more.theory, `${JSON.stringify(theory, null, 2)}\n`);
   }
-  // derived, not stored: defended backdoor runs get BackdoorBench's DER against their undefended twins, targeted
-  // runs their margin gain over their clean twins
-  const rated = withTargetMarginGain(withDefenceEffectiveness(ucurveRuns));
+  // derived, not stored: defended backdoor runs get BackdoorBench's DER against their undefended twins, poisoned
+  // runs their cost in accuracy (targeted ones also their margin gain) against their clean twins
+  const rated = withCleanTwinMetrics(withDefenceEffectiveness(ucurveRuns));
   const plotted = [...new Set([...defaultMetricPlots(rated), ...(opts.metrics ?? [])])];
   if (plotted.length > 0) {
     more.metrics = {};

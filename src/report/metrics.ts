@@ -16,6 +16,7 @@ import { widthTrend } from './trend.js';
 export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
   const have = new Set(metricNames(runs));
   return [
+    'poisonCost',
     'attackSuccessRate',
     'robustAccuracy',
     'targetSuccessRate',
@@ -31,6 +32,7 @@ export function defaultMetricPlots(runs: readonly RunRecord[]): string[] {
 }
 
 const TITLES: Record<string, string> = {
+  poisonCost: 'clean test accuracy lost to the poison: clean twin minus run',
   attackSuccessRate: 'attack-success rate (triggered non-target test images -> target)',
   robustAccuracy: 'robust accuracy (triggered non-target test images -> their true class)',
   targetSuccessRate: 'target success rate (targets classified as the adversarial class)',
@@ -120,6 +122,19 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
   const accuracy = aggregate(runs);
   if (new Set(accuracy.map((c) => c.width)).size > 1)
     out.push('## Width trend of clean test accuracy', '', ...trendLines(accuracy, pct, 'pts'));
+  const cost = aggregate(runs, 'poisonCost');
+  if (cost.length > 0)
+    out.push(
+      '## Poison cost',
+      '',
+      'The clean test accuracy each poisoned run lost against the clean run of the same width, repetition and',
+      'fold (same initialisation and batch order, no poison), in points: mean ± standard error (runs). Its',
+      "width trend is the width question asked of the poison's damage rather than of accuracy.",
+      '',
+      table(cost, (c) => `${pct(c.mean)} ± ${pct(se(c))} (${c.n})`),
+      '',
+      ...trendLines(cost, pct, 'pts'),
+    );
   const asr = aggregate(runs, 'attackSuccessRate');
   if (asr.length > 0) {
     out.push(

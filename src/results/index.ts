@@ -10,6 +10,7 @@ export {
   metricNames,
   metricOf,
 } from './aggregate.js';
+export { POISON_COST_METRIC, TARGET_GAIN_METRIC, withCleanTwinMetrics } from './clean-twin.js';
 export { DER_METRIC, defenceEffectivenessRating, withDefenceEffectiveness } from './der.js';
 export { sweepPaths } from './paths.js';
 export {
@@ -33,4 +34,3 @@ export {
   runSizes,
 } from './samplesize.js';
 export { HEARTBEAT_MS, hostName, SweepStore } from './store.js';
-export { TARGET_GAIN_METRIC, withTargetMarginGain } from './target-gain.js';

@@ -17,7 +17,7 @@ test('availability-mnist-quick: EM, TAP, AR and OPS across widths 10 .. 2e4, beh
   );
   assert.deepEqual(c.widths, [10, 100, 1000, 20000]);
   assert.equal(c.limit, 2000);
-  assert.equal(c.repetitions, 3);
+  assert.equal(c.repetitions, 8);
 });
 
 test('a transforming defence alone (precision and recall null everywhere) gets no precision plot', () => {
