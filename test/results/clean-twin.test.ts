@@ -7,6 +7,7 @@ import {
   TARGET_GAIN_METRIC,
   withCleanTwinMetrics,
 } from '../../src/results/index.js';
+import { runRecord } from './fixtures.js';
 
 function run(
   label: string,
@@ -15,28 +16,7 @@ function run(
   testAccuracy: number,
   metrics: Record<string, number | null> = {},
 ): RunRecord {
-  return {
-    configHash: 'h',
-    runKey: `${label}/w${width}/r${repetition}/f0`,
-    regime: label,
-    label,
-    budget: null,
-    width,
-    repetition,
-    fold: 0,
-    seed: repetition,
-    startedAt: '',
-    finishedAt: '',
-    host: '',
-    testAccuracy,
-    testLoss: 0,
-    bestValAccuracy: null,
-    epochs: 1,
-    bestEpoch: 1,
-    seconds: 1,
-    samplesPerSecond: 1,
-    metrics,
-  };
+  return runRecord(label, width, testAccuracy, { repetition, metrics });
 }
 
 test('poisonCost = accuracy(clean twin) - accuracy(run); targetMarginGain = margin - the twin margin on its targets', () => {

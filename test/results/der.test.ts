@@ -6,6 +6,7 @@ import {
   type RunRecord,
   withDefenceEffectiveness,
 } from '../../src/results/index.js';
+import { runRecord } from './fixtures.js';
 
 test('DER = [max(0, dASR) - max(0, dAcc) + 1] / 2', () => {
   // backdoor removed (ASR 0.9 -> 0.1) at 2 points of clean accuracy
@@ -22,28 +23,7 @@ test('DER = [max(0, dASR) - max(0, dAcc) + 1] / 2', () => {
 });
 
 function run(label: string, width: number, acc: number, asr?: number): RunRecord {
-  return {
-    configHash: 'h',
-    runKey: `${label}-${width}`,
-    regime: label,
-    label,
-    budget: null,
-    width,
-    repetition: 0,
-    fold: 0,
-    seed: 0,
-    startedAt: '',
-    finishedAt: '',
-    host: '',
-    testAccuracy: acc,
-    testLoss: 0,
-    bestValAccuracy: null,
-    epochs: 1,
-    bestEpoch: 1,
-    seconds: 1,
-    samplesPerSecond: 1,
-    metrics: asr === undefined ? { testAccuracy: acc } : { testAccuracy: acc, attackSuccessRate: asr },
-  } as RunRecord;
+  return runRecord(label, width, acc, asr === undefined ? {} : { metrics: { attackSuccessRate: asr } });
 }
 
 test('defended runs are paired with the undefended run of their width; others are left alone', () => {
