@@ -51,15 +51,18 @@ export function widthTrend(
     `${s.diff >= 0 ? '+' : ''}${format(s.diff)} ± ${format(s.se)}${unit && ` ${unit}`} against m = ${s.against} (${Number.isFinite(s.z) ? `${s.z.toFixed(1)} SE` : 'no spread'})`;
   // a shape is chosen only where its differences reach 2 SE; it counts with enough runs (flat never decides)
   const make = (shape: TrendShape, width: number, sides: ReturnType<typeof side>[]): WidthTrend => {
-    const status = enough
-      ? ''
-      : ` (only ${minReps} run(s) per width, ${MIN_REPS_FOR_VERDICT} needed: does not count)`;
+    const status =
+      enough || own.length < 2
+        ? ''
+        : ` (only ${minReps} run(s) per width, ${MIN_REPS_FOR_VERDICT} needed: does not count)`;
     const what =
       shape === 'interior maximum' || shape === 'interior minimum'
         ? `${shape} at m = ${width}`
-        : shape === 'flat'
-          ? `no rise, fall or interior extremum of 2 SE over m = ${first.width} .. ${last.width}`
-          : `${shape} from m = ${first.width} to m = ${last.width}`;
+        : shape !== 'flat'
+          ? `${shape} from m = ${first.width} to m = ${last.width}`
+          : own.length < 2
+            ? `one width only (m = ${width}), no trend`
+            : `no rise, fall or interior extremum of 2 SE over m = ${first.width} .. ${last.width}`;
     const detail = sides.length > 0 ? `: ${sides.map(fmtSide).join(', ')}` : '';
     return {
       label,

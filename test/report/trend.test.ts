@@ -100,3 +100,10 @@ test('a rise or fall between the edges, and too few runs to count', () => {
   assert.equal(zero.shape, 'flat');
   assert.equal(widthTrend('y', cells([[10, 0, 0]]), f), undefined);
 });
+
+test('one width is no trend', () => {
+  const one = widthTrend('x', cells([[10, 0.6, 0]], 1), f)!;
+  assert.equal(one.shape, 'flat');
+  assert.equal(one.decided, false);
+  assert.equal(one.line, 'x: one width only (m = 10), no trend; 1 run(s) per width');
+});
