@@ -130,6 +130,17 @@ function registerWithOps(): void {
   }
 }
 
+/**
+ * What a run's numbers were computed with, one line (RunMetrics.arithmetic): the backend, the addon's matrix product
+ * and its threads. Two runs with the same seed and the same line give the same numbers; another product sums in
+ * another order. Undefined before initBackend.
+ */
+export function arithmeticLabel(): string | undefined {
+  if (!info) return undefined;
+  const gemm = info.native && info.gemm ? `; gemm ${info.gemm}; ${info.blasThreads ?? 1} thread(s)` : '';
+  return `${info.backend}${info.native ? ' + native' : ''}${gemm}`;
+}
+
 /** The current backend info, or undefined before initBackend. */
 export function backendInfo(): BackendInfo | undefined {
   return info;

@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { type AscentCheckpoint, removeAscentState } from '../attacks/ascent-state.js';
 import { type Attack, createRegisteredAttack, getAttackEntry } from '../attacks/index.js';
 import { resolveSurrogatePath } from '../attacks/pretrained.js';
-import { initBackend } from '../backend/index.js';
+import { arithmeticLabel, initBackend } from '../backend/index.js';
 import type { AttackRef } from '../config/schema.js';
 import { hasValidation } from '../config/schema.js';
 import {
@@ -333,6 +333,7 @@ async function runTrain(
         attack?.targets?.(data.test),
       ),
     };
+    const arithmetic = arithmeticLabel();
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     // A clean run scores the targets its repetition's targeted attacks chose: the same targets and the same
     // initialisation without the poison, the reference of the report's margin gain (results/clean-twin.ts).
@@ -361,6 +362,7 @@ async function runTrain(
       seconds: result.seconds,
       samplesPerSecond: result.samplesPerSecond,
       metrics,
+      ...(arithmetic !== undefined && { arithmetic }),
     };
   } finally {
     model.dispose();

@@ -15,7 +15,10 @@ export interface MergeSummary {
   added: number;
   /** Runs already present (in OUT or an earlier source): kept once, the first copy wins. */
   duplicates: number;
-  /** Of the duplicates, those whose numbers differ from the kept copy (should be 0: runs are deterministic). */
+  /**
+   * Of the duplicates, those whose numbers differ from the kept copy (0 where both ran with the same arithmetic:
+   * runs are deterministic), each with both arithmetics when they differ.
+   */
   conflicts: string[];
   /** Runs of the config in OUT after the merge. */
   runs: number;
@@ -80,7 +83,13 @@ export function mergeSweeps(out: string, dirs: readonly string[]): MergeSummary 
             const had = kept.get(r.runKey);
             if (had) {
               duplicates++;
-              if (had.testAccuracy !== r.testAccuracy || had.epochs !== r.epochs) conflicts.push(r.runKey);
+              // a rerun with another matrix product sums in another order: name both, that is the usual cause
+              if (had.testAccuracy !== r.testAccuracy || had.epochs !== r.epochs)
+                conflicts.push(
+                  had.arithmetic === r.arithmetic
+                    ? r.runKey
+                    : `${r.runKey} [kept: ${had.arithmetic ?? 'arithmetic unrecorded'}; other: ${r.arithmetic ?? 'arithmetic unrecorded'}]`,
+                );
               continue;
             }
             target.insertRun(r);

@@ -20,6 +20,7 @@ export const CSV_COLUMNS: (keyof RunRecord)[] = [
   'startedAt',
   'finishedAt',
   'host',
+  'arithmetic',
   'configHash',
   'metrics',
 ];

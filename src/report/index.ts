@@ -16,6 +16,7 @@ import {
 } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
+import { arithmeticMarkdown } from './arithmetic.js';
 import { runsToCsv } from './csv.js';
 import { reportHtml } from './html.js';
 import { defaultMetricPlots, metricsMarkdown, writeMetricPlot } from './metrics.js';
@@ -171,6 +172,7 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     }
   }
   extraMarkdown += metricsMarkdown(rated);
+  extraMarkdown += arithmeticMarkdown(runs);
   const poisons = summarizePoisons(poisonRecords);
   extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';
   const svg = await renderSvg(ucurveSpec(cells, title, extras));

@@ -19,6 +19,12 @@ export interface RunMetrics {
    * stored before the column existed.
    */
   metrics?: Record<string, number | null>;
+  /**
+   * The arithmetic the numbers came from: backend, matrix product and its threads (`poisonlab doctor`), e.g.
+   * 'wasm + native; gemm OpenBLAS 0.3.21 Cooperlake, own packed AVX-512 (8x16) for n <= 16; 1 thread'. A seed fixes
+   * a run's numbers for one of these only (the sum order of the products differs). Absent in runs stored before.
+   */
+  arithmetic?: string;
 }
 
 /** A finished run as stored. */

@@ -109,7 +109,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 export const HEARTBEAT_MS = 30_000;
 
 /** Columns added after the first schema, each with its type: added by `ALTER TABLE` when a store lacks them. */
-const ADDED_RUN_COLUMNS: [string, string][] = [['metrics_json', 'TEXT']];
+const ADDED_RUN_COLUMNS: [string, string][] = [
+  ['metrics_json', 'TEXT'],
+  ['arithmetic', 'TEXT'],
+];
 
 function runColumns(db: Database.Database): Set<string> {
   return new Set((db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
@@ -213,12 +216,17 @@ export class SweepStore {
       .prepare(
         `INSERT OR IGNORE INTO runs (config_hash, run_key, regime, label, budget, width, repetition, fold, seed,
           test_accuracy, test_loss, best_val_accuracy, epochs, best_epoch, seconds, samples_per_second,
-          started_at, finished_at, host, metrics_json)
+          started_at, finished_at, host, metrics_json, arithmetic)
          VALUES (@configHash, @runKey, @regime, @label, @budget, @width, @repetition, @fold, @seed,
           @testAccuracy, @testLoss, @bestValAccuracy, @epochs, @bestEpoch, @seconds, @samplesPerSecond,
-          @startedAt, @finishedAt, @host, @metricsJson)`,
+          @startedAt, @finishedAt, @host, @metricsJson, @arithmetic)`,
       )
-      .run({ ...r, metrics: undefined, metricsJson: r.metrics ? JSON.stringify(r.metrics) : null });
+      .run({
+        ...r,
+        metrics: undefined,
+        metricsJson: r.metrics ? JSON.stringify(r.metrics) : null,
+        arithmetic: r.arithmetic ?? null,
+      });
     return info.changes === 1;
   }
 
@@ -226,20 +234,27 @@ export class SweepStore {
   runs(hash?: string): RunRecord[] {
     const h = hash ?? this.getConfig()?.hash;
     if (!h) return [];
-    // A store opened read-only is not migrated: read metrics_json only where it exists.
-    const metrics = runColumns(this.db).has('metrics_json') ? 'metrics_json' : 'NULL';
+    // A store opened read-only is not migrated: read the added columns only where they exist.
+    const columns = runColumns(this.db);
+    const metrics = columns.has('metrics_json') ? 'metrics_json' : 'NULL';
+    const arithmetic = columns.has('arithmetic') ? 'arithmetic' : 'NULL';
     const rows = this.db
       .prepare(
         `SELECT config_hash AS configHash, run_key AS runKey, regime, label, budget, width, repetition, fold, seed,
           test_accuracy AS testAccuracy, test_loss AS testLoss, best_val_accuracy AS bestValAccuracy, epochs,
           best_epoch AS bestEpoch, seconds, samples_per_second AS samplesPerSecond, started_at AS startedAt,
-          finished_at AS finishedAt, host, ${metrics} AS metricsJson
+          finished_at AS finishedAt, host, ${metrics} AS metricsJson, ${arithmetic} AS arithmetic
          FROM runs WHERE config_hash = ? ORDER BY label, width, repetition, fold`,
       )
-      .all(h) as (RunRecord & { metricsJson: string | null })[];
-    return rows.map(({ metricsJson, ...r }) =>
-      metricsJson ? { ...r, metrics: JSON.parse(metricsJson) as Record<string, number | null> } : r,
-    );
+      .all(h) as (Omit<RunRecord, 'arithmetic'> & {
+      metricsJson: string | null;
+      arithmetic: string | null;
+    })[];
+    return rows.map(({ metricsJson, arithmetic: a, ...r }) => ({
+      ...r,
+      ...(metricsJson ? { metrics: JSON.parse(metricsJson) as Record<string, number | null> } : {}),
+      ...(a !== null && { arithmetic: a }),
+    }));
   }
 
   /** Record a generated poison (idempotent). */

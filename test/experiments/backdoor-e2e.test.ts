@@ -53,6 +53,8 @@ test('badnets behind spectral signatures and bit depth: poisons, defences and na
   ]);
   const bad = by.get('badnets')!;
   assert.equal(bad.regime, 'badnets');
+  // every run says what its numbers were computed with (the product and its threads: `poisonlab doctor`)
+  for (const r of runs) assert.match(r.arithmetic ?? '', /^wasm( \+ native; gemm .+; \d+ thread\(s\))?$/);
   assert.equal(bad.metrics!['testAccuracy'], bad.testAccuracy);
   const asr = bad.metrics!['attackSuccessRate']!;
   assert.ok(asr >= 0 && asr <= 1);

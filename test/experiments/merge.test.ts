@@ -10,6 +10,7 @@ import { planRuns } from '../../src/experiments/plan.js';
 import { runSweep } from '../../src/experiments/sweep.js';
 import { SweepStore, sweepPaths } from '../../src/results/index.js';
 import { PoisonlabError } from '../../src/util/errors.js';
+import { record } from '../results/fixtures.js';
 import { CLI_MAIN, FAKE_TASKS, nodeArgs } from './fixtures/paths.js';
 import { smallConfig } from './fixtures/small-config.js';
 
@@ -92,4 +93,25 @@ test('merge combines shards into the full sweep, keeps duplicated runs once, ref
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^poisonlab: merge: .* expected hash/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
+
+test('a rerun that differs names both arithmetics when they differ (the usual cause)', () => {
+  const c = smallConfig();
+  const h = configHash(c);
+  const folder = (name: string, acc: number, arithmetic?: string) => {
+    const out = join(dir, name);
+    const store = SweepStore.open(sweepPaths(out).db, { create: true });
+    store.bindConfig(c, h);
+    store.insertRun({ ...record(h, 'clean/w10/r0/f0', acc), ...(arithmetic && { arithmetic }) });
+    store.close();
+    return out;
+  };
+  const own = folder('ar-own', 0.906, 'wasm + native; gemm own packed AVX-512 (8x32); 1 thread(s)');
+  const blas = folder('ar-blas', 0.909, 'wasm + native; gemm OpenBLAS 0.3.21 Cooperlake; 1 thread(s)');
+  const same = folder('ar-same', 0.5, 'wasm + native; gemm own packed AVX-512 (8x32); 1 thread(s)');
+  const m = mergeSweeps(join(dir, 'ar-merged'), [own, blas, same]);
+  assert.deepEqual(m.conflicts, [
+    'clean/w10/r0/f0 [kept: wasm + native; gemm own packed AVX-512 (8x32); 1 thread(s); other: wasm + native; gemm OpenBLAS 0.3.21 Cooperlake; 1 thread(s)]',
+    'clean/w10/r0/f0',
+  ]);
 });

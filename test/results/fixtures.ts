@@ -31,3 +31,28 @@ export function runRecord(
     metrics: { testAccuracy, ...more.metrics },
   };
 }
+
+/** A clean run as the store tests write it, with its config hash, key and accuracy. */
+export function record(hash: string, key: string, acc: number): RunRecord {
+  return {
+    configHash: hash,
+    runKey: key,
+    regime: 'clean',
+    label: 'clean',
+    budget: null,
+    width: 10,
+    repetition: 0,
+    fold: 0,
+    seed: 0,
+    testAccuracy: acc,
+    testLoss: 0.3,
+    bestValAccuracy: 0.9,
+    epochs: 5,
+    bestEpoch: 3,
+    seconds: 1.5,
+    samplesPerSecond: 100,
+    startedAt: '2024-01-01T00:00:00.000Z',
+    finishedAt: '2024-01-01T00:00:01.500Z',
+    host: 'test',
+  };
+}

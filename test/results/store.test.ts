@@ -4,33 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { configHash } from '../../src/config/schema.js';
-import { type RunRecord, SweepStore } from '../../src/results/index.js';
+import { SweepStore } from '../../src/results/index.js';
 import { PoisonlabError } from '../../src/util/errors.js';
 import { smallConfig } from '../experiments/fixtures/small-config.js';
-
-export function record(hash: string, key: string, acc: number): RunRecord {
-  return {
-    configHash: hash,
-    runKey: key,
-    regime: 'clean',
-    label: 'clean',
-    budget: null,
-    width: 10,
-    repetition: 0,
-    fold: 0,
-    seed: 0,
-    testAccuracy: acc,
-    testLoss: 0.3,
-    bestValAccuracy: 0.9,
-    epochs: 5,
-    bestEpoch: 3,
-    seconds: 1.5,
-    samplesPerSecond: 100,
-    startedAt: '2024-01-01T00:00:00.000Z',
-    finishedAt: '2024-01-01T00:00:01.500Z',
-    host: 'test',
-  };
-}
+import { record } from './fixtures.js';
 
 test('the store binds one config per folder; another config is a one-line error unless forced', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'poisonlab-store-')), 'runs.sqlite');
@@ -77,4 +54,29 @@ test('runs are inserted once: a duplicate keeps the first, and finished keys are
     () => SweepStore.open(join(tmpdir(), 'no-such-dir-poisonlab', 'runs.sqlite')),
     (e: Error) => e instanceof PoisonlabError && /no sweep database here/.test(e.message),
   );
+});
+
+test("a run's arithmetic is stored and read back; a store made before the column gains it, old rows without", () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'poisonlab-store-')), 'runs.sqlite');
+  const c = smallConfig();
+  const h = configHash(c);
+  const store = SweepStore.open(path, { create: true });
+  store.bindConfig(c, h);
+  // a store of the earlier schema: no arithmetic column, one run in it
+  store.db.exec('ALTER TABLE runs DROP COLUMN arithmetic');
+  store.db
+    .prepare(
+      `INSERT INTO runs (config_hash, run_key, regime, label, budget, width, repetition, fold, seed, test_accuracy,
+        test_loss, best_val_accuracy, epochs, best_epoch, seconds, samples_per_second, started_at, finished_at, host)
+       VALUES (?, 'clean/w10/r0/f0', 'clean', 'clean', NULL, 10, 0, 0, 0, 0.9, 0.3, 0.9, 5, 3, 1.5, 100, '', '', 'old')`,
+    )
+    .run(h);
+  store.close();
+  const again = SweepStore.open(path, { create: true });
+  const line = 'wasm + native; gemm own packed AVX-512 (8x32); 1 thread(s)';
+  again.insertRun({ ...record(h, 'clean/w10/r1/f0', 0.8), arithmetic: line });
+  const runs = again.runs(h);
+  assert.equal(runs[0]!.arithmetic, undefined, 'the old row has none');
+  assert.equal(runs[1]!.arithmetic, line);
+  again.close();
 });
