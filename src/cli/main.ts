@@ -9,6 +9,15 @@ import { createProgram } from './program.js';
 
 const program = createProgram();
 
+// A reader that stops early (`poisonlab report DIR | head -3`) closes the pipe: stop quietly with 128 + SIGPIPE, as
+// Unix tools do, instead of an unhandled EPIPE and its stack. Files and the store are written atomically, so what
+// stops there leaves nothing half-written.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+
 function fail(message: string): never {
   process.stderr.write(`poisonlab: ${message.split('\n')[0]}\n`);
   process.exit(1);
