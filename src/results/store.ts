@@ -340,11 +340,13 @@ export class SweepStore {
       .all(hash) as SessionRecord[];
   }
 
-  /** A run started: mark it running and forget the epochs of an earlier, unfinished attempt. */
+  /**
+   * A run started: mark it running. The epochs of an earlier, unfinished attempt stay: a run resumed from its
+   * checkpoint continues them, and insertEpoch drops those it redoes (from scratch: all of them).
+   */
   markRunning(hash: string, runKey: string, session: number | null): void {
     const now = new Date().toISOString();
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM epochs WHERE config_hash = ? AND run_key = ?').run(hash, runKey);
       this.db
         .prepare(
           `INSERT OR REPLACE INTO run_status (config_hash, run_key, status, session, started_at, updated_at, host, message)
@@ -434,27 +436,36 @@ export class SweepStore {
       .all(hash) as RunStatusRecord[];
   }
 
-  /** Store one epoch of a run (a repeated epoch replaces the earlier one). */
+  /**
+   * Store one epoch of a run. Epoch e of a new attempt replaces what an earlier attempt stored from e on: a run
+   * resumed from its checkpoint at epoch k keeps epochs 1 .. k-1 of the attempt it continues, a run started over
+   * keeps none.
+   */
   insertEpoch(hash: string, runKey: string, e: EpochRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO epochs (config_hash, run_key, epoch, train_loss, train_accuracy, val_loss,
+    this.db.transaction(() => {
+      this.db
+        .prepare('DELETE FROM epochs WHERE config_hash = ? AND run_key = ? AND epoch >= ?')
+        .run(hash, runKey, e.epoch);
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO epochs (config_hash, run_key, epoch, train_loss, train_accuracy, val_loss,
           val_accuracy, test_loss, test_accuracy, seconds, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        hash,
-        runKey,
-        e.epoch,
-        e.trainLoss,
-        e.trainAccuracy,
-        e.valLoss,
-        e.valAccuracy,
-        e.testLoss,
-        e.testAccuracy,
-        e.seconds,
-        new Date().toISOString(),
-      );
+        )
+        .run(
+          hash,
+          runKey,
+          e.epoch,
+          e.trainLoss,
+          e.trainAccuracy,
+          e.valLoss,
+          e.valAccuracy,
+          e.testLoss,
+          e.testAccuracy,
+          e.seconds,
+          new Date().toISOString(),
+        );
+    })();
   }
 
   /** The stored epochs of one run, in order (empty for folders of older versions). */

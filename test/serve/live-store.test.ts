@@ -88,14 +88,30 @@ test('folders of older versions (no epochs/status/session tables) stay readable;
   assert.ok(dir);
 });
 
-test('a run started again forgets the epochs of its earlier attempt; a finished run is no longer running', () => {
+test('a run started again keeps the epochs it resumes from and drops those it redoes; a finished run is no longer running', () => {
   const s = runningSweep(8);
   const key = s.plan[8]!.key;
   assert.equal(s.store.epochs(s.hash, key).length, 1);
-  s.store.insertEpoch(s.hash, key, epoch(2, 0.8));
-  assert.equal(s.store.epochCounts(s.hash).get(key), 2);
+  for (const e of [2, 3, 4]) s.store.insertEpoch(s.hash, key, epoch(e, 0.8));
+  assert.equal(s.store.epochCounts(s.hash).get(key), 4);
+  // restarted: resumed from a checkpoint after epoch 2, its epoch 3 replaces epochs 3 and 4 of the attempt before
   s.store.markRunning(s.hash, key, s.session);
-  assert.equal(s.store.epochs(s.hash, key).length, 0);
+  assert.equal(s.store.epochs(s.hash, key).length, 4, 'the history stays until the run redoes it');
+  s.store.insertEpoch(s.hash, key, epoch(3, 0.9));
+  assert.deepEqual(
+    s.store.epochs(s.hash, key).map((e) => [e.epoch, e.valAccuracy]),
+    [
+      [1, s.store.epochs(s.hash, key)[0]!.valAccuracy],
+      [2, epoch(2, 0.8).valAccuracy],
+      [3, epoch(3, 0.9).valAccuracy],
+    ],
+  );
+  // started over (no checkpoint): its epoch 1 replaces the whole earlier attempt
+  s.store.insertEpoch(s.hash, key, epoch(1, 0.5));
+  assert.deepEqual(
+    s.store.epochs(s.hash, key).map((e) => e.epoch),
+    [1],
+  );
   s.store.clearRunStatus(s.hash, key);
   assert.equal(
     s.store.runStatuses(s.hash).some((r) => r.runKey === key),
