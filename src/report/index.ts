@@ -25,6 +25,7 @@ import { comparePaper, paperNoteLines, paperParagraph } from './paper-note.js';
 import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
 import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
+import { scalingMarkdown, scalingRows } from './scaling.js';
 import { interiorMaxima, summaryMarkdown, verdictLines } from './summary.js';
 import { theoryLayers, theoryMarkdown, theorySubtitle } from './theory-overlay.js';
 
@@ -172,6 +173,7 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     }
   }
   extraMarkdown += metricsMarkdown(rated);
+  extraMarkdown += scalingMarkdown(scalingRows(config, cells));
   extraMarkdown += arithmeticMarkdown(runs);
   const poisons = summarizePoisons(poisonRecords);
   extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';
