@@ -5,7 +5,6 @@
  * unknown only ratios mean anything: from the peak measured at the smallest budget of a regime, a budget k times
  * larger predicts a peak k^2 times narrower. This table sets each measured best width beside that prediction.
  */
-import { findAttack } from '../attacks/index.js';
 import { type ExperimentConfig, regimeLabel } from '../config/schema.js';
 import type { CellStats } from '../results/index.js';
 import { interiorMaximum } from './verdict.js';
@@ -28,11 +27,21 @@ export interface ScalingRow {
   reference?: string;
 }
 
-/** The registry attacks that are the paper's regimes A (overall l2,1 budget C) and B (per-sample budget B). */
+/**
+ * The registry attacks that are the paper's regimes A (overall l2,1 budget C) and B (per-sample budget B), by name
+ * and alias (src/attacks/l21-perturbation.ts, per-sample-perturbation.ts). Written out here: the report loads no
+ * attack code (test/layers.test.ts).
+ */
 const REGIME_OF_ATTACK: Record<string, 'A' | 'B'> = {
   'l21-perturbation': 'A',
+  l21: 'A',
+  A: 'A',
   'per-sample-perturbation': 'B',
+  'per-sample': 'B',
+  B: 'B',
 };
+/** The registry's own name of each, which an unlabelled entry's runs carry as their label. */
+const CANONICAL = { A: 'l21-perturbation', B: 'per-sample-perturbation' } as const;
 
 /**
  * The arms of a config that are regime A or B, with their budgets: its `regimes` (B's deterministic shift aside)
@@ -48,10 +57,10 @@ function paperBudgets(config: ExperimentConfig): Map<string, { regime: 'A' | 'B'
     )
       out.set(regimeLabel(r), { regime: r.regime, budget: r.budget });
   for (const a of config.attacks ?? []) {
-    const name = findAttack(a.name)?.name ?? a.name;
-    const regime = REGIME_OF_ATTACK[name];
+    const regime = REGIME_OF_ATTACK[a.name];
     const budget = (a.params as { budget?: unknown } | undefined)?.budget;
-    if (regime && typeof budget === 'number' && budget > 0) out.set(a.label ?? name, { regime, budget });
+    if (regime && typeof budget === 'number' && budget > 0)
+      out.set(a.label ?? CANONICAL[regime], { regime, budget });
   }
   return out;
 }
