@@ -32,6 +32,12 @@ if [[ "${1:-}" == status ]]; then
   for c in "${CONFIGS[@]}" paper-mnist-pair; do
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT label, width, round(100*test_accuracy,2), epochs, round(seconds) FROM runs ORDER BY label, width" 2>/dev/null || true
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT task, done, total, updated_at FROM tasks" 2>/dev/null || true
+    # runs in progress: epochs so far, the best validation accuracy (the latest epoch reaching it: ties restart the
+    # patience) and the test accuracy there, which is what the run reports if it stops now
+    sqlite3 "$RUNS/$c/runs.sqlite" "SELECT e.run_key, 'epoch ' || max(e.epoch),
+        (SELECT 'best val ' || round(100*b.val_accuracy,3) || ' at ' || b.epoch || ', test ' || round(100*b.test_accuracy,2)
+           FROM epochs b WHERE b.run_key = e.run_key ORDER BY b.val_accuracy DESC, b.epoch DESC LIMIT 1)
+      FROM epochs e WHERE e.run_key NOT IN (SELECT run_key FROM runs) GROUP BY e.run_key" 2>/dev/null || true
   done
   exit 0
 fi
