@@ -113,6 +113,28 @@ function trendLines(cells: readonly CellStats[], format: (v: number) => string, 
 }
 
 /**
+ * One metric's section: its heading and text, the arm-by-width table of mean ± spread (runs), then each arm's width
+ * trend (no heading: a paragraph under the one before). `spread` is the standard error unless given.
+ */
+function metricSection(
+  heading: string,
+  cells: readonly CellStats[],
+  format: (v: number) => string,
+  unit: string,
+  text: string[],
+  spread: (c: CellStats) => number = se,
+): string[] {
+  return [
+    ...(heading ? [heading, ''] : []),
+    ...text,
+    '',
+    table(cells, (c) => `${format(c.mean)} ± ${format(spread(c))} (${c.n})`),
+    '',
+    ...trendLines(cells, format, unit),
+  ];
+}
+
+/**
  * Markdown sections for the named metrics: clean test accuracy's width trend per arm (rise, fall or interior
  * extremum; the summary's verdicts test only the paper's interior maximum), then the backdoor, targeted and defence
  * tables where the runs hold their metrics.
@@ -125,64 +147,51 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
   const cost = aggregate(runs, 'poisonCost');
   if (cost.length > 0)
     out.push(
-      '## Poison cost',
-      '',
-      'The clean test accuracy each poisoned run lost against the clean run of the same width, repetition and',
-      'fold (same initialisation and batch order, no poison), in points: mean ± standard error (runs). Its',
-      "width trend is the width question asked of the poison's damage rather than of accuracy.",
-      '',
-      table(cost, (c) => `${pct(c.mean)} ± ${pct(se(c))} (${c.n})`),
-      '',
-      ...trendLines(cost, pct, 'pts'),
+      ...metricSection('## Poison cost', cost, pct, 'pts', [
+        'The clean test accuracy each poisoned run lost against the clean run of the same width, repetition and',
+        'fold (same initialisation and batch order, no poison), in points: mean ± standard error (runs). Its',
+        "width trend is the width question asked of the poison's damage rather than of accuracy.",
+      ]),
     );
   const asr = aggregate(runs, 'attackSuccessRate');
-  if (asr.length > 0) {
+  if (asr.length > 0)
     out.push(
-      '## Attack-success rate',
-      '',
-      'Fraction of triggered test images not of the target class that are classified as the target, in percent:',
-      'mean ± std (runs). `+<defence>` rows trained on the set the defence left.',
-      '',
-      table(asr, (c) => `${pct(c.mean)} ± ${pct(c.std)} (${c.n})`),
-      '',
-      ...trendLines(asr, pct, 'pts'),
+      ...metricSection(
+        '## Attack-success rate',
+        asr,
+        pct,
+        'pts',
+        [
+          'Fraction of triggered test images not of the target class that are classified as the target, in percent:',
+          'mean ± std (runs). `+<defence>` rows trained on the set the defence left.',
+        ],
+        (c) => c.std,
+      ),
     );
-  }
   const tsr = aggregate(runs, 'targetSuccessRate');
-  if (tsr.length > 0) {
+  if (tsr.length > 0)
     out.push(
-      '## Target success rate',
-      '',
-      "Fraction of the targeted attacks' target test images classified as their adversarial class, in percent:",
-      'mean ± standard error (runs; each repetition has its own targets, so the spread is over targets).',
-      '',
-      table(tsr, (c) => `${pct(c.mean)} ± ${pct(se(c))} (${c.n})`),
-      '',
-      ...trendLines(tsr, pct, 'pts'),
+      ...metricSection('## Target success rate', tsr, pct, 'pts', [
+        "Fraction of the targeted attacks' target test images classified as their adversarial class, in percent:",
+        'mean ± standard error (runs; each repetition has its own targets, so the spread is over targets).',
+      ]),
     );
-  }
   const margin = aggregate(runs, 'targetMargin');
   if (margin.length > 0) {
-    const gain = aggregate(runs, 'targetMarginGain');
     out.push(
-      '## Target margin',
-      '',
-      'The continuous version of target success: log p_adv - log max_(j != adv) p_j on each target, in nats',
-      '(> 0: classified as the adversarial class); mean ± standard error (runs).',
-      '',
-      table(margin, (c) => `${nats(c.mean)} ± ${nats(se(c))} (${c.n})`),
-      '',
-      ...trendLines(margin, nats, 'nats'),
+      ...metricSection('## Target margin', margin, nats, 'nats', [
+        'The continuous version of target success: log p_adv - log max_(j != adv) p_j on each target, in nats',
+        '(> 0: classified as the adversarial class); mean ± standard error (runs).',
+      ]),
     );
+    const gain = aggregate(runs, 'targetMarginGain');
     if (gain.length > 0)
       out.push(
-        "The poison's pull (`targetMarginGain`): each run's margin minus that of the clean run of the same width,",
-        'repetition and fold on the same targets (same initialisation and batch order, no poison); > 0: the',
-        'poison moved its targets towards the adversarial class. Mean ± standard error (runs):',
-        '',
-        table(gain, (c) => `${nats(c.mean)} ± ${nats(se(c))} (${c.n})`),
-        '',
-        ...trendLines(gain, nats, 'nats'),
+        ...metricSection('', gain, nats, 'nats', [
+          "The poison's pull (`targetMarginGain`): each run's margin minus that of the clean run of the same width,",
+          'repetition and fold on the same targets (same initialisation and batch order, no poison); > 0: the',
+          'poison moved its targets towards the adversarial class. Mean ± standard error (runs):',
+        ]),
       );
   }
   const removed = aggregate(runs, 'defenceRemoved');
