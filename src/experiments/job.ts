@@ -284,8 +284,10 @@ async function runTrain(
   onEpoch?: TaskEpoch,
 ): Promise<RunMetrics> {
   const { data: poisoned, mask } = trainingSet(run, ctx, data.train);
-  // the attack as its poison was made: a backdoor's trigger and a targeted attack's targets come from that seed
-  const attack = run.attack && attackOf(run.attack, run.poisonSeed ?? run.seed);
+  // the attacks as the repetition's poisons were made: a backdoor's trigger and a targeted attack's targets come
+  // from that seed
+  const attackSeed = poisonSeed(ctx.config, run.repetition);
+  const attack = run.attack && attackOf(run.attack, attackSeed);
   let full = poisoned;
   let defence: DefenceOutcome | undefined;
   const total = run.defence ? 2 : 1;
@@ -333,16 +335,13 @@ async function runTrain(
         attack?.targets?.(data.test),
       ),
     };
-    const arithmetic = arithmeticLabel();
     if (mask) metrics['poisonedFraction'] = mask.reduce((a, b) => a + b, 0) / mask.length;
     // A clean run scores the targets its repetition's targeted attacks chose: the same targets and the same
     // initialisation without the poison, the reference of the report's margin gain (results/clean-twin.ts).
     if (!run.attack)
       for (const t of targetedAttacks(ctx.config)) {
-        const targets = attackOf(t.attack, poisonSeed(ctx.config, run.repetition)).targets?.(data.test);
-        if (targets)
-          metrics[`targetMargin.${t.label}`] =
-            targetMetrics(model, targets, defence?.transformInputs).targetMargin ?? null;
+        const targets = attackOf(t.attack, attackSeed).targets?.(data.test);
+        if (targets) metrics[`targetMargin.${t.label}`] = targetMetrics(model, targets).targetMargin ?? null;
       }
     if (defence) {
       metrics['defenceRemoved'] = defence.report.removed.length;
@@ -353,6 +352,7 @@ async function runTrain(
       if (defence.inspectTrained)
         Object.assign(metrics, defence.inspectTrained(model, data.test, attack?.trigger));
     }
+    const arithmetic = arithmeticLabel();
     return {
       testAccuracy: ev.accuracy,
       testLoss: ev.loss,

@@ -89,11 +89,6 @@ export interface RunSpec {
   seed: number;
   /** The poison this run trains on (undefined for clean runs). */
   poisonKey?: string;
-  /**
-   * The seed its poison was made with (poisonSeed): evaluation rebuilds the attack with it, so that a backdoor's
-   * trigger and a targeted attack's targets are the poison's, also where one shared poison serves every repetition.
-   */
-  poisonSeed?: number;
   /** Sample-size sweeps (config.sizes): the run trains on the first `size` training samples (poisoned). */
   size?: number;
 }
@@ -141,7 +136,6 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
               seed: config.seed + r,
               ...(arm.attackLabel && {
                 poisonKey: poisonKey(arm.attackLabel, poisonRepetition(config, r), size),
-                poisonSeed: poisonSeed(config, r),
               }),
               ...(size !== undefined && { size }),
             });
@@ -153,7 +147,11 @@ export function planRuns(config: ExperimentConfig): RunSpec[] {
   return runs;
 }
 
-/** The seed of repetition r's poison: the config's base seed for one shared poison, else the repetition's. */
+/**
+ * The seed of repetition r's poison: the config's base seed for one shared poison, else the repetition's. A run's
+ * evaluation rebuilds its attack with it too, so that a backdoor's trigger and a targeted attack's targets are
+ * those its poison was made for, also where one shared poison serves every repetition.
+ */
 export function poisonSeed(config: ExperimentConfig, repetition: number): number {
   return config.poison === 'shared' ? config.seed : config.seed + repetition;
 }

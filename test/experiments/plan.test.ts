@@ -6,6 +6,7 @@ import {
   parseShard,
   planPoisons,
   planRuns,
+  poisonSeed,
   selectRuns,
   selectShard,
   shardOf,
@@ -89,9 +90,10 @@ test("poison: shared makes one poison per attack with the base seed for every re
   // the runs keep their own seeds (initialisation, minibatch order) and keys
   assert.deepEqual(new Set(a.map((r) => r.seed)), new Set([4, 5]));
   // but evaluate the attack as its poison was made (a backdoor's trigger, a targeted attack's targets)
-  assert.deepEqual(new Set(a.map((r) => r.poisonSeed)), new Set([4]));
-  const own = planRuns(smallConfig({ folds: { k: 5, run: [0, 1] }, seed: 4 })).filter((r) => r.poisonKey);
-  assert.ok(own.every((r) => r.poisonSeed === r.seed));
+  assert.deepEqual(new Set(a.map((r) => poisonSeed(c, r.repetition))), new Set([4]));
+  const ownPoisons = smallConfig({ folds: { k: 5, run: [0, 1] }, seed: 4 });
+  const own = planRuns(ownPoisons).filter((r) => r.poisonKey);
+  assert.ok(own.every((r) => poisonSeed(ownPoisons, r.repetition) === r.seed));
   assert.deepEqual(
     runs.map((r) => r.key),
     planRuns(smallConfig({ folds: { k: 5, run: [0, 1] }, seed: 4 })).map((r) => r.key),
