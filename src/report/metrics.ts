@@ -113,17 +113,21 @@ function trendLines(cells: readonly CellStats[], format: (v: number) => string, 
 }
 
 /**
- * One metric's section: its heading and text, the arm-by-width table of mean ± spread (runs), then each arm's width
- * trend (no heading: a paragraph under the one before). `spread` is the standard error unless given.
+ * One named metric's section, empty when no run holds it: its heading and text, the arm-by-width table of mean ±
+ * spread (runs), then each arm's width trend (no heading: a paragraph under the one before). `spread` is the
+ * standard error unless given.
  */
 function metricSection(
+  runs: readonly RunRecord[],
+  metric: string,
   heading: string,
-  cells: readonly CellStats[],
   format: (v: number) => string,
   unit: string,
   text: string[],
   spread: (c: CellStats) => number = se,
 ): string[] {
+  const cells = aggregate(runs, metric);
+  if (cells.length === 0) return [];
   return [
     ...(heading ? [heading, ''] : []),
     ...text,
@@ -144,56 +148,39 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
   const accuracy = aggregate(runs);
   if (new Set(accuracy.map((c) => c.width)).size > 1)
     out.push('## Width trend of clean test accuracy', '', ...trendLines(accuracy, pct, 'pts'));
-  const cost = aggregate(runs, 'poisonCost');
-  if (cost.length > 0)
-    out.push(
-      ...metricSection('## Poison cost', cost, pct, 'pts', [
-        'The clean test accuracy each poisoned run lost against the clean run of the same width, repetition and',
-        'fold (same initialisation and batch order, no poison), in points: mean ± standard error (runs). Its',
-        "width trend is the width question asked of the poison's damage rather than of accuracy.",
-      ]),
-    );
-  const asr = aggregate(runs, 'attackSuccessRate');
-  if (asr.length > 0)
-    out.push(
-      ...metricSection(
-        '## Attack-success rate',
-        asr,
-        pct,
-        'pts',
-        [
-          'Fraction of triggered test images not of the target class that are classified as the target, in percent:',
-          'mean ± std (runs). `+<defence>` rows trained on the set the defence left.',
-        ],
-        (c) => c.std,
-      ),
-    );
-  const tsr = aggregate(runs, 'targetSuccessRate');
-  if (tsr.length > 0)
-    out.push(
-      ...metricSection('## Target success rate', tsr, pct, 'pts', [
-        "Fraction of the targeted attacks' target test images classified as their adversarial class, in percent:",
-        'mean ± standard error (runs; each repetition has its own targets, so the spread is over targets).',
-      ]),
-    );
-  const margin = aggregate(runs, 'targetMargin');
-  if (margin.length > 0) {
-    out.push(
-      ...metricSection('## Target margin', margin, nats, 'nats', [
-        'The continuous version of target success: log p_adv - log max_(j != adv) p_j on each target, in nats',
-        '(> 0: classified as the adversarial class); mean ± standard error (runs).',
-      ]),
-    );
-    const gain = aggregate(runs, 'targetMarginGain');
-    if (gain.length > 0)
-      out.push(
-        ...metricSection('', gain, nats, 'nats', [
-          "The poison's pull (`targetMarginGain`): each run's margin minus that of the clean run of the same width,",
-          'repetition and fold on the same targets (same initialisation and batch order, no poison); > 0: the',
-          'poison moved its targets towards the adversarial class. Mean ± standard error (runs):',
-        ]),
-      );
-  }
+  out.push(
+    ...metricSection(runs, 'poisonCost', '## Poison cost', pct, 'pts', [
+      'The clean test accuracy each poisoned run lost against the clean run of the same width, repetition and',
+      'fold (same initialisation and batch order, no poison), in points: mean ± standard error (runs). Its',
+      "width trend is the width question asked of the poison's damage rather than of accuracy.",
+    ]),
+    ...metricSection(
+      runs,
+      'attackSuccessRate',
+      '## Attack-success rate',
+      pct,
+      'pts',
+      [
+        'Fraction of triggered test images not of the target class that are classified as the target, in percent:',
+        'mean ± std (runs). `+<defence>` rows trained on the set the defence left.',
+      ],
+      (c) => c.std,
+    ),
+    ...metricSection(runs, 'targetSuccessRate', '## Target success rate', pct, 'pts', [
+      "Fraction of the targeted attacks' target test images classified as their adversarial class, in percent:",
+      'mean ± standard error (runs; each repetition has its own targets, so the spread is over targets).',
+    ]),
+    ...metricSection(runs, 'targetMargin', '## Target margin', nats, 'nats', [
+      'The continuous version of target success: log p_adv - log max_(j != adv) p_j on each target, in nats',
+      '(> 0: classified as the adversarial class); mean ± standard error (runs).',
+    ]),
+    // derived from targetMargin (results/clean-twin.ts), so it follows that section as a paragraph of it
+    ...metricSection(runs, 'targetMarginGain', '', nats, 'nats', [
+      "The poison's pull (`targetMarginGain`): each run's margin minus that of the clean run of the same width,",
+      'repetition and fold on the same targets (same initialisation and batch order, no poison); > 0: the',
+      'poison moved its targets towards the adversarial class. Mean ± standard error (runs):',
+    ]),
+  );
   const removed = aggregate(runs, 'defenceRemoved');
   if (removed.length > 0) {
     const prec = new Map(aggregate(runs, 'defencePrecision').map((c) => [`${c.label}|${c.width}`, c]));
