@@ -191,27 +191,31 @@ static int SFX(conv_direct_filter_grad)(const float *x, const float *dy, float *
   /* slack: a tile may read up to KB - 1 entries past the last window run (into padding) */
   const padded_layout p = SFX(layout_for)(g, g->ow, KB);
   const size_t acc_len = (size_t)g->kh * kwcp * coutp;
+  /* The threads split the filter, not the batch: each owns a range of (ky, k0, cb) tiles of dw and adds every
+     image's term to them in batch order, so dw has the same bits whatever the thread count (a split of the batch
+     would sum per-thread partial sums, whose rounding depends on how many threads there are). */
+  const int nk0 = (kwc + KB - 1) / KB, ncb = coutp / cb_step, units = g->kh * nk0 * ncb;
+  if (threads > units) threads = units;
   if (threads < 1) threads = 1;
-  float *accs = calloc(acc_len * threads, sizeof(float));
-  if (!accs) return -1;
+  float *acc = calloc(acc_len, sizeof(float));
+  if (!acc) return -1;
 
   int failed = 0;
 #pragma omp parallel num_threads(threads)
   {
 #ifdef _OPENMP
-    float *acc = accs + acc_len * omp_get_thread_num();
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
 #else
-    float *acc = accs;
+    const int t = 0, nt = 1;
 #endif
+    const int lo = (int)((long)units * t / nt), hi = (int)((long)units * (t + 1) / nt);
     float *buf = malloc(sizeof(float) * (size_t)p.hp * p.rowlen);
     float *dyp = calloc((size_t)g->oh * g->ow * coutp, sizeof(float));
     if (!buf || !dyp) {
 #pragma omp atomic write
       failed = 1;
     }
-#pragma omp for schedule(static)
-    for (int b = 0; b < g->n; b++) {
-      if (!buf || !dyp) continue;
+    for (int b = 0; b < g->n && buf && dyp && hi > lo; b++) {
       SFX(pad_image)(x + (size_t)b * g->h * g->w * g->c, buf, g, p);
       const float *dyb = dy + (size_t)b * g->oh * g->ow * cout;
       /* dy is read in place; only the last image, whose last pixel's vector loads would run past
@@ -223,23 +227,20 @@ static int SFX(conv_direct_filter_grad)(const float *x, const float *dy, float *
         d = dyp;
         dstride = coutp;
       }
-      for (int ky = 0; ky < g->kh; ky++)
-        for (int k0 = 0; k0 < kwc; k0 += KB)
-          for (int cb = 0; cb < coutp; cb += cb_step)
-            tile(buf + (size_t)ky * p.rowlen + k0, g->sh * p.rowlen, g->oh, g->ow, g->sw * g->c, d + cb, dstride, coutp,
-                 acc + ((size_t)ky * kwcp + k0) * coutp + cb);
+      for (int u = lo; u < hi; u++) {
+        const int ky = u / (nk0 * ncb), k0 = (u / ncb) % nk0 * KB, cb = u % ncb * cb_step;
+        tile(buf + (size_t)ky * p.rowlen + k0, g->sh * p.rowlen, g->oh, g->ow, g->sw * g->c, d + cb, dstride, coutp,
+             acc + ((size_t)ky * kwcp + k0) * coutp + cb);
+      }
     }
     free(buf);
     free(dyp);
   }
-  if (!failed) {
-    for (int t = 1; t < threads; t++)
-      for (size_t i = 0; i < acc_len; i++) accs[i] += accs[acc_len * t + i];
+  if (!failed)
     for (int ky = 0; ky < g->kh; ky++)
       for (int k = 0; k < kwc; k++)
-        memcpy(dw + ((size_t)ky * kwc + k) * cout, accs + ((size_t)ky * kwcp + k) * coutp, sizeof(float) * cout);
-  }
-  free(accs);
+        memcpy(dw + ((size_t)ky * kwc + k) * cout, acc + ((size_t)ky * kwcp + k) * coutp, sizeof(float) * cout);
+  free(acc);
   return failed ? -1 : 0;
 }
 
