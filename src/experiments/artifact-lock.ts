@@ -112,6 +112,9 @@ export async function buildOnce(
       o.onEvent?.(waited ? 'reused-after-wait' : 'reused', contentHash);
       return { contentHash, built: false, meta };
     }
+    // A stop that came while this process waited (or polled for its lock): the lock is released and nothing is
+    // built, so a task told to stop starts no new work after its summary.
+    if (o.signal?.aborted) throw new PoisonlabError(`${o.what}: stopped before building`);
     o.onEvent?.('building');
     await build();
     if (!existsSync(path)) throw new PoisonlabError(`${o.what}: the build wrote no ${path}`);

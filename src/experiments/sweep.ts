@@ -217,7 +217,8 @@ export async function runSweep(config: ExperimentConfig, opts: SweepOptions): Pr
             },
             (e: Error) => {
               end();
-              opts.onEvent?.({ type: 'task-end', name, slot, ok: false, message: e.message });
+              // Refused by the pool that the stop closed: not a failure, the task runs when the sweep is resumed.
+              if (!stopped) opts.onEvent?.({ type: 'task-end', name, slot, ok: false, message: e.message });
               throw e;
             },
           );

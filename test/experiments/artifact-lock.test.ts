@@ -4,7 +4,7 @@
  * The same lock across real Slurm tasks, with the holder killed mid-build: test/experiments/slurm.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -78,4 +78,32 @@ test('a file that does not match its recorded hash is a one-line error naming it
       e.message.includes(`as recorded by the task that built it in ${hashFile(path)}`) &&
       !e.message.includes('\n'),
   );
+});
+
+test('a caller told to stop builds nothing, whether it still waits for the lock or has just taken it', async () => {
+  const path = join(dir, 'd', 'poison.npz');
+  const stop = new AbortController();
+  stop.abort(); // the stop came while it polled; the holder then released the lock without building
+  const events: string[] = [];
+  await assert.rejects(
+    buildOnce(path, async () => assert.fail('built after the stop'), {
+      what: 'poison d',
+      signal: stop.signal,
+      onEvent: (e) => events.push(e),
+    }),
+    (e: unknown) => e instanceof PoisonlabError && e.message === 'poison d: stopped before building',
+  );
+  assert.deepEqual(events, []);
+  assert.equal(existsSync(`${path}.lock`), false, 'the lock is released');
+  // Still waiting for a live holder's lock when the stop comes: it gives up without building.
+  const held = join(dir, 'e', 'poison.npz');
+  mkdirSync(`${held}.lock`, { recursive: true });
+  const later = new AbortController();
+  const waiting = buildOnce(held, async () => assert.fail('built after the stop'), {
+    what: 'poison e',
+    signal: later.signal,
+  });
+  await sleep(100);
+  later.abort();
+  await assert.rejects(waiting, /poison e: stopped while waiting for its lock/);
 });
