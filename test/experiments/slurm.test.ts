@@ -38,8 +38,18 @@ const config = parseConfig(RAW, 'test');
 const KEYS = planRuns(config).map((r) => r.key);
 const POISONS = planPoisons(config, planRuns(config)).map((p) => p.key);
 
+// Stopping a task mid-run needs runs that last: clean runs only, of 100 epochs each (no early stop), one per task.
+// (The tiny config's runs end within a second or two, so a stop sent after one started often found it done.)
+const STOP_RAW = {
+  ...tinyRealConfig('slurm-stop'),
+  regimes: [{ regime: 'clean' }],
+  training: { lr: 0.1, batchSize: 32, maxEpochs: 100, patience: 100 },
+};
+const STOP_KEYS = planRuns(parseConfig(STOP_RAW, 'test')).map((r) => r.key);
+
 const dir = mkdtempSync(join(tmpdir(), 'poisonlab-slurm-'));
 const configPath = join(dir, 'sweep.json');
+const stopConfigPath = join(dir, 'sweep-stop.json');
 let cluster: SlurmCluster | undefined;
 let reference: Row[] = [];
 
@@ -124,6 +134,32 @@ async function logMatch(file: string, re: RegExp, timeoutMs = 300_000): Promise<
   }
 }
 
+/** Wait until a task's sweep has stored an epoch of a run it has not finished; how many epochs. */
+async function epochStored(out: string, timeoutMs = 300_000): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const db = sweepPaths(out).db;
+    let n = 0;
+    try {
+      const store = SweepStore.open(db, { readonly: true });
+      try {
+        n = (
+          store.db
+            .prepare('SELECT count(*) AS n FROM epochs WHERE run_key NOT IN (SELECT run_key FROM runs)')
+            .get() as { n: number }
+        ).n;
+      } finally {
+        store.close();
+      }
+    } catch {
+      // not created yet, or its tables not yet
+    }
+    if (n > 0) return n;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${out}: no epoch stored after ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
 const logsOf = (d: string) => join(d, 'slurm', 'logs');
 const shardLog = (d: string, i: number) => join(logsOf(d), `shard-${i}.log`);
 function allLogs(d: string): string {
@@ -142,12 +178,22 @@ async function submit(
   tasks: number,
   ...extra: string[]
 ): Promise<{ arrayJob: string; mergeJob: string; submittedAt: number }> {
+  return submitConfig(configPath, c, d, tasks, ...extra);
+}
+
+async function submitConfig(
+  path: string,
+  c: SlurmCluster,
+  d: string,
+  tasks: number,
+  ...extra: string[]
+): Promise<{ arrayJob: string; mergeJob: string; submittedAt: number }> {
   const submittedAt = Date.now();
   const r = await cli(
     c.env,
     'slurm',
     '--config',
-    configPath,
+    path,
     '--dir',
     d,
     '--tasks',
@@ -160,8 +206,8 @@ async function submit(
 }
 
 /** Each run stored exactly once in all the logs (requeues append to them). */
-function assertStoredOnce(logs: string): void {
-  for (const key of KEYS)
+function assertStoredOnce(logs: string, keys = KEYS): void {
+  for (const key of keys)
     assert.equal(count(logs, new RegExp(`^stored ${esc(key)} `)), 1, `${key} stored once:\n${logs}`);
 }
 
@@ -323,15 +369,28 @@ describe('poisonlab slurm on a real Slurm cluster', { skip: SKIP, timeout: 900_0
 
   it('a task requeued mid-run and one told to stop by its --signal finish with the same numbers, each run stored once', async (t) => {
     const c = cluster!;
+    writeFileSync(stopConfigPath, JSON.stringify(STOP_RAW));
+    const stopReference = await (async () => {
+      const local = join(dir, 'stop-local');
+      const s = await runSweep(parseConfig(STOP_RAW, 'test'), { out: local, workers: 2 });
+      assert.equal(s.failed, 0, JSON.stringify(s.failures));
+      return rows(local);
+    })();
+    assert.equal(stopReference.length, 2);
     const d = join(dir, 'requeue');
-    // A cache of its own: the runs and artifacts are built again.
-    const { arrayJob, mergeJob } = await submit(c, d, 2, '--cache', join(dir, 'cache-requeue'));
-    // Task 0: requeued (what `scontrol requeue` and a node failure do) once it has started a training run.
-    await logMatch(shardLog(d, 0), /^start \S+\/w\d+\/r0\/f0$/m);
-    c.run('scontrol', 'requeue', `${arrayJob}_0`);
-    // Task 1: USR1 to its batch shell, as --signal=B:USR1@120 sends before the time limit.
-    await logMatch(shardLog(d, 1), /^start \S+\/w\d+\/r0\/f0$/m);
-    c.run('scancel', '--batch', '--signal=USR1', `${arrayJob}_1`);
+    const { arrayJob, mergeJob } = await submitConfig(stopConfigPath, c, d, 2);
+    // Each task has one run of 100 epochs, interrupted as soon as it has stored its first ones (both watched at
+    // once: a run lasts seconds). Task 0: requeued (what `scontrol requeue` and a node failure do). Task 1: USR1 to
+    // its batch shell, as --signal=B:USR1@120 sends before the time limit.
+    const interrupt = async (task: number, cmd: string, ...args: string[]) => {
+      const epochs = await epochStored(join(d, `shard-${task}`));
+      c.run(cmd, ...args);
+      return epochs;
+    };
+    const [inFlight0, inFlight1] = await Promise.all([
+      interrupt(0, 'scontrol', 'requeue', `${arrayJob}_0`),
+      interrupt(1, 'scancel', '--batch', '--signal=USR1', `${arrayJob}_1`),
+    ]);
     await logMatch(shardLog(d, 1), /stopped before its time limit; requeueing/);
     const tasks = await ended(c, arrayJob);
     assert.deepEqual(
@@ -339,15 +398,20 @@ describe('poisonlab slurm on a real Slurm cluster', { skip: SKIP, timeout: 900_0
       ['COMPLETED', 'COMPLETED'],
     );
     assert.equal((await ended(c, mergeJob))[0]!['JobState'], 'COMPLETED');
-    assert.deepEqual(rows(join(d, 'merged')), reference);
+    assert.deepEqual(rows(join(d, 'merged')), stopReference);
     const logs = allLogs(d);
-    assertStoredOnce(logs);
+    assertStoredOnce(logs, STOP_KEYS);
     for (const i of [0, 1]) assert.match(readFileSync(shardLog(d, i), 'utf8'), /restart 1\)/);
     const signalled = readFileSync(shardLog(d, 1), 'utf8');
     assert.match(signalled, /^poisonlab: sweep: SIGUSR1: stopping/m);
-    // The run in flight checkpointed after its epoch and the requeued task continued it from there.
-    assert.match(signalled, /^stored \S+ .* resumed after epoch [12]$/m, signalled);
-    t.diagnostic(`restarts: ${tasks.map((j) => j['Restarts']).join(', ')}`);
+    // The stopped run checkpointed after its epoch and the requeued task continued it from there. (The run killed
+    // by the requeue had no checkpoint yet, written at most once a minute, and started over.) Nothing was started
+    // after the stop, and nothing failed.
+    assert.match(signalled, /^stored \S+ .* resumed after epoch \d+$/m, signalled);
+    assert.doesNotMatch(logs, /^failed: /m, logs);
+    t.diagnostic(
+      `interrupted after epochs ${inFlight0}, ${inFlight1}; restarts: ${tasks.map((j) => j['Restarts']).join(', ')}`,
+    );
   });
 
   it('two tasks racing for the same artifacts build each once, the holder killed once mid-build', async (t) => {
