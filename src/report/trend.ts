@@ -3,10 +3,10 @@
  * (verdict.ts): an interior maximum or minimum (the extreme interior width >= 2 SE beyond both edges), else a rise
  * or a fall from the narrowest width to the widest (>= 2 SE), else flat within 2 SE. Each needs at least
  * MIN_REPS_FOR_VERDICT runs per width to count; with fewer the line says what the means show and that it does not
- * count. SE of a difference of means: sqrt(s_a^2 / n_a + s_b^2 / n_b).
+ * count. The differences are verdict.ts's meanDifference.
  */
 import type { CellStats } from '../results/index.js';
-import { MIN_REPS_FOR_VERDICT } from './verdict.js';
+import { MIN_REPS_FOR_VERDICT, meanDifference } from './verdict.js';
 
 export type TrendShape = 'interior maximum' | 'interior minimum' | 'rises' | 'falls' | 'flat';
 
@@ -24,10 +24,7 @@ export interface WidthTrend {
 }
 
 function side(a: CellStats, b: CellStats) {
-  const diff = a.mean - b.mean;
-  const se = Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n);
-  const z = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Number.POSITIVE_INFINITY;
-  return { width: a.width, against: b.width, diff, se, z };
+  return { width: a.width, against: b.width, ...meanDifference(a, b) };
 }
 
 /**

@@ -10,7 +10,7 @@ export interface EdgeComparison {
   diff: number;
   /** Standard error of that difference: sqrt(s_best^2 / n_best + s_edge^2 / n_edge). */
   se: number;
-  /** diff / se (Infinity when se = 0 and diff > 0). */
+  /** diff / se (+-Infinity when se = 0 and diff != 0). */
   z: number;
 }
 
@@ -117,11 +117,19 @@ function decide(
   };
 }
 
+/**
+ * a's mean minus b's, the standard error of that difference, sqrt(s_a^2 / n_a + s_b^2 / n_b), and their ratio
+ * (+-Infinity for a difference without spread, 0 for none). The one two-SE rule of every verdict and trend.
+ */
+export function meanDifference(a: CellStats, b: CellStats): { diff: number; se: number; z: number } {
+  const diff = a.mean - b.mean;
+  const se = Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n);
+  const z = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Number.POSITIVE_INFINITY;
+  return { diff, se, z };
+}
+
 function compare(best: CellStats, edge: CellStats): EdgeComparison {
-  const diff = best.mean - edge.mean;
-  const se = Math.sqrt(best.std ** 2 / best.n + edge.std ** 2 / edge.n);
-  const z = se > 0 ? diff / se : diff > 0 ? Number.POSITIVE_INFINITY : 0;
-  return { width: edge.width, diff, se, z };
+  return { width: edge.width, ...meanDifference(best, edge) };
 }
 
 /**
