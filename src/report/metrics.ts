@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { aggregate, type CellStats, compareLabels, metricNames, type RunRecord } from '../results/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { check } from '../util/errors.js';
+import { multiplicityMarkdown, type TrendTest } from './multiplicity.js';
 import { renderSvg, svgToPng, ucurveSpec } from './plot.js';
 import { widthTrend } from './trend.js';
 
@@ -98,14 +99,24 @@ function table(cells: readonly CellStats[], fmt: (c: CellStats) => string, first
 const nats = (v: number) => v.toFixed(2);
 const se = (c: CellStats) => (c.n > 1 ? c.std / Math.sqrt(c.n) : 0);
 
-/** The width trend (trend.ts) of every arm of one metric's cells, as markdown list items and a blank line. */
-function trendLines(cells: readonly CellStats[], format: (v: number) => string, unit: string): string[] {
+/**
+ * The width trend (trend.ts) of every arm of one metric's cells, as markdown list items and a blank line; each
+ * trend joins `family`, the report's tests (multiplicity.ts).
+ */
+function trendLines(
+  cells: readonly CellStats[],
+  format: (v: number) => string,
+  unit: string,
+  metric: string,
+  family: TrendTest[],
+): string[] {
   const labels = [...new Set(cells.map((c) => c.label))].sort(compareLabels);
   return [
     'Width trend per arm (two-standard-error rule, at least 3 runs per width to count):',
     '',
     ...labels.flatMap((l) => {
       const t = widthTrend(l, cells, format, unit);
+      if (t) family.push({ metric, trend: t });
       return t ? [`- ${t.line}`] : [];
     }),
     '',
@@ -118,6 +129,7 @@ function trendLines(cells: readonly CellStats[], format: (v: number) => string, 
  * standard error unless given.
  */
 function metricSection(
+  family: TrendTest[],
   runs: readonly RunRecord[],
   metric: string,
   heading: string,
@@ -134,7 +146,7 @@ function metricSection(
     '',
     table(cells, (c) => `${format(c.mean)} ± ${format(spread(c))} (${c.n})`),
     '',
-    ...trendLines(cells, format, unit),
+    ...trendLines(cells, format, unit, metric, family),
   ];
 }
 
@@ -145,16 +157,22 @@ function metricSection(
  */
 export function metricsMarkdown(runs: readonly RunRecord[]): string {
   const out: string[] = [];
+  const family: TrendTest[] = [];
   const accuracy = aggregate(runs);
   if (new Set(accuracy.map((c) => c.width)).size > 1)
-    out.push('## Width trend of clean test accuracy', '', ...trendLines(accuracy, pct, 'pts'));
+    out.push(
+      '## Width trend of clean test accuracy',
+      '',
+      ...trendLines(accuracy, pct, 'pts', 'testAccuracy', family),
+    );
   out.push(
-    ...metricSection(runs, 'poisonCost', '## Poison cost', pct, 'pts', [
+    ...metricSection(family, runs, 'poisonCost', '## Poison cost', pct, 'pts', [
       'The clean test accuracy each poisoned run lost against the clean run of the same width, repetition and',
       'fold (same initialisation and batch order, no poison), in points: mean ± standard error (runs). Its',
       "width trend is the width question asked of the poison's damage rather than of accuracy.",
     ]),
     ...metricSection(
+      family,
       runs,
       'attackSuccessRate',
       '## Attack-success rate',
@@ -166,16 +184,16 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
       ],
       (c) => c.std,
     ),
-    ...metricSection(runs, 'targetSuccessRate', '## Target success rate', pct, 'pts', [
+    ...metricSection(family, runs, 'targetSuccessRate', '## Target success rate', pct, 'pts', [
       "Fraction of the targeted attacks' target test images classified as their adversarial class, in percent:",
       'mean ± standard error (runs; each repetition has its own targets, so the spread is over targets).',
     ]),
-    ...metricSection(runs, 'targetMargin', '## Target margin', nats, 'nats', [
+    ...metricSection(family, runs, 'targetMargin', '## Target margin', nats, 'nats', [
       'The continuous version of target success: log p_adv - log max_(j != adv) p_j on each target, in nats',
       '(> 0: classified as the adversarial class); mean ± standard error (runs).',
     ]),
     // derived from targetMargin (results/clean-twin.ts), so it follows that section as a paragraph of it
-    ...metricSection(runs, 'targetMarginGain', '', nats, 'nats', [
+    ...metricSection(family, runs, 'targetMarginGain', '', nats, 'nats', [
       "The poison's pull (`targetMarginGain`): each run's margin minus that of the clean run of the same width,",
       'repetition and fold on the same targets (same initialisation and batch order, no poison); > 0: the',
       'poison moved its targets towards the adversarial class. Mean ± standard error (runs):',
@@ -199,5 +217,6 @@ export function metricsMarkdown(runs: readonly RunRecord[]): string {
       '',
     );
   }
+  out.push(...multiplicityMarkdown(family));
   return out.length ? `\n${out.join('\n')}` : '';
 }

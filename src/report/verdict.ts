@@ -62,7 +62,7 @@ export interface PowerNote {
 }
 
 /** Standard normal distribution function (Abramowitz-Stegun 7.1.26 for erf, |error| < 1.5e-7). */
-function phi(x: number): number {
+export function phi(x: number): number {
   const t = 1 / (1 + (0.3275911 * Math.abs(x)) / Math.SQRT2);
   const poly =
     t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
