@@ -13,6 +13,9 @@
  * ```
  */
 
+import { gradientRegimeOf } from './attacks/index.js';
+import { writeReport as writeReportOfStore } from './report/index.js';
+
 // Attacks: the paper's regimes A, B, C and the registry of every attack (`poisonlab attacks`), which a new attack
 // joins with defineAttack + registerAttack (docs/architecture.md).
 export {
@@ -135,8 +138,11 @@ export {
   type ModelOptions,
   modelInfo,
 } from './models/index.js';
-// Report: CSV, Markdown, SVG/PNG plots and HTML of a sweep folder, from its store alone.
-export { type ReportResult, writeReport } from './report/index.js';
+// Report: CSV, Markdown, SVG/PNG plots and HTML of a sweep folder, from its store alone; the attack registry says
+// which `attacks` entries are the paper's regimes A and B (for the budget-scaling table), as in the CLI.
+export type { ReportResult } from './report/index.js';
+export const writeReport: typeof writeReportOfStore = (dir, opts = {}) =>
+  writeReportOfStore(dir, { paperRegimeOf: gradientRegimeOf, ...opts });
 // Results: a sweep folder's store (runs.sqlite) and the aggregation of its runs.
 export {
   aggregate,

@@ -43,6 +43,7 @@ export {
   describeParams,
   findAttack,
   getAttackEntry,
+  gradientRegimeOf,
   listAttacks,
   type ParamInfo,
   parseAttackParams,

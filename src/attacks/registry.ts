@@ -95,6 +95,17 @@ export function findAttack(name: string): AttackEntry | undefined {
   return attacks.find(name);
 }
 
+/**
+ * The paper's gradient regime (A or B) that attack `name` (or alias) is, with its registry name: an entry whose
+ * paperRegime is A or B and that ascends on a surrogate (B's deterministic shift is not one). The report's
+ * budget-scaling table asks it, through the CLI, of a config's `attacks` entries.
+ */
+export function gradientRegimeOf(name: string): { regime: 'A' | 'B'; name: string } | undefined {
+  const e = findAttack(name);
+  if (!e?.needs.surrogate || (e.paperRegime !== 'A' && e.paperRegime !== 'B')) return undefined;
+  return { regime: e.paperRegime, name: e.name };
+}
+
 /** Every registered entry, in registration order. */
 export function listAttacks(): readonly AttackEntry[] {
   return attacks.list();

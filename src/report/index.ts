@@ -25,13 +25,14 @@ import { comparePaper, paperNoteLines, paperParagraph } from './paper-note.js';
 import { renderSvg, svgToPng, type UcurveExtras, ucurveSpec } from './plot.js';
 import { type PoisonStats, poisonsMarkdown, summarizePoisons } from './poisons.js';
 import { samplesizeMarkdown, samplesizeSpec } from './samplesize-plot.js';
-import { scalingMarkdown, scalingRows } from './scaling.js';
+import { type PaperRegimeOf, scalingMarkdown, scalingRows } from './scaling.js';
 import { interiorMaxima, summaryMarkdown, verdictLines } from './summary.js';
 import { theoryLayers, theoryMarkdown, theorySubtitle } from './theory-overlay.js';
 
 import type { InteriorMaximum } from './verdict.js';
 
 export { aggregate, bestWidths, type CellStats } from '../results/index.js';
+export type { PaperRegimeOf } from './scaling.js';
 
 /** What `writeReport` produced. */
 export interface ReportResult {
@@ -77,8 +78,13 @@ export interface ReportResult {
  * results.csv (one row per run), summary.md (regime x width table, best width per regime), ucurve.svg and
  * ucurve.png (mean +- std accuracy against log width; for a sweep on the paper's protocol, the figure's curves
  * dashed beside the arms at its budgets), report.html (all of it in one page).
+ * `metrics`: more named metrics to plot. `paperRegimeOf`: which registry attacks are the paper's regimes A and B
+ * (the CLI passes the attack registry's answer), for the budget-scaling table of `attacks` entries.
  */
-export async function writeReport(dir: string, opts: { metrics?: string[] } = {}): Promise<ReportResult> {
+export async function writeReport(
+  dir: string,
+  opts: { metrics?: string[]; paperRegimeOf?: PaperRegimeOf } = {},
+): Promise<ReportResult> {
   const store = SweepStore.open(sweepPaths(dir).db, { readonly: true });
   let stored: ReturnType<SweepStore['getConfig']>;
   let runs: ReturnType<SweepStore['runs']>;
@@ -173,7 +179,7 @@ export async function writeReport(dir: string, opts: { metrics?: string[] } = {}
     }
   }
   extraMarkdown += metricsMarkdown(rated);
-  extraMarkdown += scalingMarkdown(scalingRows(config, cells));
+  extraMarkdown += scalingMarkdown(scalingRows(config, cells, opts.paperRegimeOf));
   extraMarkdown += arithmeticMarkdown(runs);
   const poisons = summarizePoisons(poisonRecords);
   extraMarkdown += poisons.length > 0 ? `\n${poisonsMarkdown(poisons)}` : '';

@@ -28,26 +28,21 @@ export interface ScalingRow {
 }
 
 /**
- * The registry attacks that are the paper's regimes A (overall l2,1 budget C) and B (per-sample budget B), by name
- * and alias (src/attacks/l21-perturbation.ts, per-sample-perturbation.ts). Written out here: the report loads no
- * attack code (test/layers.test.ts).
+ * Which paper regime a registry attack (by name or alias) is, if any: A (overall l2,1 budget C) or B (per-sample
+ * budget B), with its registry name, which an unlabelled entry's runs carry as their label. The report loads no
+ * attack code (test/layers.test.ts): the CLI, which wires the layers, passes the registry's answer in.
  */
-const REGIME_OF_ATTACK: Record<string, 'A' | 'B'> = {
-  'l21-perturbation': 'A',
-  l21: 'A',
-  A: 'A',
-  'per-sample-perturbation': 'B',
-  'per-sample': 'B',
-  B: 'B',
-};
-/** The registry's own name of each, which an unlabelled entry's runs carry as their label. */
-const CANONICAL = { A: 'l21-perturbation', B: 'per-sample-perturbation' } as const;
+export type PaperRegimeOf = (attack: string) => { regime: 'A' | 'B'; name: string } | undefined;
 
 /**
  * The arms of a config that are regime A or B, with their budgets: its `regimes` (B's deterministic shift aside)
- * and its `attacks` entries of the two gradient attacks (as the whole-set screen writes them).
+ * and its `attacks` entries that `paperRegimeOf` says are one of the two gradient attacks (as the whole-set screen
+ * writes them).
  */
-function paperBudgets(config: ExperimentConfig): Map<string, { regime: 'A' | 'B'; budget: number }> {
+function paperBudgets(
+  config: ExperimentConfig,
+  paperRegimeOf: PaperRegimeOf,
+): Map<string, { regime: 'A' | 'B'; budget: number }> {
   const out = new Map<string, { regime: 'A' | 'B'; budget: number }>();
   for (const r of config.regimes)
     if (
@@ -57,17 +52,21 @@ function paperBudgets(config: ExperimentConfig): Map<string, { regime: 'A' | 'B'
     )
       out.set(regimeLabel(r), { regime: r.regime, budget: r.budget });
   for (const a of config.attacks ?? []) {
-    const regime = REGIME_OF_ATTACK[a.name];
+    const paper = paperRegimeOf(a.name);
     const budget = (a.params as { budget?: unknown } | undefined)?.budget;
-    if (regime && typeof budget === 'number' && budget > 0)
-      out.set(a.label ?? CANONICAL[regime], { regime, budget });
+    if (paper && typeof budget === 'number' && budget > 0)
+      out.set(a.label ?? paper.name, { regime: paper.regime, budget });
   }
   return out;
 }
 
 /** Rows for every paper regime A or B with at least two budgets among the config's arms; empty otherwise. */
-export function scalingRows(config: ExperimentConfig, cells: readonly CellStats[]): ScalingRow[] {
-  const budgets = paperBudgets(config);
+export function scalingRows(
+  config: ExperimentConfig,
+  cells: readonly CellStats[],
+  paperRegimeOf: PaperRegimeOf = () => undefined,
+): ScalingRow[] {
+  const budgets = paperBudgets(config, paperRegimeOf);
   const rows: ScalingRow[] = [];
   for (const regime of ['A', 'B'] as const) {
     const arms = [...budgets]

@@ -1,6 +1,7 @@
 /** The theory across budgets: each measured best width beside the k^2 prediction from the smallest budget. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gradientRegimeOf } from '../../src/attacks/index.js';
 import { scalingMarkdown, scalingRows } from '../../src/report/scaling.js';
 import type { CellStats } from '../../src/results/index.js';
 import { smallConfig } from '../experiments/fixtures/small-config.js';
@@ -45,7 +46,7 @@ test('regime A from regimes, regime B from attack entries; a budget k times larg
       [1000, 0.7],
     ]),
   ];
-  const rows = scalingRows(config, all);
+  const rows = scalingRows(config, all, gradientRegimeOf);
   assert.deepEqual(
     rows.map((r) => [r.label, r.bestWidth, r.status, r.predicted]),
     [
@@ -62,7 +63,21 @@ test('regime A from regimes, regime B from attack entries; a budget k times larg
     /\| A \| A-C2000 \| 2000 \| 10, 1000, 5000, 20000 \| m = 1000 \(85\.00 %, 3 run\(s\)\) \| interior maximum \| m ~ 313 \(from A-C500\) \|/,
   );
   assert.match(md, /a bound on the peak/);
+  // without the registry's answer the report knows only the config's `regimes`
+  assert.deepEqual(
+    scalingRows(config, all).map((r) => r.label),
+    ['A-C500', 'A-C2000'],
+  );
   // one budget per regime: nothing to compare
   assert.deepEqual(scalingRows(smallConfig({ regimes: [{ regime: 'A', budget: 500 }] }), all), []);
   assert.equal(scalingMarkdown([]), '');
+});
+
+test("the registry's gradient regimes: A and B by name or alias, not B's deterministic shift, C or the others", () => {
+  assert.deepEqual(gradientRegimeOf('A'), { regime: 'A', name: 'l21-perturbation' });
+  assert.deepEqual(gradientRegimeOf('l21'), { regime: 'A', name: 'l21-perturbation' });
+  assert.deepEqual(gradientRegimeOf('per-sample'), { regime: 'B', name: 'per-sample-perturbation' });
+  assert.deepEqual(gradientRegimeOf('B'), { regime: 'B', name: 'per-sample-perturbation' });
+  for (const other of ['shift', 'C', 'label-flip', 'badnets', 'error-minimizing', 'nope'])
+    assert.equal(gradientRegimeOf(other), undefined, other);
 });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { gradientRegimeOf } from '../../attacks/index.js';
 import type { ExperimentConfig } from '../../config/schema.js';
 import { getPreset } from '../../experiments/presets.js';
 import { checkSweepSucceeded } from '../../experiments/sweep.js';
@@ -53,7 +54,7 @@ export function register(program: Command): void {
       note(f.json, 'demo: the quick preset (a few minutes on 2 cores); interrupt and re-run to continue');
       const summary = await sweepCommand(config, { out: f.out, workers, force: false, json: f.json });
       checkSweepSucceeded(summary);
-      const report = await writeReport(f.out);
+      const report = await writeReport(f.out, { paperRegimeOf: gradientRegimeOf });
       if (f.json) {
         printJson({ sweep: summary, report });
         return;

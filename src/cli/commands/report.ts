@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { gradientRegimeOf } from '../../attacks/index.js';
 import { type ReportResult, writeReport } from '../../report/index.js';
 import { printJson, say } from '../output.js';
 
@@ -26,7 +27,7 @@ export function register(program: Command): void {
     )
     .option('--json', 'print one JSON object', false)
     .action(async (dir: string, f: { json: boolean; metric: string[] }) => {
-      const r = await writeReport(dir, { metrics: f.metric });
+      const r = await writeReport(dir, { metrics: f.metric, paperRegimeOf: gradientRegimeOf });
       if (f.json) {
         printJson(r);
         return;
