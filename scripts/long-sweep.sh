@@ -33,10 +33,9 @@ if [[ "${1:-}" == status ]]; then
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT label, width, round(100*test_accuracy,2), epochs, round(seconds) FROM runs ORDER BY label, width" 2>/dev/null || true
     # long tasks (the attacks): steps done, and their rate and ETA since the piece now running started
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT task, done || ' / ' || total, updated_at,
-        CASE WHEN done > first_done THEN
-          round((done - first_done) / ((julianday(updated_at) - julianday(started_at)) * 86400), 1) || ' steps/s, ETA ' ||
-          round((total - done) / ((done - first_done) / ((julianday(updated_at) - julianday(started_at)) * 24)), 2) || ' h'
-        END FROM tasks" 2>/dev/null || true
+        CASE WHEN rate > 0 THEN round(rate, 1) || ' steps/s, ETA ' || round((total - done) / rate / 3600, 2) || ' h' END
+      FROM (SELECT *, (done - first_done) / ((julianday(updated_at) - julianday(started_at)) * 86400) AS rate FROM tasks)" \
+      2>/dev/null || true
     # runs in progress: epochs so far, the best validation accuracy (the latest epoch reaching it: ties restart the
     # patience) and the test accuracy there, which is what the run reports if it stops now
     sqlite3 "$RUNS/$c/runs.sqlite" "SELECT e.run_key, 'epoch ' || max(e.epoch),
